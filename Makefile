@@ -1,0 +1,44 @@
+# Everything runs from a virtual environment at .venv in the repository root.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+PYTEST  := $(PY) -m pytest
+
+.PHONY: venv run test test-unit test-integration lint postgres postgres-stop bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/seller-support serve
+
+# The whole suite. Integration tests need PostgreSQL: when SUPPORT_TEST_DATABASE_URL is not set,
+# deploy/postgres/start.sh starts (and if needed installs) a local cluster and prints its URL.
+test: $(STAMP)
+	SUPPORT_TEST_DATABASE_URL="$${SUPPORT_TEST_DATABASE_URL:-$$(bash deploy/postgres/start.sh)}" \
+		$(PYTEST) -q -p no:cacheprovider tests
+
+test-unit: $(STAMP)
+	$(PYTEST) -q -p no:cacheprovider tests/unit
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+postgres:
+	@bash deploy/postgres/start.sh
+
+postgres-stop:
+	bash deploy/postgres/stop.sh
+
+bench: $(STAMP)
+	$(PY) bench/request_store.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,703 @@
+"""Use cases of the requests service: plain values in, plain values out.
+
+Every command runs in one database transaction that holds the new events and every side table they
+touch (item locks, tracking links, deadlines), so a crash never leaves a deadline without its event or
+an event without its deadline. Persistence is eventsourcing-sqlalchemy: one transaction for events and
+our own rows, on SQLite or PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from services.requests import store
+from services.requests.domain import (
+    SYSTEM_ACTOR,
+    IllegalTransition,
+    InvalidCommand,
+    OrderItem,
+    ResponseType,
+    Shipment,
+    SupportRequest,
+)
+from services.requests.policy import CURRENT_POLICY_VERSION
+from shared.clock import Clock
+from shared.contracts.upstream import (
+    FraudSuspected,
+    OrderDelivered,
+    OrderPlaced,
+    OrderShipped,
+    ReturnLabelCreated,
+    ShipmentScanned,
+)
+
+# --- errors the application adds to the domain's ---------------------------------------------
+
+
+class RequestNotFound(LookupError):
+    """Unknown request, or one the caller may not see: both answer the same (no existence leak)."""
+
+
+class OrderNotFound(LookupError):
+    pass
+
+
+class Forbidden(PermissionError):
+    """The caller's role may not do this at all."""
+
+
+class UnknownItems(InvalidCommand):
+    pass
+
+
+class ItemAlreadyOpen(IllegalTransition):
+    """R9: one open request per order item."""
+
+
+class ConcurrentUpdate(IllegalTransition):
+    """Another command changed the request first; retry against the new state."""
+
+
+class TrackingNumberInUse(IllegalTransition):
+    pass
+
+
+class UpstreamConflict(IllegalTransition):
+    """An upstream fact contradicts one already recorded (e.g. an order placed twice, differently)."""
+
+
+class UnknownTrackingNumber(LookupError):
+    pass
+
+
+# --- who is acting ------------------------------------------------------------------------------
+
+
+ROLES = ("buyer", "seller", "support", "auditor", "admin", "platform")
+
+
+@dataclass(frozen=True)
+class Actor:
+    role: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.role}:{self.id}"
+
+
+@dataclass(frozen=True)
+class SellerResponse:
+    """One of R10-R18, as the seller submitted it."""
+
+    type: str
+    amount: int | None = None
+    carrier: str = ""
+    tracking_number: str = ""
+    message: str = ""
+    evidence: tuple[str, ...] = ()
+    auto_claim: bool = False
+
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+_ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+
+
+def event_name(domain_event: Any) -> str:
+    """`SupportRequest.FullRefundOffered` -> `full_refund_offered` (API.md, CloudEvents type)."""
+    return _CAMEL.sub("_", type(domain_event).__name__).lower()
+
+
+def event_data(domain_event: Any) -> dict[str, Any]:
+    data = {k: v for k, v in domain_event.__dict__.items() if k not in _ENVELOPE_FIELDS}
+    data.pop("at", None)
+    data.pop("actor", None)
+    return data
+
+
+class RequestsApplication(Application):
+    """The only writer of support-request state."""
+
+    name = "requests"
+
+    def __init__(self, clock: Clock, env: dict[str, str] | None = None) -> None:
+        super().__init__(env=env)
+        self.clock = clock
+        store.metadata.create_all(self.engine)
+
+    @property
+    def engine(self) -> Any:
+        return self.recorder.datastore.engine
+
+    # --- plumbing --------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        try:
+            with self.recorder.transaction() as session:
+                yield session
+        except IntegrityError as error:
+            raise ConcurrentUpdate(
+                "the request changed while this command ran; reload it and try again"
+            ) from error
+
+    def _load(self, request_id: UUID | str) -> SupportRequest:
+        try:
+            return self.repository.get(_as_uuid(request_id))
+        except (AggregateNotFoundError, ValueError):
+            raise RequestNotFound(f"no support request {request_id}") from None
+
+    def _visible(self, request: SupportRequest, actor: Actor) -> bool:
+        if actor.role in ("support", "auditor"):
+            return True
+        if actor.role == "buyer":
+            return request.buyer_id == actor.id
+        if actor.role == "seller":
+            return request.seller_id == actor.id
+        return False
+
+    def _load_for(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
+        request = self._load(request_id)
+        if not self._visible(request, actor):
+            raise RequestNotFound(f"no support request {request_id}")
+        return request
+
+    def _command(
+        self,
+        request_id: UUID | str,
+        actor: Actor,
+        roles: tuple[str, ...],
+        change: Callable[[SupportRequest], Any],
+    ) -> SupportRequest:
+        """Load, check the caller is the right party, change, save with side tables, in one go."""
+        with self._transaction() as session:
+            request = self._load_for(request_id, actor)
+            if actor.role not in roles:
+                raise Forbidden(f"a {actor.role} may not do this; it is for: {', '.join(roles)}")
+            change(request)
+            self._save_with_side_tables(session, request)
+        return request
+
+    def _apply_fact(self, request_id: UUID | str, change: Callable[[SupportRequest], bool]) -> bool:
+        """Upstream facts move a request without a party acting; False when nothing changed."""
+        with self._transaction() as session:
+            request = self._load(request_id)
+            changed = change(request)
+            self._save_with_side_tables(session, request)
+        return changed
+
+    def _save_with_side_tables(self, session: Session, request: SupportRequest) -> None:
+        self.save(request)
+        rid = str(request.id)
+        session.execute(delete(store.deadlines).where(store.deadlines.c.request_id == rid))
+        for kind, due_at in request.deadlines.items():
+            session.execute(
+                insert(store.deadlines).values(
+                    request_id=rid,
+                    kind=str(kind),
+                    due_at=due_at,
+                    policy_version=request.policy_version,
+                )
+            )
+        if request.is_closed:
+            session.execute(delete(store.item_locks).where(store.item_locks.c.request_id == rid))
+        for purpose, tracking in (
+            ("replacement", (request.replacement or {}).get("tracking_number")),
+            ("return", (request.return_ or {}).get("tracking_number")),
+        ):
+            if tracking:
+                self._link_tracking(session, tracking, rid, purpose)
+
+    def _link_tracking(self, session: Session, tracking: str, rid: str, purpose: str) -> None:
+        owner = session.execute(
+            select(store.tracking_links.c.request_id).where(
+                store.tracking_links.c.tracking_number == tracking
+            )
+        ).scalar_one_or_none()
+        if owner is None:
+            session.execute(
+                insert(store.tracking_links).values(
+                    tracking_number=tracking, request_id=rid, purpose=purpose
+                )
+            )
+        elif owner != rid:
+            raise TrackingNumberInUse(f"tracking number {tracking} belongs to another shipment")
+
+    # --- upstream facts (R60) --------------------------------------------------------------------
+
+    def record_order_placed(self, fact: OrderPlaced) -> bool:
+        """Returns False when the same order was already recorded identically."""
+        row = {
+            "order_id": fact.order_id,
+            "buyer_id": fact.buyer_id,
+            "seller_id": fact.seller_id,
+            "currency": fact.currency,
+            "marketplace": fact.marketplace,
+            "placed_at": fact.placed_at,
+            "fraud_suspected": fact.fraud_suspected,
+            "items": [item.model_dump() for item in fact.items],
+        }
+        with self.recorder.transaction() as session:
+            existing = self._order_row(session, fact.order_id)
+            if existing is None:
+                session.execute(insert(store.orders).values(**row))
+                return True
+            same = all(
+                existing[k] == v
+                for k, v in row.items()
+                if k not in ("placed_at", "fraud_suspected")
+            )
+            if not same:
+                raise UpstreamConflict(f"order {fact.order_id} was already placed with other data")
+            return False
+
+    def record_order_shipped(self, fact: OrderShipped) -> bool:
+        shipment = fact.model_dump(mode="json", exclude={"type", "order_id"})
+        return self._update_order(fact.order_id, "shipment", shipment)
+
+    def record_order_delivered(self, fact: OrderDelivered) -> bool:
+        return self._update_order(fact.order_id, "delivered_at", fact.delivered_at)
+
+    def flag_fraud(self, fact: FraudSuspected) -> bool:
+        return self._update_order(fact.order_id, "fraud_suspected", True)
+
+    def _update_order(self, order_id: str, column: str, value: Any) -> bool:
+        with self.recorder.transaction() as session:
+            existing = self._order_row(session, order_id)
+            if existing is None:
+                raise OrderNotFound(f"no order {order_id}")
+            if existing[column] == value:
+                return False
+            session.execute(
+                update(store.orders)
+                .where(store.orders.c.order_id == order_id)
+                .values({column: value})
+            )
+            return True
+
+    def record_return_label(self, fact: ReturnLabelCreated) -> bool:
+        return self._apply_fact(
+            fact.request_id,
+            lambda r: r.record_return_label(
+                at=fact.at,
+                actor="platform",
+                tracking_number=fact.tracking_number,
+                label_cost=fact.label_cost,
+            ),
+        )
+
+    def record_shipment_scan(self, fact: ShipmentScanned) -> bool:
+        """A carrier scan of a return or replacement moves its request; the original's is kept."""
+        with self.recorder.transaction() as session:
+            link = session.execute(
+                select(store.tracking_links).where(
+                    store.tracking_links.c.tracking_number == fact.tracking_number
+                )
+            ).first()
+            if link is None:
+                order_id = session.execute(
+                    select(store.orders.c.order_id).where(
+                        store.orders.c.shipment["tracking_number"].as_string()
+                        == fact.tracking_number
+                    )
+                ).scalar_one_or_none()
+        if link is None:
+            if order_id is None:
+                raise UnknownTrackingNumber(
+                    f"no shipment with tracking number {fact.tracking_number}"
+                )
+            if fact.status == "delivered":
+                return self._update_order(order_id, "delivered_at", fact.at)
+            return False
+
+        def change(request: SupportRequest) -> bool:
+            if link.purpose == "return":
+                return request.record_return_scan(at=fact.at, actor="carrier", scan=fact.status)
+            return request.record_replacement_scan(at=fact.at, actor="carrier", scan=fact.status)
+
+        return self._apply_fact(link.request_id, change)
+
+    def _order_row(self, session: Session, order_id: str) -> dict[str, Any] | None:
+        row = session.execute(
+            select(store.orders).where(store.orders.c.order_id == order_id)
+        ).first()
+        return None if row is None else dict(row._mapping)
+
+    def order(self, order_id: str) -> dict[str, Any] | None:
+        with self.recorder.transaction(commit=False) as session:
+            return self._order_row(session, order_id)
+
+    # --- commands --------------------------------------------------------------------------------
+
+    def open_request(
+        self,
+        actor: Actor,
+        *,
+        order_id: str,
+        item_ids: list[str],
+        reason: str,
+        description: str,
+        photos: list[str],
+    ) -> SupportRequest:
+        if actor.role != "buyer":
+            raise Forbidden("only the buyer of an order opens a support request on it")
+        request_id = uuid4()
+        try:
+            with self.recorder.transaction() as session:
+                order = self._order_row(session, order_id)
+                if order is None or order["buyer_id"] != actor.id:
+                    raise OrderNotFound(f"no order {order_id} of yours")  # R9
+                by_id = {item["item_id"]: item for item in order["items"]}
+                unknown = [i for i in item_ids if i not in by_id]
+                if unknown:
+                    raise UnknownItems(f"not items of order {order_id}: {', '.join(unknown)}")
+                request = SupportRequest.open(
+                    request_id=request_id,
+                    at=self.clock.now(),
+                    order_id=order_id,
+                    buyer_id=order["buyer_id"],
+                    seller_id=order["seller_id"],
+                    marketplace=order["marketplace"],
+                    currency=order["currency"],
+                    items=[OrderItem(**by_id[i]) for i in item_ids],
+                    reason=reason,
+                    description=description,
+                    photos=photos,
+                    fraud_suspected=order["fraud_suspected"],
+                    policy_version=CURRENT_POLICY_VERSION,
+                )
+                self._lock_items(session, order_id, item_ids, str(request_id))
+                session.execute(
+                    insert(store.requests_by_order).values(
+                        request_id=str(request_id), order_id=order_id, opened_at=request.opened_at
+                    )
+                )
+                self._save_with_side_tables(session, request)
+        except IntegrityError as error:
+            raise ItemAlreadyOpen(
+                "an item of this order already has an open support request (R9)"
+            ) from error
+        return request
+
+    def _lock_items(self, session: Session, order_id: str, item_ids: list[str], rid: str) -> None:
+        held = (
+            session.execute(
+                select(store.item_locks.c.item_id).where(
+                    store.item_locks.c.order_id == order_id,
+                    store.item_locks.c.item_id.in_(item_ids),
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if held:
+            raise ItemAlreadyOpen(
+                f"item(s) {', '.join(sorted(held))} of order {order_id} already have an open "
+                "support request (R9)"
+            )
+        for item_id in item_ids:
+            session.execute(
+                insert(store.item_locks).values(order_id=order_id, item_id=item_id, request_id=rid)
+            )
+
+    def respond(
+        self, request_id: UUID | str, actor: Actor, response: SellerResponse
+    ) -> SupportRequest:
+        at = self.clock.now()
+
+        def change(request: SupportRequest) -> None:
+            who = str(actor)
+            if response.type == ResponseType.FULL_REFUND:
+                request.offer_full_refund(
+                    at=at,
+                    actor=who,
+                    shipment=self._shipment(request),
+                    auto_claim=response.auto_claim,
+                )
+            elif response.type == ResponseType.FULL_REFUND_WITH_RETURN:
+                request.offer_full_refund_with_return(
+                    at=at,
+                    actor=who,
+                    shipment=self._shipment(request),
+                    auto_claim=response.auto_claim,
+                )
+            elif response.type == ResponseType.PARTIAL_REFUND:
+                request.offer_partial_refund(at=at, actor=who, amount=response.amount)
+            elif response.type == ResponseType.REPLACEMENT:
+                request.send_replacement(
+                    at=at,
+                    actor=who,
+                    carrier=response.carrier,
+                    tracking_number=response.tracking_number,
+                )
+            elif response.type == ResponseType.NO_REFUND:
+                request.explain_no_refund(
+                    at=at, actor=who, message=response.message, evidence=list(response.evidence)
+                )
+            elif response.type == ResponseType.REQUEST_INFO:
+                request.request_information(at=at, actor=who, message=response.message)
+            else:
+                raise InvalidCommand(
+                    f"unknown response type {response.type!r}; one of: {', '.join(ResponseType)}"
+                )
+
+        return self._command(request_id, actor, ("seller",), change)
+
+    def _shipment(self, request: SupportRequest) -> Shipment | None:
+        order = self.order(request.order_id)
+        if order is None or not order["shipment"]:
+            return None
+        data = dict(order["shipment"])
+        data["shipped_at"] = datetime.fromisoformat(data["shipped_at"])
+        return Shipment(**data)
+
+    def accept_offer(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
+        at = self.clock.now()
+        return self._command(
+            request_id, actor, ("buyer",), lambda r: r.accept_offer(at=at, actor=str(actor))
+        )
+
+    def decline_offer(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
+        at = self.clock.now()
+        return self._command(
+            request_id, actor, ("buyer",), lambda r: r.decline_offer(at=at, actor=str(actor))
+        )
+
+    def confirm_return(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
+        at = self.clock.now()
+        return self._command(
+            request_id, actor, ("seller",), lambda r: r.confirm_return(at=at, actor=str(actor))
+        )
+
+    def dispute_return(
+        self, request_id: UUID | str, actor: Actor, *, reason: str, evidence: list[str]
+    ) -> SupportRequest:
+        at = self.clock.now()
+        return self._command(
+            request_id,
+            actor,
+            ("seller",),
+            lambda r: r.dispute_return(at=at, actor=str(actor), reason=reason, evidence=evidence),
+        )
+
+    def return_for_refund(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
+        at = self.clock.now()
+        return self._command(
+            request_id, actor, ("buyer",), lambda r: r.return_for_refund(at=at, actor=str(actor))
+        )
+
+    def post_message(
+        self, request_id: UUID | str, actor: Actor, *, body: str, attachments: list[str]
+    ) -> SupportRequest:
+        at = self.clock.now()
+        return self._command(
+            request_id,
+            actor,
+            ("buyer", "seller"),
+            lambda r: r.post_message(
+                at=at,
+                actor=str(actor),
+                body=body,
+                attachments=attachments,
+                by_buyer=actor.role == "buyer",
+            ),
+        )
+
+    def escalate(self, request_id: UUID | str, actor: Actor, *, reason: str) -> SupportRequest:
+        at = self.clock.now()
+        return self._command(
+            request_id,
+            actor,
+            ("buyer",),
+            lambda r: r.escalate(at=at, actor=str(actor), reason=reason),
+        )
+
+    def decide(self, request_id: UUID | str, actor: Actor, *, outcome: str) -> SupportRequest:
+        at = self.clock.now()
+        return self._command(
+            request_id,
+            actor,
+            ("support",),
+            lambda r: r.decide(at=at, actor=str(actor), outcome=outcome),
+        )
+
+    def give_feedback(self, request_id: UUID | str, actor: Actor, *, thumbs: str) -> SupportRequest:
+        at = self.clock.now()
+        return self._command(
+            request_id,
+            actor,
+            ("buyer",),
+            lambda r: r.give_feedback(at=at, actor=str(actor), thumbs=thumbs),
+        )
+
+    # --- timers ----------------------------------------------------------------------------------
+
+    def due_deadlines(self, now: datetime, limit: int = 500) -> list[tuple[str, str, datetime]]:
+        with self.recorder.transaction(commit=False) as session:
+            rows = session.execute(
+                select(
+                    store.deadlines.c.request_id, store.deadlines.c.kind, store.deadlines.c.due_at
+                )
+                .where(store.deadlines.c.due_at <= now)
+                .order_by(store.deadlines.c.due_at, store.deadlines.c.request_id)
+                .limit(limit)
+            ).all()
+        return [(r.request_id, r.kind, _aware(r.due_at)) for r in rows]
+
+    def next_deadline(self) -> datetime | None:
+        with self.recorder.transaction(commit=False) as session:
+            due = session.execute(
+                select(store.deadlines.c.due_at).order_by(store.deadlines.c.due_at).limit(1)
+            ).scalar_one_or_none()
+        return None if due is None else _aware(due)
+
+    def fire_due(self, now: datetime | None = None) -> int:
+        """Apply every deadline due at `now` (default: the clock), oldest first; returns the count
+        of events it caused. Safe to run concurrently and repeatedly: a deadline that no longer
+        applies is a no-op, and a conflict means another runner already handled it."""
+        now = now or self.clock.now()
+        fired = 0
+        while True:
+            due = self.due_deadlines(now)
+            if not due:
+                return fired
+            progressed = False
+            for request_id, kind, due_at in due:
+                try:
+                    with self._transaction() as session:
+                        request = self._load(request_id)
+                        if request.fire_deadline(kind, due_at):
+                            fired += 1
+                        progressed = True
+                        self._save_with_side_tables(session, request)
+                        # A deadline the aggregate no longer holds would otherwise be due forever.
+                        session.execute(
+                            delete(store.deadlines).where(
+                                store.deadlines.c.request_id == request_id,
+                                store.deadlines.c.kind == kind,
+                                store.deadlines.c.due_at <= due_at,
+                            )
+                        )
+                except ConcurrentUpdate:
+                    progressed = True  # another runner moved this request; re-read what is due
+            if not progressed:
+                return fired
+
+    # --- queries ---------------------------------------------------------------------------------
+
+    def get_request(
+        self, request_id: UUID | str, actor: Actor, as_of: datetime | None = None
+    ) -> SupportRequest:
+        request = self._load_for(request_id, actor)
+        if as_of is None:
+            return request
+        past = self.state_as_of(request.id, as_of)
+        if past is None:
+            raise RequestNotFound(f"support request {request_id} did not exist at {as_of}")
+        return past
+
+    def state_as_of(self, request_id: UUID, as_of: datetime) -> SupportRequest | None:
+        """R62: replay the request's events that had happened by `as_of`."""
+        request = None
+        for domain_event in self.events.get(request_id):
+            if domain_event.at > as_of:
+                break
+            request = domain_event.mutate(request)
+        return request
+
+    def history(self, request_id: UUID | str, actor: Actor) -> list[dict[str, Any]]:
+        request = self._load_for(request_id, actor)
+        return [
+            {
+                "version": e.originator_version,
+                "type": event_name(e),
+                "at": e.at,
+                "actor": e.actor,
+                "data": event_data(e),
+            }
+            for e in self.events.get(request.id)
+        ]
+
+    def requests_for_order(self, order_id: str, actor: Actor) -> list[SupportRequest]:
+        with self.recorder.transaction(commit=False) as session:
+            order = self._order_row(session, order_id)
+            ids = (
+                session.execute(
+                    select(store.requests_by_order.c.request_id)
+                    .where(store.requests_by_order.c.order_id == order_id)
+                    .order_by(store.requests_by_order.c.opened_at)
+                )
+                .scalars()
+                .all()
+            )
+        parties = () if order is None else (order["buyer_id"], order["seller_id"])
+        if actor.role not in ("support", "auditor") and actor.id not in parties:
+            raise OrderNotFound(f"no order {order_id}")
+        if order is None:
+            raise OrderNotFound(f"no order {order_id}")
+        return [self._load(i) for i in ids]
+
+
+def _as_uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes for UTC columns; PostgreSQL aware ones."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def request_view(request: SupportRequest) -> dict[str, Any]:
+    """The state fields of API.md."""
+    deadlines = request.deadlines
+    ret = request.return_
+    return {
+        "id": str(request.id),
+        "order_id": request.order_id,
+        "buyer_id": request.buyer_id,
+        "seller_id": request.seller_id,
+        "item_ids": request.item_ids,
+        "reason": request.reason,
+        "status": str(request.status),
+        "resolution": None if request.resolution is None else str(request.resolution),
+        "version": request.version,
+        "opened_at": request.opened_at,
+        "deadlines": {
+            kind: deadlines.get(kind)
+            for kind in (
+                "seller_response",
+                "offer_answer",
+                "return_dropoff",
+                "return_inspection",
+                "replacement_ship",
+                "no_refund_close",
+            )
+        },
+        "offer": None if request.offer is None else {"amount": request.offer["amount"]},
+        "return": None
+        if ret is None
+        else {
+            "tracking_number": ret["tracking_number"],
+            "label_cost": ret["label_cost"],
+            "delivered_at": ret["delivered_at"],
+        },
+        "escalated": request.escalated,
+        "refund": request.refund,
+        "policy_version": request.policy_version,
+        "routed_to_support": request.routed_to_support,
+        "may_escalate": bool(request.escalation_grounds()),
+        "feedback": request.feedback,
+    }
+
+
+__all__ = ["SYSTEM_ACTOR", "Actor", "RequestsApplication", "SellerResponse", "request_view"]

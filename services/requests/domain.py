@@ -1,0 +1,1003 @@
+"""The SupportRequest aggregate: one buyer's problem with one order, and every rule that moves it.
+
+Pure: no clock, no I/O. Every command takes the instant it happens at (`at`) and who did it (`actor`);
+both are recorded on the event so history and state-as-of-a-moment need nothing else. Public command
+methods check the rules and compute derived values (deadlines, amounts); the private `@event` methods
+only record them, so replaying history never re-runs a rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from services.requests.policy import CURRENT_POLICY_VERSION, Policy, policy_for
+from shared.business_time import BusinessCalendar, calendar_for
+from shared.money import Money, total
+
+# --- vocabulary (API.md) -------------------------------------------------------------------------
+
+
+class Status(StrEnum):
+    AWAITING_SELLER = "awaiting_seller"
+    AWAITING_BUYER = "awaiting_buyer"
+    OFFER_PENDING = "offer_pending"
+    AWAITING_RETURN = "awaiting_return"
+    RETURN_IN_TRANSIT = "return_in_transit"
+    AWAITING_INSPECTION = "awaiting_inspection"
+    REPLACEMENT_PENDING = "replacement_pending"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+
+
+CLOSED_STATUSES = frozenset({Status.RESOLVED, Status.CANCELLED})
+
+
+class Resolution(StrEnum):
+    FULL_REFUND = "full_refund"
+    PARTIAL_REFUND = "partial_refund"
+    REPLACEMENT = "replacement"
+    NO_REFUND = "no_refund"
+    RETURN_NOT_SHIPPED = "return_not_shipped"
+
+
+class Reason(StrEnum):
+    SIGNIFICANTLY_DELAYED = "significantly_delayed"
+    MISSING_ITEM = "missing_item"
+    WRONG_ITEM = "wrong_item"
+    NOT_AS_DESCRIBED = "not_as_described"
+    DEFECTIVE = "defective"
+    RETURNED_TO_SENDER = "returned_to_sender"
+    DAMAGED_IN_TRANSIT = "damaged_in_transit"
+    OTHER = "other"  # [decided] outside the buyer-protection policy: routed to support (R6)
+
+
+PHOTO_REQUIRED_REASONS = frozenset({Reason.NOT_AS_DESCRIBED, Reason.WRONG_ITEM})  # R5
+CONSUMABLE_ROUTED_REASONS = frozenset({Reason.MISSING_ITEM, Reason.WRONG_ITEM})  # R6
+
+
+class ResponseType(StrEnum):
+    FULL_REFUND = "full_refund"
+    FULL_REFUND_WITH_RETURN = "full_refund_with_return"
+    PARTIAL_REFUND = "partial_refund"
+    REPLACEMENT = "replacement"
+    NO_REFUND = "no_refund"
+    REQUEST_INFO = "request_info"
+
+
+class Outcome(StrEnum):
+    REFUND = "refund"
+    REFUND_WITH_RETURN = "refund_with_return"
+    UPHOLD_SELLER = "uphold_seller"
+    PLATFORM_REFUND = "platform_refund"
+
+
+class Liable(StrEnum):
+    SELLER = "seller"
+    PLATFORM = "platform"
+
+
+class Thumbs(StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
+class Deadline(StrEnum):
+    SELLER_RESPONSE = "seller_response"
+    OFFER_ANSWER = "offer_answer"
+    RETURN_DROPOFF = "return_dropoff"
+    RETURN_INSPECTION = "return_inspection"
+    REPLACEMENT_SHIP = "replacement_ship"
+    NO_REFUND_CLOSE = "no_refund_close"
+
+
+class ScanStatus(StrEnum):
+    ACCEPTED = "accepted"
+    IN_TRANSIT = "in_transit"
+    DELIVERED = "delivered"
+    RETURNED_TO_SENDER = "returned_to_sender"
+
+
+# [decided] R38 names precious metals and money; we add the other stores of value a carrier's
+# standard insurance excludes.
+CLAIM_EXCLUDED_CATEGORIES = frozenset(
+    {"precious_metals", "bullion", "money", "coins_and_currency", "gift_cards", "jewelry"}
+)
+CLAIM_CARRIER = "USPS"
+
+SYSTEM_ACTOR = "system"
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+class DomainError(Exception):
+    """A command broke a rule. Subclasses say whether the input or the moment was wrong."""
+
+
+class InvalidCommand(DomainError):
+    """The command itself is malformed or out of policy, whatever the request's state (422)."""
+
+
+class IllegalTransition(DomainError):
+    """The command does not apply to the request's current state (409)."""
+
+
+class NoItemsNamed(InvalidCommand):
+    pass
+
+
+class DuplicateItems(InvalidCommand):
+    pass
+
+
+class UnknownReason(InvalidCommand):
+    pass
+
+
+class DescriptionRequired(InvalidCommand):
+    pass
+
+
+class PhotosRequired(InvalidCommand):
+    pass
+
+
+class InvalidPartialAmount(InvalidCommand):
+    pass
+
+
+class EvidenceRequired(InvalidCommand):
+    pass
+
+
+class MessageRequired(InvalidCommand):
+    pass
+
+
+class TrackingRequired(InvalidCommand):
+    pass
+
+
+class AutoClaimNotEligible(InvalidCommand):
+    pass
+
+
+class MixedCurrencies(InvalidCommand):
+    pass
+
+
+class ResponseNotDue(IllegalTransition):
+    pass
+
+
+class NoOfferPending(IllegalTransition):
+    pass
+
+
+class NoReturnToInspect(IllegalTransition):
+    pass
+
+
+class ReturnForRefundNotAllowed(IllegalTransition):
+    pass
+
+
+class ConversationClosed(IllegalTransition):
+    pass
+
+
+class EscalationNotAllowed(IllegalTransition):
+    pass
+
+
+class DecisionNotDue(IllegalTransition):
+    pass
+
+
+class FeedbackNotAllowed(IllegalTransition):
+    pass
+
+
+class ReturnLabelNotExpected(IllegalTransition):
+    pass
+
+
+# --- values -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    """One item as the upstream order service described it (R37)."""
+
+    item_id: str
+    title: str
+    category: str
+    consumable: bool
+    price: int
+    seller_payout: int
+    buyer_shipping_paid: int
+    processing_fee: int
+
+
+@dataclass(frozen=True)
+class Shipment:
+    carrier: str
+    service: str
+    tracking_number: str
+    shipped_at: datetime
+    insured_value: int
+    extra_protection: bool
+
+
+def buyer_full_refund(items: Iterable[OrderItem], currency: str) -> Money:
+    """What a full refund gives back to the buyer: what they paid for the affected items."""
+    return total((Money(i.price + i.buyer_shipping_paid, currency) for i in items), currency)
+
+
+def seller_refund_charge(
+    items: Iterable[OrderItem], currency: str, return_label_cost: int = 0
+) -> Money:
+    """R30 (and R31 with the return label): total payout + buyer shipping + processing fee."""
+    charged = total(
+        (
+            Money(i.seller_payout + i.buyer_shipping_paid + i.processing_fee, currency)
+            for i in items
+        ),
+        currency,
+    )
+    return charged + Money(return_label_cost, currency)
+
+
+def routing_to_support(
+    reason: str, items: Iterable[OrderItem], fraud_suspected: bool
+) -> str | None:
+    """R6: why a request skips the seller and goes straight to support, or None."""
+    if fraud_suspected:
+        return "suspected_fraud"
+    if reason == Reason.OTHER:
+        return "reason_not_covered"
+    if reason in CONSUMABLE_ROUTED_REASONS and any(i.consumable for i in items):
+        return "consumable_item"
+    return None
+
+
+def check_auto_claim_eligible(
+    shipment: Shipment | None, items: Iterable[OrderItem], policy: Policy
+) -> None:
+    """R38: only USPS shipments within the default coverage, without extra protection."""
+    if shipment is None:
+        raise AutoClaimNotEligible("auto_claim needs a shipped order; this order has no shipment")
+    if shipment.carrier.upper() != CLAIM_CARRIER:
+        raise AutoClaimNotEligible(
+            f"auto_claim is for USPS shipments only; this one went by {shipment.carrier} "
+            "(claim it with the carrier directly)"
+        )
+    if shipment.extra_protection:
+        raise AutoClaimNotEligible(
+            "this shipment has extra shipping protection: claim it with the insurance partner"
+        )
+    if not 0 < shipment.insured_value <= policy.default_claim_coverage:
+        raise AutoClaimNotEligible(
+            f"insured value {shipment.insured_value} is outside the default coverage "
+            f"(up to {policy.default_claim_coverage})"
+        )
+    excluded = sorted({i.category for i in items} & CLAIM_EXCLUDED_CATEGORIES)
+    if excluded:
+        raise AutoClaimNotEligible(f"category not eligible for automatic claims: {excluded[0]}")
+
+
+# --- the aggregate ------------------------------------------------------------------------------
+
+
+class SupportRequest(Aggregate):
+    """One buyer's support request about some items of one order."""
+
+    # -- opening (R4-R9) --
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        request_id: Any,
+        at: datetime,
+        order_id: str,
+        buyer_id: str,
+        seller_id: str,
+        marketplace: str,
+        currency: str,
+        items: list[OrderItem],
+        reason: str,
+        description: str,
+        photos: list[str],
+        fraud_suspected: bool = False,
+        policy_version: str = CURRENT_POLICY_VERSION,
+    ) -> SupportRequest:
+        cls.check_opening(items, reason, description, photos)
+        policy = policy_for(policy_version)
+        routed = routing_to_support(reason, items, fraud_suspected)
+        due = None
+        if routed is None:
+            due = calendar_for(marketplace).add_business_hours(at, policy.seller_response_hours)
+            due = due.astimezone(UTC)
+        return cls._create(
+            cls.Opened,
+            id=request_id,
+            at=at,
+            actor=f"buyer:{buyer_id}",
+            order_id=order_id,
+            buyer_id=buyer_id,
+            seller_id=seller_id,
+            marketplace=marketplace,
+            currency=currency,
+            items=[asdict(i) for i in items],
+            reason=str(reason),
+            description=description,
+            photos=list(photos),
+            policy_version=policy.version,
+            routed_to_support=routed,
+            seller_response_due=due,
+        )
+
+    @staticmethod
+    def check_opening(
+        items: list[OrderItem], reason: str, description: str, photos: list[str]
+    ) -> None:
+        if not items:
+            raise NoItemsNamed("name at least one item of the order")
+        ids = [i.item_id for i in items]
+        if len(set(ids)) != len(ids):
+            raise DuplicateItems("each item may be named once")
+        if reason not in Reason.__members__.values():
+            raise UnknownReason(f"unknown reason {reason!r}; one of: {', '.join(Reason)}")
+        if not description.strip():
+            raise DescriptionRequired("describe the problem")
+        if reason in PHOTO_REQUIRED_REASONS and not photos:
+            raise PhotosRequired(f"photos are required for reason {reason}")
+
+    class Opened(Aggregate.Created):
+        at: datetime
+        actor: str
+        order_id: str
+        buyer_id: str
+        seller_id: str
+        marketplace: str
+        currency: str
+        items: list[dict[str, Any]]
+        reason: str
+        description: str
+        photos: list[str]
+        policy_version: str
+        routed_to_support: str | None
+        seller_response_due: datetime | None
+
+    def __init__(
+        self,
+        at: datetime,
+        actor: str,
+        order_id: str,
+        buyer_id: str,
+        seller_id: str,
+        marketplace: str,
+        currency: str,
+        items: list[dict[str, Any]],
+        reason: str,
+        description: str,
+        photos: list[str],
+        policy_version: str,
+        routed_to_support: str | None,
+        seller_response_due: datetime | None,
+    ) -> None:
+        self.order_id = order_id
+        self.buyer_id = buyer_id
+        self.seller_id = seller_id
+        self.marketplace = marketplace
+        self.currency = currency
+        self.items = items
+        self.reason = reason
+        self.description = description
+        self.photos = photos
+        self.policy_version = policy_version
+        self.opened_at = at
+        self.last_activity_at = at
+        self.routed_to_support = routed_to_support
+        self.deadlines: dict[str, datetime] = {}
+        self.resolution: str | None = None
+        self.closed_at: datetime | None = None
+        self.escalation: dict[str, Any] | None = None
+        self.decision: dict[str, Any] | None = None
+        self.last_response: str | None = None
+        self.offer: dict[str, Any] | None = None
+        self.return_: dict[str, Any] | None = None
+        self.replacement: dict[str, Any] | None = None
+        self.refund: dict[str, Any] | None = None
+        self.auto_claim: dict[str, Any] | None = None
+        self.seller_missed_deadline = False
+        self.offer_lapsed = False
+        self.info_requested = False
+        self.info_exchanged = False
+        self.feedback: str | None = None
+        self.messages: list[dict[str, Any]] = []
+        if routed_to_support:
+            self.status = Status.ESCALATED
+            self.escalation = {
+                "by": "routing",
+                "reason": routed_to_support,
+                "grounds": [],
+                "at": at,
+            }
+        else:
+            self.status = Status.AWAITING_SELLER
+            self.deadlines[Deadline.SELLER_RESPONSE] = seller_response_due
+
+    # -- derived values --
+
+    @property
+    def policy(self) -> Policy:
+        return policy_for(self.policy_version)
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        return calendar_for(self.marketplace)
+
+    @property
+    def order_items(self) -> list[OrderItem]:
+        return [OrderItem(**i) for i in self.items]
+
+    @property
+    def item_ids(self) -> list[str]:
+        return [i["item_id"] for i in self.items]
+
+    @property
+    def full_refund(self) -> Money:
+        return buyer_full_refund(self.order_items, self.currency)
+
+    @property
+    def escalated(self) -> bool:
+        return self.escalation is not None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
+
+    def escalation_grounds(self) -> list[str]:
+        """R19/R20: why the buyer may escalate now (empty when they may not)."""
+        if self.status not in (Status.AWAITING_SELLER, Status.AWAITING_BUYER):
+            return []
+        grounds = []
+        if self.status == Status.AWAITING_SELLER and self.seller_missed_deadline:
+            grounds.append("no_response")
+        if self.offer_lapsed:
+            grounds.append("offer_lapsed")
+        if self.last_response == ResponseType.NO_REFUND:
+            grounds.append("no_refund")
+        if self.info_exchanged:
+            grounds.append("information_exchange")
+        return grounds
+
+    # Deadlines are stored in UTC so that history and the published events read the same everywhere.
+    def _business_hours_after(self, at: datetime, hours: int) -> datetime:
+        return self.calendar.add_business_hours(at, hours).astimezone(UTC)
+
+    def _business_days_after(self, at: datetime, days: int) -> datetime:
+        return self.calendar.add_business_days(at, days).astimezone(UTC)
+
+    # -- invariants --
+
+    def check_response_due(self) -> None:
+        if self.status not in (Status.AWAITING_SELLER, Status.AWAITING_BUYER):
+            raise ResponseNotDue(f"no seller response is due: the request is {self.status}")
+
+    def check_offer_pending(self) -> None:
+        if self.status != Status.OFFER_PENDING:
+            raise NoOfferPending(f"no offer is waiting for an answer: the request is {self.status}")
+
+    def check_awaiting_inspection(self) -> None:
+        if self.status != Status.AWAITING_INSPECTION:
+            raise NoReturnToInspect(f"no delivered return to inspect: the request is {self.status}")
+
+    def check_conversation_open(self) -> None:
+        if self.escalated:
+            raise ConversationClosed(
+                "the request was escalated to support: buyer and seller can no longer message "
+                "each other in it (R21)"
+            )
+
+    def check_partial_amount(self, amount: int) -> None:
+        full = self.full_refund.amount
+        if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount < full:
+            raise InvalidPartialAmount(
+                f"a partial refund must be more than 0 and less than the full refund of {full} "
+                f"{self.currency} minor units; got {amount!r}"
+            )
+
+    # -- seller responses (R10-R18) --
+
+    def offer_full_refund(
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        shipment: Shipment | None = None,
+        auto_claim: bool = False,
+    ) -> None:
+        self.check_response_due()
+        claim = self._claim_for(shipment) if auto_claim else None
+        self._full_refund_offered(
+            at=at, actor=actor, amount=self.full_refund.amount, auto_claim=claim
+        )
+
+    def offer_full_refund_with_return(
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        shipment: Shipment | None = None,
+        auto_claim: bool = False,
+    ) -> None:
+        self.check_response_due()
+        claim = self._claim_for(shipment) if auto_claim else None
+        due = self._business_days_after(at, self.policy.return_dropoff_days)
+        self._return_required(at=at, actor=actor, return_dropoff_due=due, auto_claim=claim)
+
+    def offer_partial_refund(self, *, at: datetime, actor: str, amount: int) -> None:
+        self.check_response_due()
+        self.check_partial_amount(amount)
+        due = self._business_hours_after(at, self.policy.offer_answer_hours)
+        self._partial_refund_offered(at=at, actor=actor, amount=amount, offer_answer_due=due)
+
+    def send_replacement(
+        self, *, at: datetime, actor: str, carrier: str, tracking_number: str
+    ) -> None:
+        self.check_response_due()
+        if not carrier.strip() or not tracking_number.strip():
+            raise TrackingRequired("a replacement needs the carrier and the tracking number (R16)")
+        due = self._business_hours_after(at, self.policy.replacement_ship_hours)
+        self._replacement_promised(
+            at=at,
+            actor=actor,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            replacement_ship_due=due,
+        )
+
+    def explain_no_refund(
+        self, *, at: datetime, actor: str, message: str, evidence: list[str]
+    ) -> None:
+        self.check_response_due()
+        if not message.strip():
+            raise MessageRequired("explain why the case is outside the policy (R17)")
+        if not evidence:
+            raise EvidenceRequired("a no-refund explanation needs evidence attachments (R17)")
+        due = self._business_days_after(at, self.policy.no_refund_close_days)
+        self._no_refund_explained(
+            at=at, actor=actor, message=message, evidence=list(evidence), no_refund_close_due=due
+        )
+
+    def request_information(self, *, at: datetime, actor: str, message: str) -> None:
+        self.check_response_due()
+        if not message.strip():
+            raise MessageRequired("say what information you need (R18)")
+        self._information_requested(at=at, actor=actor, message=message)
+
+    def _claim_for(self, shipment: Shipment | None) -> dict[str, Any]:
+        check_auto_claim_eligible(shipment, self.order_items, self.policy)
+        assert shipment is not None  # checked above
+        return {
+            "tracking_number": shipment.tracking_number,
+            "insured_value": shipment.insured_value,
+            "file_at": shipment.shipped_at + timedelta(days=self.policy.claim_wait_calendar_days),
+        }
+
+    def _responded(self, at: datetime, kind: str) -> None:
+        self.last_response = kind
+        self.last_activity_at = at
+        self.seller_missed_deadline = False
+        self.offer_lapsed = False
+        self.deadlines.pop(Deadline.SELLER_RESPONSE, None)
+        self.deadlines.pop(Deadline.NO_REFUND_CLOSE, None)
+
+    def _resolve(self, at: datetime, resolution: str, refund: int | None) -> None:
+        self.status = Status.RESOLVED
+        self.resolution = resolution
+        self.closed_at = at
+        self.last_activity_at = at
+        self.deadlines.clear()
+        if refund is not None:
+            self.refund = {"amount": refund, "currency": self.currency}
+
+    def _require_return(self, at: datetime, due: datetime, required_by: str) -> None:
+        self.status = Status.AWAITING_RETURN
+        self.last_activity_at = at
+        self.deadlines.clear()
+        self.deadlines[Deadline.RETURN_DROPOFF] = due
+        self.return_ = {
+            "required_by": required_by,
+            "tracking_number": None,
+            "label_cost": None,
+            "dropped_off_at": None,
+            "delivered_at": None,
+        }
+
+    @event("FullRefundOffered")
+    def _full_refund_offered(
+        self, at: datetime, actor: str, amount: int, auto_claim: dict[str, Any] | None
+    ) -> None:
+        self._responded(at, ResponseType.FULL_REFUND)
+        self.auto_claim = auto_claim
+        self._resolve(at, Resolution.FULL_REFUND, amount)
+
+    @event("ReturnRequired")
+    def _return_required(
+        self,
+        at: datetime,
+        actor: str,
+        return_dropoff_due: datetime,
+        auto_claim: dict[str, Any] | None,
+    ) -> None:
+        self._responded(at, ResponseType.FULL_REFUND_WITH_RETURN)
+        self.auto_claim = auto_claim
+        self._require_return(at, return_dropoff_due, "seller")
+
+    @event("PartialRefundOffered")
+    def _partial_refund_offered(
+        self, at: datetime, actor: str, amount: int, offer_answer_due: datetime
+    ) -> None:
+        self._responded(at, ResponseType.PARTIAL_REFUND)
+        self.status = Status.OFFER_PENDING
+        self.offer = {"amount": amount, "currency": self.currency, "made_at": at}
+        self.deadlines[Deadline.OFFER_ANSWER] = offer_answer_due
+
+    @event("ReplacementPromised")
+    def _replacement_promised(
+        self,
+        at: datetime,
+        actor: str,
+        carrier: str,
+        tracking_number: str,
+        replacement_ship_due: datetime,
+    ) -> None:
+        self._responded(at, ResponseType.REPLACEMENT)
+        self.status = Status.REPLACEMENT_PENDING
+        self.replacement = {
+            "carrier": carrier,
+            "tracking_number": tracking_number,
+            "overdue_at": None,
+            "return_until": None,
+        }
+        self.deadlines[Deadline.REPLACEMENT_SHIP] = replacement_ship_due
+
+    @event("NoRefundExplained")
+    def _no_refund_explained(
+        self,
+        at: datetime,
+        actor: str,
+        message: str,
+        evidence: list[str],
+        no_refund_close_due: datetime,
+    ) -> None:
+        self._responded(at, ResponseType.NO_REFUND)
+        self.status = Status.AWAITING_BUYER
+        self.messages.append({"author": actor, "body": message, "attachments": evidence, "at": at})
+        self.deadlines[Deadline.NO_REFUND_CLOSE] = no_refund_close_due
+
+    @event("InformationRequested")
+    def _information_requested(self, at: datetime, actor: str, message: str) -> None:
+        self._responded(at, ResponseType.REQUEST_INFO)
+        self.status = Status.AWAITING_BUYER
+        self.info_requested = True
+        self.messages.append({"author": actor, "body": message, "attachments": [], "at": at})
+
+    # -- buyer answers an offer (R14) --
+
+    def accept_offer(self, *, at: datetime, actor: str) -> None:
+        self.check_offer_pending()
+        assert self.offer is not None
+        self._offer_accepted(at=at, actor=actor, amount=self.offer["amount"])
+
+    def decline_offer(self, *, at: datetime, actor: str) -> None:
+        self.check_offer_pending()
+        due = self._business_days_after(at, self.policy.return_dropoff_days)
+        self._offer_declined(at=at, actor=actor, return_dropoff_due=due)
+
+    @event("OfferAccepted")
+    def _offer_accepted(self, at: datetime, actor: str, amount: int) -> None:
+        self._resolve(at, Resolution.PARTIAL_REFUND, amount)
+
+    @event("OfferDeclined")
+    def _offer_declined(self, at: datetime, actor: str, return_dropoff_due: datetime) -> None:
+        self._require_return(at, return_dropoff_due, "offer_declined")
+
+    # -- the return (R11, R12, R16, R22) --
+
+    def record_return_label(
+        self, *, at: datetime, actor: str, tracking_number: str, label_cost: int
+    ) -> bool:
+        """Returns False when this label is already recorded (upstream facts arrive again)."""
+        if self.return_ is not None and self.return_["tracking_number"] == tracking_number:
+            return False
+        if self.status != Status.AWAITING_RETURN or self.return_["tracking_number"] is not None:
+            raise ReturnLabelNotExpected(
+                f"no return label is expected: the request is {self.status}"
+            )
+        if isinstance(label_cost, bool) or not isinstance(label_cost, int) or label_cost < 0:
+            raise InvalidCommand(f"label_cost must be a non-negative integer, got {label_cost!r}")
+        self._return_label_issued(
+            at=at, actor=actor, tracking_number=tracking_number, label_cost=label_cost
+        )
+        return True
+
+    def record_return_scan(self, *, at: datetime, actor: str, scan: str) -> bool:
+        """Applies a carrier scan of the return; False when it changes nothing (already known)."""
+        if scan in (ScanStatus.ACCEPTED, ScanStatus.IN_TRANSIT):
+            if self.status != Status.AWAITING_RETURN:
+                return False
+            self._return_dropped_off(at=at, actor=actor)
+            return True
+        if scan == ScanStatus.DELIVERED:
+            if self.status not in (Status.AWAITING_RETURN, Status.RETURN_IN_TRANSIT):
+                return False
+            due = self._business_days_after(at, self.policy.inspection_days)
+            self._return_delivered(at=at, actor=actor, return_inspection_due=due)
+            return True
+        return False
+
+    def confirm_return(self, *, at: datetime, actor: str) -> None:
+        self.check_awaiting_inspection()
+        self._return_confirmed(at=at, actor=actor, amount=self.full_refund.amount)
+
+    def dispute_return(self, *, at: datetime, actor: str, reason: str, evidence: list[str]) -> None:
+        self.check_awaiting_inspection()
+        if not reason.strip():
+            raise MessageRequired("say what is wrong with the returned items (R12)")
+        self._return_disputed(at=at, actor=actor, reason=reason, evidence=list(evidence))
+
+    @event("ReturnLabelIssued")
+    def _return_label_issued(
+        self, at: datetime, actor: str, tracking_number: str, label_cost: int
+    ) -> None:
+        assert self.return_ is not None
+        self.return_["tracking_number"] = tracking_number
+        self.return_["label_cost"] = label_cost
+
+    @event("ReturnDroppedOff")
+    def _return_dropped_off(self, at: datetime, actor: str) -> None:
+        assert self.return_ is not None
+        self.status = Status.RETURN_IN_TRANSIT
+        self.last_activity_at = at
+        self.return_["dropped_off_at"] = at
+        self.deadlines.pop(Deadline.RETURN_DROPOFF, None)
+
+    @event("ReturnDelivered")
+    def _return_delivered(self, at: datetime, actor: str, return_inspection_due: datetime) -> None:
+        assert self.return_ is not None
+        self.status = Status.AWAITING_INSPECTION
+        self.last_activity_at = at
+        self.return_["dropped_off_at"] = self.return_["dropped_off_at"] or at
+        self.return_["delivered_at"] = at
+        self.deadlines.pop(Deadline.RETURN_DROPOFF, None)
+        self.deadlines[Deadline.RETURN_INSPECTION] = return_inspection_due
+
+    @event("ReturnConfirmed")
+    def _return_confirmed(self, at: datetime, actor: str, amount: int) -> None:
+        self._resolve(at, Resolution.FULL_REFUND, amount)
+
+    @event("ReturnDisputed")
+    def _return_disputed(self, at: datetime, actor: str, reason: str, evidence: list[str]) -> None:
+        self._escalate(at, by="seller_dispute", reason=reason, grounds=["return_disputed"])
+
+    # -- replacement (R16) --
+
+    def record_replacement_scan(self, *, at: datetime, actor: str, scan: str) -> bool:
+        """The first carrier scan of the replacement resolves the request; later scans are no-ops."""
+        if self.status != Status.REPLACEMENT_PENDING or scan == ScanStatus.RETURNED_TO_SENDER:
+            return False
+        self._replacement_shipped(at=at, actor=actor)
+        return True
+
+    def return_for_refund(self, *, at: datetime, actor: str) -> None:
+        replacement = self.replacement or {}
+        until = replacement.get("return_until")
+        if self.status != Status.REPLACEMENT_PENDING or until is None:
+            raise ReturnForRefundNotAllowed(
+                "returning the original for a refund is possible only once a replacement is "
+                "overdue (R16)"
+            )
+        if at >= until:
+            raise ReturnForRefundNotAllowed(
+                f"the window to return the original for a refund closed at {until.isoformat()}"
+            )
+        self._return_for_refund_chosen(at=at, actor=actor, return_dropoff_due=until)
+
+    @event("ReplacementShipped")
+    def _replacement_shipped(self, at: datetime, actor: str) -> None:
+        self._resolve(at, Resolution.REPLACEMENT, None)
+
+    @event("ReturnForRefundChosen")
+    def _return_for_refund_chosen(
+        self, at: datetime, actor: str, return_dropoff_due: datetime
+    ) -> None:
+        self._require_return(at, return_dropoff_due, "replacement_overdue")
+
+    # -- conversation (R17, R18, R21) --
+
+    def post_message(
+        self, *, at: datetime, actor: str, body: str, attachments: list[str], by_buyer: bool
+    ) -> None:
+        self.check_conversation_open()
+        if not body.strip():
+            raise MessageRequired("a message needs a body")
+        new_due = None
+        if by_buyer and self.status == Status.AWAITING_BUYER:
+            new_due = self._business_hours_after(at, self.policy.seller_response_hours)
+        self._message_posted(
+            at=at,
+            actor=actor,
+            body=body,
+            attachments=list(attachments),
+            seller_response_due=new_due,
+        )
+
+    @event("MessagePosted")
+    def _message_posted(
+        self,
+        at: datetime,
+        actor: str,
+        body: str,
+        attachments: list[str],
+        seller_response_due: datetime | None,
+    ) -> None:
+        self.messages.append({"author": actor, "body": body, "attachments": attachments, "at": at})
+        self.last_activity_at = at
+        if seller_response_due is not None:
+            # R17/R18: the buyer answered; the seller owes a response again.
+            self.info_exchanged = self.info_exchanged or self.info_requested
+            self.status = Status.AWAITING_SELLER
+            self.deadlines.pop(Deadline.NO_REFUND_CLOSE, None)
+            self.deadlines[Deadline.SELLER_RESPONSE] = seller_response_due
+
+    # -- escalation and support (R19-R22) --
+
+    def escalate(self, *, at: datetime, actor: str, reason: str) -> None:
+        grounds = self.escalation_grounds()
+        if not grounds:
+            raise EscalationNotAllowed(
+                "escalation is possible after the seller's response deadline passed, an offer "
+                "lapsed, a no-refund explanation, or an information exchange; "
+                f"the request is {self.status}"
+            )
+        self._escalated(at=at, actor=actor, reason=reason, grounds=grounds)
+
+    def decide(self, *, at: datetime, actor: str, outcome: str) -> None:
+        if self.status != Status.ESCALATED:
+            raise DecisionNotDue(f"only an escalated request can be decided: it is {self.status}")
+        if outcome not in Outcome.__members__.values():
+            raise InvalidCommand(f"unknown outcome {outcome!r}; one of: {', '.join(Outcome)}")
+        liable = {
+            Outcome.REFUND: Liable.SELLER,
+            Outcome.REFUND_WITH_RETURN: Liable.SELLER,
+            Outcome.PLATFORM_REFUND: Liable.PLATFORM,
+            Outcome.UPHOLD_SELLER: None,
+        }[Outcome(outcome)]
+        amount = None if outcome == Outcome.UPHOLD_SELLER else self.full_refund.amount
+        due = None
+        if outcome == Outcome.REFUND_WITH_RETURN:
+            due = self._business_days_after(at, self.policy.return_dropoff_days)
+        self._support_decided(
+            at=at,
+            actor=actor,
+            outcome=str(outcome),
+            liable=None if liable is None else str(liable),
+            amount=amount,
+            return_dropoff_due=due,
+        )
+
+    def _escalate(self, at: datetime, by: str, reason: str, grounds: list[str]) -> None:
+        self.status = Status.ESCALATED
+        self.last_activity_at = at
+        self.deadlines.clear()
+        self.escalation = {"by": by, "reason": reason, "grounds": grounds, "at": at}
+
+    @event("Escalated")
+    def _escalated(self, at: datetime, actor: str, reason: str, grounds: list[str]) -> None:
+        self._escalate(at, by="buyer", reason=reason, grounds=grounds)
+
+    @event("SupportDecided")
+    def _support_decided(
+        self,
+        at: datetime,
+        actor: str,
+        outcome: str,
+        liable: str | None,
+        amount: int | None,
+        return_dropoff_due: datetime | None,
+    ) -> None:
+        self.decision = {"outcome": outcome, "liable": liable, "agent": actor, "at": at}
+        if outcome == Outcome.REFUND_WITH_RETURN:
+            assert return_dropoff_due is not None
+            self._require_return(at, return_dropoff_due, "support")
+        elif outcome == Outcome.UPHOLD_SELLER:
+            self._resolve(at, Resolution.NO_REFUND, None)
+        else:
+            self._resolve(at, Resolution.FULL_REFUND, amount)
+
+    # -- feedback (R46) --
+
+    def give_feedback(self, *, at: datetime, actor: str, thumbs: str) -> None:
+        if not self.is_closed:
+            raise FeedbackNotAllowed("feedback opens once the request is resolved or cancelled")
+        if self.feedback is not None:
+            raise FeedbackNotAllowed("feedback was already given for this request")
+        if thumbs not in Thumbs.__members__.values():
+            raise InvalidCommand(f"thumbs must be 'up' or 'down', got {thumbs!r}")
+        self._feedback_given(at=at, actor=actor, thumbs=str(thumbs))
+
+    @event("FeedbackGiven")
+    def _feedback_given(self, at: datetime, actor: str, thumbs: str) -> None:
+        self.feedback = thumbs
+
+    # -- timers --
+
+    def fire_deadline(self, kind: str, due_at: datetime) -> bool:
+        """Apply a deadline that became due; False when it no longer applies (a no-op)."""
+        if self.deadlines.get(kind) != due_at:
+            return False
+        if kind == Deadline.SELLER_RESPONSE:
+            self._seller_response_overdue(at=due_at, actor=SYSTEM_ACTOR)
+        elif kind == Deadline.OFFER_ANSWER:
+            self._offer_lapsed(at=due_at, actor=SYSTEM_ACTOR)
+        elif kind == Deadline.RETURN_DROPOFF:
+            self._return_window_expired(at=due_at, actor=SYSTEM_ACTOR)
+        elif kind == Deadline.RETURN_INSPECTION:
+            self._return_auto_confirmed(
+                at=due_at, actor=SYSTEM_ACTOR, amount=self.full_refund.amount
+            )
+        elif kind == Deadline.REPLACEMENT_SHIP:
+            until = self._business_days_after(due_at, self.policy.replacement_return_days)
+            self._replacement_overdue(at=due_at, actor=SYSTEM_ACTOR, return_until=until)
+        elif kind == Deadline.NO_REFUND_CLOSE:
+            self._no_refund_closed(at=due_at, actor=SYSTEM_ACTOR)
+        else:
+            return False
+        return True
+
+    @event("SellerResponseOverdue")
+    def _seller_response_overdue(self, at: datetime, actor: str) -> None:
+        self.seller_missed_deadline = True
+        self.deadlines.pop(Deadline.SELLER_RESPONSE, None)
+
+    @event("OfferLapsed")
+    def _offer_lapsed(self, at: datetime, actor: str) -> None:
+        # R15 [decided]: back to awaiting the seller, with no new deadline; the buyer may escalate.
+        self.status = Status.AWAITING_SELLER
+        self.offer_lapsed = True
+        self.last_activity_at = at
+        self.deadlines.pop(Deadline.OFFER_ANSWER, None)
+
+    @event("ReturnWindowExpired")
+    def _return_window_expired(self, at: datetime, actor: str) -> None:
+        self.status = Status.CANCELLED
+        self.resolution = Resolution.RETURN_NOT_SHIPPED
+        self.closed_at = at
+        self.last_activity_at = at
+        self.deadlines.clear()
+
+    @event("ReturnAutoConfirmed")
+    def _return_auto_confirmed(self, at: datetime, actor: str, amount: int) -> None:
+        self._resolve(at, Resolution.FULL_REFUND, amount)
+
+    @event("ReplacementOverdue")
+    def _replacement_overdue(self, at: datetime, actor: str, return_until: datetime) -> None:
+        assert self.replacement is not None
+        self.replacement["overdue_at"] = at
+        self.replacement["return_until"] = return_until
+        self.deadlines.pop(Deadline.REPLACEMENT_SHIP, None)
+
+    @event("NoRefundClosed")
+    def _no_refund_closed(self, at: datetime, actor: str) -> None:
+        self._resolve(at, Resolution.NO_REFUND, None)

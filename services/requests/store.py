@@ -1,0 +1,80 @@
+"""Tables the requests service keeps beside its event store, in the same database and transactions.
+
+- the order read model (R60) that commands are checked against;
+- item locks: one open request per order item (R9), enforced by a primary key so races lose cleanly;
+- tracking links: which request a return or replacement tracking number belongs to;
+- deadlines: durable timers, rewritten in the transaction of every event that changes them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+
+metadata = MetaData()
+
+orders = Table(
+    "ss_orders",
+    metadata,
+    Column("order_id", String(200), primary_key=True),
+    Column("buyer_id", String(200), nullable=False, index=True),
+    Column("seller_id", String(200), nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    Column("marketplace", String(2), nullable=False),
+    Column("placed_at", DateTime(timezone=True), nullable=False),
+    Column("fraud_suspected", Boolean, nullable=False, default=False),
+    Column("items", JSON, nullable=False),
+    Column("shipment", JSON, nullable=True),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+)
+
+item_locks = Table(
+    "ss_item_locks",
+    metadata,
+    Column("order_id", String(200), primary_key=True),
+    Column("item_id", String(200), primary_key=True),
+    Column("request_id", String(36), nullable=False, index=True),
+)
+
+requests_by_order = Table(
+    "ss_requests_by_order",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("order_id", String(200), nullable=False, index=True),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+)
+
+tracking_links = Table(
+    "ss_tracking_links",
+    metadata,
+    Column("tracking_number", String(200), primary_key=True),
+    Column("request_id", String(36), nullable=False),
+    Column("purpose", String(20), nullable=False),  # "return" or "replacement"
+)
+
+deadlines = Table(
+    "ss_deadlines",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("kind", String(40), primary_key=True),
+    Column("due_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("policy_version", String(40), nullable=False),
+)
+
+idempotency_keys = Table(
+    "ss_idempotency_keys",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("body", JSON, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

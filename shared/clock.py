@@ -1,0 +1,54 @@
+"""The one injectable clock. Production reads the system time; demos and tests move a clock by hand."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class AdjustableClock:
+    """System time plus an offset that only ever moves forward, so timers never fire backwards."""
+
+    def __init__(self, start: datetime | None = None, frozen: bool = False) -> None:
+        self._lock = threading.Lock()
+        self._frozen = frozen
+        self._offset = timedelta(0)
+        if start is not None:
+            if start.tzinfo is None:
+                raise ValueError("the clock needs a timezone-aware start")
+            self._offset = start - datetime.now(UTC)
+            self._frozen_at = start
+        else:
+            self._frozen_at = datetime.now(UTC)
+
+    def now(self) -> datetime:
+        with self._lock:
+            if self._frozen:
+                return self._frozen_at
+            return datetime.now(UTC) + self._offset
+
+    def advance(self, by: timedelta) -> datetime:
+        if by < timedelta(0):
+            raise ValueError("the clock only moves forward")
+        with self._lock:
+            self._offset += by
+            self._frozen_at += by
+        return self.now()
+
+    def set(self, to: datetime) -> datetime:
+        if to.tzinfo is None:
+            raise ValueError("the clock needs a timezone-aware instant")
+        current = self.now()
+        if to < current:
+            raise ValueError(f"the clock only moves forward: it is already {current.isoformat()}")
+        return self.advance(to - current)

@@ -1,0 +1,1 @@
+"""Published and consumed message contracts: versioned pydantic models, separate from aggregate events."""
