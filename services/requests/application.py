@@ -700,4 +700,19 @@ def request_view(request: SupportRequest) -> dict[str, Any]:
     }
 
 
-__all__ = ["SYSTEM_ACTOR", "Actor", "RequestsApplication", "SellerResponse", "request_view"]
+__all__ = [
+    "SYSTEM_ACTOR",
+    "Actor",
+    "RequestsApplication",
+    "SellerResponse",
+    "open_application",
+    "request_view",
+]
+
+
+def open_application(database_url: str, clock: Clock) -> RequestsApplication:
+    """The requests application on SQLite (`sqlite:///path`) or PostgreSQL (`postgresql+psycopg://…`)."""
+    return RequestsApplication(
+        clock,
+        env={"PERSISTENCE_MODULE": "eventsourcing_sqlalchemy", "SQLALCHEMY_URL": database_url},
+    )
