@@ -1,0 +1,54 @@
+"""How the requests service's internal events become published messages (`seller-support.requests.v1`).
+
+The published data is the event's own attributes plus `request_id`, `version`, `at` and `actor`,
+as JSON. The contract models in shared/contracts describe exactly this shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from services.requests.application import RequestsApplication, event_data, event_name
+from shared.transport.messages import EventMessage
+
+
+def to_message(domain_event: Any) -> EventMessage:
+    request_id = str(domain_event.originator_id)
+    version = domain_event.originator_version
+    data = {
+        "request_id": request_id,
+        "version": version,
+        "at": domain_event.at,
+        "actor": domain_event.actor,
+        **event_data(domain_event),
+    }
+    return EventMessage(
+        id=f"{request_id}:{version}",
+        name=event_name(domain_event),
+        subject=request_id,
+        time=domain_event.at,
+        data=_json_ready(data),
+    )
+
+
+def read_messages(
+    app: RequestsApplication, start: int, limit: int
+) -> Sequence[tuple[int, EventMessage]]:
+    """Messages from the notification log, `start` inclusive, in the log's total order."""
+    notifications = app.notification_log.select(start=start, limit=limit)
+    return [(n.id, to_message(app.mapper.to_domain_event(n))) for n in notifications]
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    return value
