@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 PYTEST  := $(PY) -m pytest
 
-.PHONY: venv run test test-unit test-integration lint postgres postgres-stop bench clean
+.PHONY: venv run test test-unit lint postgres postgres-stop kafka kafka-stop bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,8 +37,16 @@ postgres:
 postgres-stop:
 	bash deploy/postgres/stop.sh
 
+# A real single-node Apache Kafka (KRaft) from Maven Central jars: deploy/kafka, docs/kafka.md.
+kafka:
+	@bash deploy/kafka/start.sh
+
+kafka-stop:
+	bash deploy/kafka/stop.sh
+
 bench: $(STAMP)
 	$(PY) bench/request_store.py
 
 clean:
+	-bash deploy/kafka/stop.sh
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -114,6 +114,14 @@ wait_until_ready() {
     exit 1
 }
 
+# The KRaft voter set recorded at format time names the controller's endpoint, so a data dir stays
+# with the ports it was formatted for.
+ports_file="$data_dir/ports"
+if [ -f "$data_dir/data/meta.properties" ] && [ -f "$ports_file" ] \
+    && [ "$(cat "$ports_file")" != "$port $controller_port" ]; then
+    die "$data_dir belongs to a broker on ports $(cat "$ports_file") (client, controller), not $port $controller_port; use those, or stop it and remove $data_dir"
+fi
+
 if pid_alive; then
     # Started by someone else a moment ago (or still starting up): wait for it instead.
     log "broker pid $(cat "$pid_file") is starting; waiting for it"
@@ -156,7 +164,12 @@ if [ ! -f "$lib_stamp" ] || [ "$(cat "$lib_stamp")" != "$pom_sum" ] || ! compgen
     log "resolving the broker's jars from Maven Central into $lib_dir"
     resolve_started=$SECONDS
     rm -rf "$lib_dir" "$lib_stamp"
-    mvn -q -B -f "$here/pom.xml" package >&2
+    mkdir -p "$here/.cache"
+    # Output kept in a file: Debian's Maven 3.8 prints stray colour codes even with -q -B.
+    if ! mvn -q -B -f "$here/pom.xml" package >"$here/.cache/mvn.log" 2>&1; then
+        tail -n 60 "$here/.cache/mvn.log" >&2
+        die "mvn could not resolve the broker's jars (full output in $here/.cache/mvn.log)"
+    fi
     echo "$pom_sum" >"$lib_stamp"
     log "resolved $(find "$lib_dir" -name '*.jar' | wc -l) jars in $((SECONDS - resolve_started)) s"
 fi
@@ -173,16 +186,15 @@ awk -v host="$host" -v port="$port" -v cport="$controller_port" -v dir="$data_di
 mv "$config.tmp" "$config"
 
 tool_opts=(-Xmx256m "-Dkafka.logs.dir=$log_dir" "-Dlog4j2.configurationFile=$here/log4j2.properties")
-ports_file="$data_dir/ports"
 if [ ! -f "$data_dir/data/meta.properties" ]; then
     cluster_id="$("$java_bin" "${tool_opts[@]}" -cp "$classpath" kafka.tools.StorageTool random-uuid | tail -n 1)"
     log "formatting $data_dir/data (cluster id $cluster_id)"
-    "$java_bin" "${tool_opts[@]}" -cp "$classpath" kafka.tools.StorageTool format \
-        --standalone --cluster-id "$cluster_id" --config "$config" >&2
+    if ! "$java_bin" "${tool_opts[@]}" -cp "$classpath" kafka.tools.StorageTool format \
+        --standalone --cluster-id "$cluster_id" --config "$config" >"$log_dir/format.log" 2>&1; then
+        cat "$log_dir/format.log" >&2
+        die "formatting $data_dir/data failed"
+    fi
     echo "$port $controller_port" >"$ports_file"
-elif [ -f "$ports_file" ] && [ "$(cat "$ports_file")" != "$port $controller_port" ]; then
-    # The KRaft voter set recorded at format time names the controller's endpoint.
-    die "$data_dir was formatted for ports $(cat "$ports_file"), not $port $controller_port; use those or remove $data_dir"
 fi
 
 # --- start --------------------------------------------------------------------------------------------
@@ -196,7 +208,7 @@ command -v setsid >/dev/null 2>&1 && detach=(setsid)
     "-Dkafka.logs.dir=$log_dir" "-Dlog4j2.configurationFile=$here/log4j2.properties" \
     ${KAFKA_JAVA_OPTS:-} \
     -cp "$classpath" kafka.Kafka "$config" \
-    </dev/null >>"$log_dir/kafka.out" 2>&1 9>&- &
+    </dev/null >"$log_dir/kafka.out" 2>&1 9>&- &
 echo $! >"$pid_file"
 log "broker pid $(cat "$pid_file"); logs in $log_dir"
 
