@@ -38,7 +38,8 @@ def read_messages(
     app: RequestsApplication, start: int, limit: int
 ) -> Sequence[tuple[int, EventMessage]]:
     """Messages from the notification log, `start` inclusive, in the log's total order."""
-    notifications = app.notification_log.select(start=start, limit=limit)
+    # The recorder, not the notification log: the log caps a read at its section size (10).
+    notifications = app.recorder.select_notifications(start=start, limit=limit)
     return [(n.id, to_message(app.mapper.to_domain_event(n))) for n in notifications]
 
 
