@@ -1,0 +1,103 @@
+"""Seller support-rating API (API.md): `GET /v1/sellers/{seller_id}/support-rating`.
+
+Any authenticated caller gets the public fields (`visible`, `level`, `window`,
+`requests_considered`); the seller themself also gets `csat` (R46: private), their `score` and the
+`explanation` (R47: every request in the window, what it contributed and why). An unknown seller is
+simply one without requests: `visible: false`. The rating is computed at the moment of the call, so
+it moves with the clock (R41).
+
+The composition puts the `RatingsApplication` on `app.state.ratings` (services/embedded.py, or
+services/ratings/main.py standalone). Feedback itself (`POST …/{id}/feedback`) is the requests
+service's endpoint.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.ratings.application import RatingsApplication
+from shared.auth import ROLES, Principal, require_roles
+from shared.problems import ProblemError, problem_responses
+
+router = APIRouter(prefix="/v1", tags=["ratings"])
+
+AnyCaller = Annotated[Principal, Depends(require_roles(*ROLES))]
+
+LevelName = Literal["excellent", "great", "good", "average", "below_average"]
+
+
+def ratings_application(request: Request) -> RatingsApplication:
+    ratings = getattr(request.app.state, "ratings", None)
+    if ratings is None:
+        raise ProblemError(503, "the ratings service is not ready yet; retry shortly")
+    return ratings
+
+
+Ratings = Annotated[RatingsApplication, Depends(ratings_application)]
+
+
+class Csat(BaseModel):
+    score: float | None = Field(
+        description="share of thumbs up among the window's feedback (0..1); null without feedback"
+    )
+    responses: int
+    thumbs_up: int
+    thumbs_down: int
+
+
+class ExplainedReason(BaseModel):
+    code: str = Field(description="e.g. fitting_resolution, escalated_after_no_response")
+    points: int = Field(description="+ raises (R43), - lowers (R44), 0 neutral (R45)")
+    at: datetime
+    why: str
+
+
+class ExplainedRequest(BaseModel):
+    request_id: str
+    opened_at: datetime
+    effect: Literal["raised", "lowered", "mixed", "none"]
+    points: int
+    reasons: list[ExplainedReason]
+
+
+class SupportRating(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"visible": True, "level": "great", "window": "90_days", "requests_considered": 14}
+            ]
+        }
+    )
+
+    visible: bool = Field(description="R40: shown once the seller has received 10 requests")
+    level: LevelName | None = Field(description="R42; null while not visible")
+    window: Literal["90_days", "last_10"] = Field(description="R41")
+    requests_considered: int
+    # only for the seller themself:
+    requests_received: int | None = Field(default=None, description="all-time, seller only")
+    score: float | None = Field(default=None, description="0..1, seller only (docs/ratings.md)")
+    positive_points: int | None = None
+    negative_points: int | None = None
+    computed_at: datetime | None = None
+    csat: Csat | None = Field(
+        default=None, description="the seller's own satisfaction score (only for that seller)"
+    )
+    explanation: list[ExplainedRequest] | None = Field(
+        default=None, description="which requests moved the rating and why (only for that seller)"
+    )
+
+
+@router.get(
+    "/sellers/{seller_id}/support-rating",
+    responses=problem_responses(401, 503),
+    response_model=SupportRating,
+    response_model_exclude_unset=True,
+    summary="A seller's public support rating; the seller also sees CSAT and the explanation",
+)
+def support_rating(seller_id: str, caller: AnyCaller, ratings: Ratings) -> SupportRating:
+    viewer = caller.sub if caller.role == "seller" else None
+    return SupportRating.model_validate(ratings.view(seller_id, viewer_id=viewer))

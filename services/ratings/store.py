@@ -1,0 +1,246 @@
+"""The ratings service's own tables (SQLAlchemy Core), in its own database.
+
+- `ratings_requests`: one row per request: its seller, when it was received (`opened_at`), whether it
+  was routed straight to support (R6), and what the next events need to be classified (who escalated
+  last, whether support decided).
+- `ratings_reasons`: the rating events of each request (`domain.Code`), at most one per code and
+  request (primary key), with when they happened. Weights are applied at read time, so a new formula
+  re-rates every seller without replaying anything.
+- `ratings_sellers`: per seller, a change counter the projection bumps with every change to one of
+  the seller's requests; `refresh` compares it with the counter it last evaluated.
+- `ratings_published`: the last (visible, level) announced per seller, and `ratings_changes`: the
+  outbox of `SupportRatingChanged` messages for the publisher (see application.py).
+- `ratings_refresh`: one row, the instant of the last refresh (which requests may have aged out).
+
+The projection's tracking rows (`applied_events`, `feed_positions`) live in the same database:
+see shared/transport/projection.py.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from services.ratings.domain import Code, Reason, RequestFacts
+
+metadata = MetaData()
+
+requests = Table(
+    "ratings_requests",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("seller_id", String(200), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("routed_to_support", String(40), nullable=True),
+    Column("last_escalation_by", String(20), nullable=True),
+    Column("support_decided", Boolean, nullable=False, default=False),
+    Index("ix_ratings_requests_seller_opened", "seller_id", "opened_at"),
+    Index("ix_ratings_requests_opened", "opened_at"),
+)
+
+reasons = Table(
+    "ratings_reasons",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("code", String(40), primary_key=True),
+    Column("seller_id", String(200), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("detail", String(200), nullable=False, default=""),
+    Column("event_id", String(200), nullable=False),
+)
+
+sellers = Table(
+    "ratings_sellers",
+    metadata,
+    Column("seller_id", String(200), primary_key=True),
+    Column("changes", Integer, nullable=False, default=0),
+    Column("evaluated_changes", Integer, nullable=False, default=0),
+)
+
+published = Table(
+    "ratings_published",
+    metadata,
+    Column("seller_id", String(200), primary_key=True),
+    Column("visible", Boolean, nullable=False),
+    Column("level", String(20), nullable=True),
+    Column("sequence", Integer, nullable=False),
+)
+
+changes = Table(
+    "ratings_changes",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("seller_id", String(200), nullable=False),
+    Column("sequence", Integer, nullable=False),  # per seller, from 1
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("payload", JSON, nullable=False),  # SupportRatingChanged, JSON mode
+    Column("published_at", DateTime(timezone=True), nullable=True),
+    Index("ix_ratings_changes_pending", "published_at", "at"),
+)
+
+refresh_marker = Table(
+    "ratings_refresh",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("refreshed_at", DateTime(timezone=True), nullable=True),
+)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes for UTC columns; PostgreSQL aware ones."""
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Table, values: dict[str, Any]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL (safe under concurrent consumers)."""
+    dialect = {"postgresql": postgresql, "sqlite": sqlite}.get(conn.dialect.name)
+    if dialect is None:  # pragma: no cover - other databases: check first (single consumer)
+        key = [c for c in table.primary_key.columns]
+        if conn.execute(select(*key).where(and_(*(c == values[c.name] for c in key)))).first():
+            return
+        conn.execute(insert(table).values(**values))
+        return
+    conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
+
+
+# --- per-request facts ---------------------------------------------------------------------------
+
+
+def _reasons_of(conn: Connection, request_ids: list[str]) -> dict[str, list[Reason]]:
+    found: dict[str, list[Reason]] = {rid: [] for rid in request_ids}
+    if not request_ids:
+        return found
+    for chunk_start in range(0, len(request_ids), 500):
+        chunk = request_ids[chunk_start : chunk_start + 500]
+        rows = conn.execute(
+            select(reasons).where(reasons.c.request_id.in_(chunk)).order_by(reasons.c.at)
+        ).all()
+        for row in rows:
+            found[row.request_id].append(
+                Reason(Code(row.code), aware(row.at), row.detail, row.event_id)
+            )
+    return found
+
+
+def _facts(row: Any, found: list[Reason]) -> RequestFacts:
+    return RequestFacts(
+        request_id=row.request_id,
+        seller_id=row.seller_id,
+        opened_at=aware(row.opened_at),
+        routed_to_support=row.routed_to_support,
+        last_escalation_by=row.last_escalation_by,
+        support_decided=bool(row.support_decided),
+        reasons=tuple(found),
+    )
+
+
+def load_request(conn: Connection, request_id: str) -> RequestFacts | None:
+    row = conn.execute(select(requests).where(requests.c.request_id == request_id)).first()
+    if row is None:
+        return None
+    return _facts(row, _reasons_of(conn, [request_id])[request_id])
+
+
+def save_request(conn: Connection, before: RequestFacts | None, after: RequestFacts) -> None:
+    """Writes what changed between two versions of a request's facts; bumps the seller's counter."""
+    if before == after:
+        return
+    if before is None:
+        conn.execute(
+            insert(requests).values(
+                request_id=after.request_id,
+                seller_id=after.seller_id,
+                opened_at=utc(after.opened_at),
+                routed_to_support=after.routed_to_support,
+                last_escalation_by=after.last_escalation_by,
+                support_decided=after.support_decided,
+            )
+        )
+    else:
+        conn.execute(
+            update(requests)
+            .where(requests.c.request_id == after.request_id)
+            .values(
+                last_escalation_by=after.last_escalation_by,
+                support_decided=after.support_decided,
+            )
+        )
+    known = set() if before is None else {r.code for r in before.reasons}
+    for reason in after.reasons:
+        if reason.code in known:
+            continue
+        insert_ignoring_duplicates(
+            conn,
+            reasons,
+            {
+                "request_id": after.request_id,
+                "code": str(reason.code),
+                "seller_id": after.seller_id,
+                "at": utc(reason.at),
+                "detail": reason.detail,
+                "event_id": reason.event_id,
+            },
+        )
+    if after.counts_for_seller:
+        _touch_seller(conn, after.seller_id)
+
+
+def _touch_seller(conn: Connection, seller_id: str) -> None:
+    insert_ignoring_duplicates(
+        conn,
+        sellers,
+        {"seller_id": seller_id, "changes": 0, "evaluated_changes": 0},
+    )
+    conn.execute(
+        update(sellers)
+        .where(sellers.c.seller_id == seller_id)
+        .values(changes=sellers.c.changes + 1)
+    )
+
+
+def seller_requests(
+    conn: Connection, seller_id: str, now: datetime, since: datetime, most_recent: int
+) -> tuple[list[RequestFacts], int]:
+    """The seller's requests received in (since, now] plus the `most_recent` ones up to `now`, and
+    the all-time count received up to `now` (R6-routed requests excluded throughout)."""
+    mine = and_(
+        requests.c.seller_id == seller_id,
+        requests.c.routed_to_support.is_(None),
+        requests.c.opened_at <= utc(now),
+    )
+    recent = conn.execute(select(requests).where(mine, requests.c.opened_at > utc(since))).all()
+    latest = conn.execute(
+        select(requests)
+        .where(mine)
+        .order_by(requests.c.opened_at.desc(), requests.c.request_id.desc())
+        .limit(most_recent)
+    ).all()
+    rows = {r.request_id: r for r in [*recent, *latest]}
+    found = _reasons_of(conn, sorted(rows))
+    received = conn.execute(select(func.count()).select_from(requests).where(mine)).scalar_one()
+    return [_facts(r, found[rid]) for rid, r in sorted(rows.items())], int(received)
