@@ -1,0 +1,110 @@
+"""Jinja2 templates per notification kind and locale (R54): `templates/<locale>/<kind>.j2`.
+
+Each kind's template extends its locale's `_base.j2` and defines two blocks: `subject` (one line)
+and `content` (the body between the base's greeting and footer). The same text serves the e-mail and
+the in-app notification. Undefined variables are errors (StrictUndefined), so a template that
+names a field its event does not carry fails the rendering tests rather than a recipient.
+
+Times are shown in the marketplace's zone (R2), amounts from integer minor units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from services.notifications.domain import DEFAULT_LOCALE, LOCALES
+from shared.business_time import calendar_for
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+_DAYS = {
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    "nl": ("ma", "di", "wo", "do", "vr", "za", "zo"),
+}
+_MONTHS = {
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    "nl": ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"),
+}
+_ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "CLP", "ISK", "HUF", "TWD", "VND"})
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+    locale: str
+
+
+def pick_locale(locale: str | None) -> str:
+    return locale if locale in LOCALES else DEFAULT_LOCALE
+
+
+def zone_of(marketplace: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(calendar_for(marketplace or "US").zone)
+    except Exception:
+        return ZoneInfo("UTC")
+
+
+def format_time(value: Any, locale: str, zone: ZoneInfo) -> str:
+    if value is None or value == "":
+        return "—"
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    local = moment.astimezone(zone)
+    day = _DAYS[locale][local.weekday()]
+    month = _MONTHS[locale][local.month - 1]
+    return f"{day} {local.day} {month} {local.year}, {local:%H:%M} {local.tzname()}"
+
+
+def format_money(amount: Any, currency: str, locale: str) -> str:
+    if amount is None:
+        return "—"
+    minor = int(amount)
+    if currency.upper() in _ZERO_DECIMAL_CURRENCIES:
+        number = f"{minor:,}"
+    else:
+        sign = "-" if minor < 0 else ""
+        whole, cents = divmod(abs(minor), 100)
+        number = f"{sign}{whole:,}.{cents:02d}"
+    if locale == "nl":  # 1.234,56
+        number = number.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return f"{currency.upper()} {number}"
+
+
+class Renderer:
+    def __init__(self, templates: Path = TEMPLATES) -> None:
+        self.env = Environment(
+            loader=FileSystemLoader(str(templates)),
+            undefined=StrictUndefined,
+            autoescape=False,  # plain-text e-mail and in-app text
+            keep_trailing_newline=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def has_template(self, kind: str, locale: str) -> bool:
+        return (Path(self.env.loader.searchpath[0]) / locale / f"{kind}.j2").is_file()  # type: ignore[union-attr]
+
+    def render(self, kind: str, locale: str | None, context: Mapping[str, Any]) -> Rendered:
+        chosen = pick_locale(locale)
+        zone = zone_of(context.get("marketplace"))
+        currency = str(context.get("currency") or "USD")
+        values = {
+            **context,
+            "kind": kind,
+            "locale": chosen,
+            "when": lambda v: format_time(v, chosen, zone),
+            "money": lambda v, c=None: format_money(v, c or currency, chosen),
+        }
+        template = self.env.get_template(f"{chosen}/{kind}.j2")
+        ctx = template.new_context(values)
+        subject = " ".join("".join(template.blocks["subject"](ctx)).split())
+        body = template.render(values).strip() + "\n"
+        return Rendered(subject=subject, body=body, locale=chosen)

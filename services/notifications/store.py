@@ -1,0 +1,150 @@
+"""Tables of the notifications service (SQLAlchemy Core), in its own database.
+
+- `request_facts`: the parties of each request, from its `opened` event (later events omit them).
+- `notifications`: every notification sent, rendered; `id` is derived from (source, recipient,
+  channel) and unique, `source_id` is the event id (`<request id>:<version>`) or the reminder id.
+  `seq` orders them for the live stream.
+- `outbox`: one row per e-mail notification, inserted in the projection's transaction; the mailer
+  claims, sends and marks it. The row's existence is the once-only guard.
+- `reminders`: one row per (request, deadline kind, due time); cancelled when the deadline no
+  longer applies; `fired_at` once sent, `skipped` when its deadline passed before it was due.
+- `preferences`: a user's locale (default `en`) and optional e-mail address.
+- `inbox`: one conversation per user per request (R50, R51).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    insert,
+)
+from sqlalchemy.engine import Connection
+
+metadata = MetaData()
+
+request_facts = Table(
+    "notif_request_facts",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("buyer_id", String(200), nullable=False),
+    Column("seller_id", String(200), nullable=False),
+    Column("order_id", String(200), nullable=False),
+    Column("marketplace", String(8), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("routed_to_support", String(64)),
+    Column("return_required_by", String(32)),
+)
+
+notifications = Table(
+    "notif_notifications",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("source_id", String(200), nullable=False),
+    Column("recipient_id", String(200), nullable=False),
+    Column("audience", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("request_id", String(64)),
+    Column("locale", String(8), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("read", Boolean, nullable=False, default=False),
+    UniqueConstraint("source_id", "recipient_id", "channel", name="uq_notif_source_recipient"),
+    Index("ix_notif_recipient_seq", "recipient_id", "seq"),
+)
+
+outbox = Table(
+    "notif_outbox",
+    metadata,
+    Column("notification_id", String(36), primary_key=True),
+    Column("to_address", String(320), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("sent_at", DateTime(timezone=True)),
+    Index("ix_notif_outbox_due", "status", "next_attempt_at"),
+)
+
+reminders = Table(
+    "notif_reminders",
+    metadata,
+    Column("id", String(200), primary_key=True),  # <request id>:<kind>:<due at, UTC ISO>
+    Column("request_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("remind_at", DateTime(timezone=True), nullable=False),
+    Column("cancelled", Boolean, nullable=False, default=False),
+    Column("skipped", Boolean, nullable=False, default=False),
+    Column("fired_at", DateTime(timezone=True)),
+    Index("ix_notif_reminders_due", "fired_at", "cancelled", "remind_at"),
+    Index("ix_notif_reminders_request", "request_id", "kind"),
+)
+
+preferences = Table(
+    "notif_preferences",
+    metadata,
+    Column("user_id", String(200), primary_key=True),
+    Column("locale", String(8), nullable=False),
+    Column("email", String(320)),
+)
+
+inbox = Table(
+    "notif_inbox",
+    metadata,
+    Column("user_id", String(200), primary_key=True),
+    Column("request_id", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),  # buyer | seller: the user's side
+    Column("order_id", String(200), nullable=False),
+    Column("counterpart_id", String(200), nullable=False),
+    Column("last_activity_at", DateTime(timezone=True), nullable=False),
+    Column("last_message_at", DateTime(timezone=True)),
+    Column("last_event", String(64), nullable=False),
+    Column("unread", Boolean, nullable=False),
+    Column("archived", Boolean, nullable=False),
+    Index("ix_notif_inbox_activity", "user_id", "last_activity_at"),
+)
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; True when a row was inserted."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        return bool(conn.execute(insert(table).values(**values)).rowcount)
+    statement = dialect_insert(table).values(**values).on_conflict_do_nothing()
+    return bool(conn.execute(statement).rowcount)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes for UTC columns; PostgreSQL aware ones."""
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
