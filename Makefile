@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 PYTEST  := $(PY) -m pytest
 
-.PHONY: venv run test test-unit lint postgres postgres-stop kafka kafka-stop bench clean
+.PHONY: venv run demo test test-unit lint postgres postgres-stop kafka kafka-stop bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -16,6 +16,10 @@ venv: $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/seller-support serve
+
+# Against a running `make run`: seeds orders and walks one request of each kind, printing each step.
+demo: $(STAMP)
+	$(VENV)/bin/seller-support demo
 
 # The whole suite. Integration tests need PostgreSQL: when SUPPORT_TEST_DATABASE_URL is not set,
 # deploy/postgres/start.sh starts (and if needed installs) a local cluster and prints its URL.

@@ -1,0 +1,365 @@
+"""`seller-support`: run the embedded system, mint local tokens, and walk a demo against it.
+
+    seller-support serve                       # the whole system on SUPPORT_HOST:SUPPORT_PORT
+    seller-support token --role buyer --sub b1 [--ttl 1h]
+    seller-support demo [--base-url http://127.0.0.1:8000]
+
+Every subcommand reads the same `SUPPORT_*` settings as the server, so tokens it mints verify there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from pydantic import ValidationError
+
+from services.requests.settings import Settings
+from shared.auth import ROLES
+
+_TTL = re.compile(r"^(\d+)([smhdw]?)$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_ttl(text: str) -> timedelta:
+    """`90s`, `30m`, `1h`, `7d`, `2w`, a number of seconds, or an ISO 8601 duration (`PT1H`)."""
+    match = _TTL.match(text.strip().lower())
+    if match:
+        seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    else:
+        from pydantic import TypeAdapter
+
+        try:
+            seconds = int(TypeAdapter(timedelta).validate_python(text).total_seconds())
+        except ValidationError:
+            raise argparse.ArgumentTypeError(
+                f"not a duration: {text!r} (try 30m, 1h, 7d or PT1H)"
+            ) from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("the ttl must be positive")
+    return timedelta(seconds=seconds)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        messages = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
+        sys.exit(f"seller-support: invalid SUPPORT_* settings: {messages}")
+
+
+def serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from services.embedded import create_embedded_app
+
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format='{"at": "%(asctime)s", "level": "%(levelname)s", "logger": "%(name)s", '
+        '"message": "%(message)s"}',
+    )
+    app = create_embedded_app(settings)
+    print(
+        f"seller-support: http://{settings.host}:{settings.port} (docs at /docs), "
+        f"database {settings.database_url}, "
+        f"{'production' if settings.production else 'development: admin clock enabled'}",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    return 0
+
+
+def token(args: argparse.Namespace) -> int:
+    settings = _settings()
+    try:
+        print(settings.token_codec().encode(sub=args.sub, role=args.role, ttl=args.ttl))
+    except Exception as error:  # a missing RS256 private key, an empty subject
+        sys.exit(f"seller-support token: {error}")
+    return 0
+
+
+class DemoFailed(Exception):
+    pass
+
+
+class Demo:
+    """Walks one request of each kind against a running system, printing every step."""
+
+    def __init__(self, settings: Settings, base_url: str) -> None:
+        import httpx
+
+        self.http = httpx.Client(base_url=base_url, timeout=60)
+        self.codec = settings.token_codec()
+        self.run = uuid4().hex[:6]
+        self.buyer = f"demo-buyer-{self.run}"
+        self.seller = f"demo-seller-{self.run}"
+        self.orders = 0
+
+    def call(self, role: str, method: str, path: str, body: Any = None, sub: str = "") -> Any:
+        sub = sub or {"buyer": self.buyer, "seller": self.seller}.get(role, f"demo-{role}")
+        headers = {"Authorization": f"Bearer {self.codec.encode(sub=sub, role=role)}"}
+        if method == "POST":
+            headers["Idempotency-Key"] = uuid4().hex
+        response = self.http.request(method, path, json=body, headers=headers)
+        if response.status_code >= 400:
+            raise DemoFailed(
+                f"{method} {path} as {role} -> {response.status_code}: {response.text}"
+            )
+        return response.json()
+
+    def now(self) -> datetime:
+        return datetime.fromisoformat(self.call("admin", "GET", "/v1/admin/clock")["now"])
+
+    def fact(self, fact: dict[str, Any]) -> None:
+        self.call("platform", "POST", "/v1/upstream/events", fact)
+
+    def order(self) -> str:
+        self.orders += 1
+        order_id = f"demo-{self.run}-{self.orders}"
+        now = self.now().isoformat()
+        self.fact(
+            {
+                "type": "order_placed",
+                "order_id": order_id,
+                "buyer_id": self.buyer,
+                "seller_id": self.seller,
+                "currency": "USD",
+                "placed_at": now,
+                "marketplace": "US",
+                "items": [
+                    {
+                        "item_id": "card-1",
+                        "title": "Holo trading card",
+                        "category": "trading_cards",
+                        "consumable": False,
+                        "price": 2500,
+                        "seller_payout": 2200,
+                        "buyer_shipping_paid": 500,
+                        "processing_fee": 103,
+                    }
+                ],
+            }
+        )
+        self.fact(
+            {
+                "type": "order_shipped",
+                "order_id": order_id,
+                "carrier": "USPS",
+                "service": "ground_advantage",
+                "tracking_number": f"9400-{order_id}",
+                "shipped_at": now,
+                "insured_value": 5000,
+                "extra_protection": False,
+            }
+        )
+        self.fact({"type": "order_delivered", "order_id": order_id, "delivered_at": now})
+        return order_id
+
+    def open(self, title: str, reason: str = "defective") -> str:
+        print(f"\n== {title}")
+        order_id = self.order()
+        state = self.call(
+            "buyer",
+            "POST",
+            "/v1/support-requests",
+            {
+                "order_id": order_id,
+                "item_ids": ["card-1"],
+                "reason": reason,
+                "description": "The card arrived creased.",
+                "photos": ["https://photos.example/crease.jpg"],
+            },
+        )
+        self.show(f"buyer opens a request on order {order_id}", state)
+        return state["id"]
+
+    def act(self, role: str, what: str, request_id: str, suffix: str, body: Any = None) -> Any:
+        state = self.call(role, "POST", f"/v1/support-requests/{request_id}/{suffix}", body)
+        self.show(f"{role} {what}", state)
+        return state
+
+    def show(self, step: str, state: dict[str, Any]) -> None:
+        due = {k: v for k, v in state["deadlines"].items() if v}
+        parts = [state["status"]]
+        if state.get("resolution"):
+            parts.append(f"resolution {state['resolution']}")
+        if state.get("refund"):
+            parts.append(f"refund {state['refund']['amount']} {state['refund']['currency']}")
+        if due:
+            parts.append("due " + ", ".join(f"{k} {v}" for k, v in due.items()))
+        print(f"   - {step} -> {'; '.join(parts)}")
+
+    def pass_deadline(self, request_id: str, kind: str) -> dict[str, Any]:
+        state = self.call("support", "GET", f"/v1/support-requests/{request_id}")
+        due = datetime.fromisoformat(state["deadlines"][kind])
+        target = max(due, self.now()) + timedelta(minutes=1)
+        moved = self.call("admin", "POST", "/v1/admin/clock", {"set": target.isoformat()})
+        state = self.call("support", "GET", f"/v1/support-requests/{request_id}")
+        self.show(
+            f"admin moves the clock past {kind} to {moved['now']} ({moved['fired']} fired)", state
+        )
+        return state
+
+    def walk(self) -> None:
+        rid = self.open("Full refund (R10)")
+        self.act("seller", "refunds in full", rid, "responses", {"type": "full_refund"})
+
+        rid = self.open("Full refund with return (R11, R12)", reason="not_as_described")
+        self.act(
+            "seller",
+            "asks for the item back",
+            rid,
+            "responses",
+            {"type": "full_refund_with_return"},
+        )
+        tracking = f"RET-{rid[:8]}"
+        at = self.now().isoformat()
+        self.fact(
+            {
+                "type": "return_label_created",
+                "request_id": rid,
+                "tracking_number": tracking,
+                "label_cost": 450,
+                "at": at,
+            }
+        )
+        print(f"   - platform issues return label {tracking} (label cost 450)")
+        for scan in ("accepted", "delivered"):
+            self.fact(
+                {
+                    "type": "shipment_scanned",
+                    "tracking_number": tracking,
+                    "status": scan,
+                    "at": self.now().isoformat(),
+                }
+            )
+            state = self.call("buyer", "GET", f"/v1/support-requests/{rid}")
+            self.show(f"carrier scans the return: {scan}", state)
+        self.pass_deadline(rid, "return_inspection")
+
+        rid = self.open("Partial refund accepted (R13, R14)")
+        self.act(
+            "seller",
+            "offers 1000 back",
+            rid,
+            "responses",
+            {"type": "partial_refund", "amount": 1000},
+        )
+        self.act("buyer", "accepts", rid, "offer/accept")
+
+        rid = self.open("Partial refund declined (R14, R11)")
+        self.act(
+            "seller", "offers 800 back", rid, "responses", {"type": "partial_refund", "amount": 800}
+        )
+        self.act("buyer", "declines", rid, "offer/decline")
+        self.pass_deadline(rid, "return_dropoff")
+
+        rid = self.open("Replacement (R16)")
+        tracking = f"REP-{rid[:8]}"
+        self.act(
+            "seller",
+            f"sends a replacement ({tracking})",
+            rid,
+            "responses",
+            {"type": "replacement", "carrier": "USPS", "tracking_number": tracking},
+        )
+        self.fact(
+            {
+                "type": "shipment_scanned",
+                "tracking_number": tracking,
+                "status": "accepted",
+                "at": self.now().isoformat(),
+            }
+        )
+        state = self.call("buyer", "GET", f"/v1/support-requests/{rid}")
+        self.show("carrier's first scan of the replacement", state)
+
+        rid = self.open("No refund, with explanation (R17)")
+        self.act(
+            "seller",
+            "explains why not",
+            rid,
+            "responses",
+            {
+                "type": "no_refund",
+                "message": "The crease is in the listing photos.",
+                "evidence": ["https://photos.example/listing.jpg"],
+            },
+        )
+        self.pass_deadline(rid, "no_refund_close")
+
+        rid = self.open("Information request (R18)")
+        self.act(
+            "seller",
+            "asks for a photo",
+            rid,
+            "responses",
+            {"type": "request_info", "message": "Could you send a photo of the back?"},
+        )
+        self.act(
+            "buyer",
+            "answers",
+            rid,
+            "messages",
+            {"body": "Here it is.", "attachments": ["https://photos.example/back.jpg"]},
+        )
+        self.act("seller", "refunds in full", rid, "responses", {"type": "full_refund"})
+
+        rid = self.open("Escalation and support decision (R19-R22)")
+        self.pass_deadline(rid, "seller_response")
+        self.act("buyer", "escalates", rid, "escalate", {"reason": "No answer from the seller."})
+        self.act("support", "decides: refund", rid, "decision", {"outcome": "refund"})
+        self.act("buyer", "gives feedback", rid, "feedback", {"thumbs": "down"})
+        history = self.call("auditor", "GET", f"/v1/support-requests/{rid}/history")
+        print(f"   - auditor reads the history: {', '.join(e['type'] for e in history)}")
+
+
+def demo(args: argparse.Namespace) -> int:
+    settings = _settings()
+    base_url = args.base_url or f"http://{settings.host}:{settings.port}"
+    walker = Demo(settings, base_url)
+    print(f"seller-support demo against {base_url} (run {walker.run})")
+    try:
+        walker.walk()
+    except DemoFailed as error:
+        sys.exit(f"demo failed: {error}")
+    except Exception as error:  # connection refused, mostly
+        sys.exit(f"demo failed: {error!r}; is the system running (`make run`)?")
+    print("\ndone: every kind of request walked end to end.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seller-support", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("serve", help="run the embedded system (all services, one process)")
+    run.set_defaults(handler=serve)
+
+    mint = commands.add_parser("token", help="print a bearer token for local use")
+    mint.add_argument("--role", required=True, choices=ROLES)
+    mint.add_argument("--sub", required=True, help="the user (or system) id the token is for")
+    mint.add_argument("--ttl", type=parse_ttl, default=timedelta(hours=1), help="default 1h")
+    mint.set_defaults(handler=token)
+
+    walk = commands.add_parser("demo", help="seed orders and walk one request of each kind")
+    walk.add_argument("--base-url", default=None, help="default http://SUPPORT_HOST:SUPPORT_PORT")
+    walk.set_defaults(handler=demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> Any:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""The embedded composition: every service's routes in one FastAPI app and one process (`make run`).
+
+The requests service (services/requests/main.py) owns the app and its lifespan; this module adds
+the projections around it: the ledger, ratings and notifications applications on `app.state.ledger`
+/ `app.state.ratings` / `app.state.notifications`, fed in process from the requests application's notification log (no broker)
+by a pump task every `projection_interval_seconds`. Their databases are SQLite files under the data
+folder unless `SUPPORT_LEDGER_DATABASE_URL` / `SUPPORT_RATINGS_DATABASE_URL` say otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from services.ledger.api import router as ledger_router
+from services.ledger.main import open_ledger_at
+from services.notifications.api import router as notifications_router
+from services.notifications.main import NotificationsService
+from services.notifications.settings import NotificationsSettings
+from services.ratings.api import router as ratings_router
+from services.ratings.main import open_ratings_at
+from services.requests.main import create_app
+from services.requests.publishing import read_messages
+from services.requests.settings import Settings
+from shared.clock import Clock
+from shared.transport.notification_log import NotificationLogFeed
+
+log = logging.getLogger("seller_support.embedded")
+
+PROJECTION_INTERVAL_SECONDS = 0.5
+
+
+def _database_url(settings: Settings, name: str) -> str:
+    explicit = os.environ.get(f"SUPPORT_{name.upper()}_DATABASE_URL", "").strip()
+    return explicit or f"sqlite:///{(settings.data_dir / f'{name}.db').resolve()}"
+
+
+def pump_projections(app: FastAPI) -> int:
+    """Apply every new request event to the ledger and ratings; returns how many were applied."""
+    state = app.state
+    applied = state.projection_feed.pump(batch_size=state.log_section_size)
+    state.ratings.refresh()
+    return applied
+
+
+async def _pump_loop(app: FastAPI, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(pump_projections, app)
+        except Exception:
+            log.exception("projection pump failed; retrying")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=PROJECTION_INTERVAL_SECONDS)
+
+
+def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    app = create_app(
+        settings,
+        clock,
+        extra_routers=(ledger_router, ratings_router, notifications_router),
+        title="Seller Support",
+    )
+    requests_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        async with requests_lifespan(app):
+            requests = app.state.requests
+            ledger = open_ledger_at(_database_url(settings, "ledger"))
+            ratings = open_ratings_at(_database_url(settings, "ratings"), app.state.clock)
+            app.state.ledger = ledger
+            app.state.ratings = ratings
+            app.state.log_section_size = requests.notification_log.section_size
+
+            def read(start: int, limit: int) -> Any:
+                return read_messages(requests, start, min(limit, app.state.log_section_size))
+
+            app.state.projection_feed = NotificationLogFeed(
+                read, [ledger.projection, ratings.projection]
+            )
+            notifications = NotificationsService(
+                read,
+                NotificationsSettings(database_url=_database_url(settings, "notifications")),
+                batch_size=app.state.log_section_size,
+            )
+            app.state.notifications = notifications.application
+            stop = asyncio.Event()
+            pump = asyncio.create_task(_pump_loop(app, stop))
+            notify = asyncio.create_task(notifications.run(app.state.clock, stop))
+            try:
+                yield
+            finally:
+                stop.set()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump
+                    await notify
+                notifications.close()
+                ledger.close()
+                with contextlib.suppress(Exception):
+                    ratings.close()
+
+    app.router.lifespan_context = lifespan
+    return app

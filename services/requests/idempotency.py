@@ -1,0 +1,287 @@
+"""Request-body limit and `Idempotency-Key` replay, as ASGI middleware in front of every route.
+
+`BodyLimitMiddleware` buffers each request body up to the limit (checking the declared
+Content-Length first and then the bytes actually streamed) and answers 413 beyond it.
+
+`IdempotencyMiddleware` makes every POST that carries an `Idempotency-Key` safe to retry: the key is
+scoped to the caller (role and subject of the bearer token); the first response (status, body,
+Location) is stored in `ss_idempotency_keys`, in the service's own database, and a retry with the same
+key and the same request (method, path, JSON body) gets it back with `Idempotent-Replayed: true`. The
+same key with a different request answers 422; a retry while the first is still running answers 409.
+Server errors (5xx) are not stored, so a retry runs the command again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.requests.store import idempotency_keys
+from shared.auth import InvalidToken, codec_of
+from shared.problems import problem_response
+
+BODY_SCOPE_KEY = "seller_support.body"
+HEADER = b"idempotency-key"
+MAX_KEY_LENGTH = 255
+PENDING = 0  # status_code of a key whose first request is still running
+RETENTION = timedelta(hours=24)
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _too_large(self) -> Any:
+        return problem_response(
+            413,
+            f"the request body is larger than {self.max_bytes} bytes; send a smaller body",
+            slug="body-too-large",
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await problem_response(
+                    400, "the Content-Length header is not a number", slug="bad-content-length"
+                )(scope, receive, send)
+                return
+            if int(declared) > self.max_bytes:
+                await self._too_large()(scope, receive, send)
+                return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._too_large()(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        scope[BODY_SCOPE_KEY] = body
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+@dataclass(frozen=True)
+class Stored:
+    fingerprint: str
+    status_code: int
+    body: dict[str, Any] | None
+    created_at: datetime
+
+
+class IdempotencyStore:
+    """Rows of `ss_idempotency_keys`: key -> request fingerprint and first response."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def claim(self, key: str, fingerprint: str) -> Stored | None:
+        """Reserve the key for a new request; None when reserved, else what is already stored."""
+        now = datetime.now(UTC)
+        for _ in range(3):
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(
+                        insert(idempotency_keys).values(
+                            key=key,
+                            fingerprint=fingerprint,
+                            status_code=PENDING,
+                            body=None,
+                            created_at=now,
+                        )
+                    )
+                return None
+            except IntegrityError:
+                with self.engine.begin() as connection:
+                    row = connection.execute(
+                        select(idempotency_keys).where(idempotency_keys.c.key == key)
+                    ).first()
+                    if row is None:
+                        continue  # released in between: try to claim again
+                    created = row.created_at
+                    if created.tzinfo is None:
+                        created = created.replace(tzinfo=UTC)
+                    if created < now - RETENTION:
+                        connection.execute(
+                            delete(idempotency_keys).where(idempotency_keys.c.key == key)
+                        )
+                        continue
+                    return Stored(row.fingerprint, row.status_code, row.body, created)
+        raise RuntimeError("could not claim an idempotency key")  # pragma: no cover
+
+    def complete(self, key: str, status_code: int, body: dict[str, Any]) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(idempotency_keys)
+                .where(idempotency_keys.c.key == key)
+                .values(status_code=status_code, body=body)
+            )
+
+    def release(self, key: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(delete(idempotency_keys).where(idempotency_keys.c.key == key))
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _fingerprint(scope: Scope, body: bytes) -> str:
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    digest = hashlib.sha256()
+    digest.update(scope["method"].encode() + b" " + scope["path"].encode() + b"\n")
+    digest.update(scope.get("query_string", b"") + b"\n")
+    digest.update(canonical)
+    return digest.hexdigest()
+
+
+def _scoped_key(role: str, sub: str, key: str) -> str:
+    return "sha256:" + hashlib.sha256(f"{role}\0{sub}\0{key}".encode()).hexdigest()
+
+
+class IdempotencyMiddleware:
+    """Needs `app.state.idempotency` (an IdempotencyStore) and `app.state.token_codec`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = _header(scope, HEADER) if scope["type"] == "http" else None
+        if scope["type"] != "http" or scope["method"] != "POST" or key is None:
+            await self.app(scope, receive, send)
+            return
+        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            await problem_response(
+                422,
+                f"the Idempotency-Key header must be 1-{MAX_KEY_LENGTH} printable characters",
+                slug="invalid-idempotency-key",
+            )(scope, receive, send)
+            return
+        state = scope["app"].state
+        authorization = _header(scope, b"authorization") or ""
+        scheme, _, token = authorization.partition(" ")
+        try:
+            principal = codec_of(scope["app"]).decode(token.strip())
+            if scheme.lower() != "bearer":
+                raise InvalidToken("not a bearer token")
+        except InvalidToken:
+            await self.app(scope, receive, send)  # the route answers 401
+            return
+        store: IdempotencyStore = state.idempotency
+        body = scope.get(BODY_SCOPE_KEY)
+        if body is None:  # pragma: no cover - BodyLimitMiddleware always runs first
+            body = b""
+        scoped = _scoped_key(principal.role, principal.sub, key)
+        fingerprint = _fingerprint(scope, body)
+        stored = await run_in_threadpool(store.claim, scoped, fingerprint)
+        if stored is not None:
+            await self._answer_from(stored, fingerprint, key, scope, receive, send)
+            return
+        await self._run_and_record(store, scoped, scope, receive, send)
+
+    async def _answer_from(
+        self, stored: Stored, fingerprint: str, key: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        if stored.fingerprint != fingerprint:
+            response = problem_response(
+                422,
+                f"Idempotency-Key {key!r} was already used for a different request (another "
+                "path or body); use a new key for a new request",
+                slug="idempotency-key-reused",
+            )
+        elif stored.status_code == PENDING or stored.body is None:
+            response = problem_response(
+                409,
+                f"the first request with Idempotency-Key {key!r} is still running; retry shortly",
+                slug="idempotency-key-in-progress",
+                headers={"Retry-After": "1"},
+            )
+        else:
+            await _replay(stored, scope, receive, send)
+            return
+        await response(scope, receive, send)
+
+    async def _run_and_record(
+        self, store: IdempotencyStore, scoped: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        status = 500
+        headers: list[tuple[bytes, bytes]] = []
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal status, headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        except BaseException:
+            await run_in_threadpool(store.release, scoped)
+            raise
+        if status >= 500:
+            await run_in_threadpool(store.release, scoped)
+            return
+        kept = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in headers
+            if k.lower() in (b"content-type", b"location")
+        }
+        await run_in_threadpool(
+            store.complete,
+            scoped,
+            status,
+            {"headers": kept, "content": b"".join(chunks).decode("utf-8", "replace")},
+        )
+
+
+async def _replay(stored: Stored, scope: Scope, receive: Receive, send: Send) -> None:
+    assert stored.body is not None
+    content = stored.body.get("content", "").encode()
+    headers = [
+        (k.encode("latin-1"), v.encode("latin-1")) for k, v in stored.body["headers"].items()
+    ]
+    headers += [
+        (b"content-length", str(len(content)).encode()),
+        (b"idempotent-replayed", b"true"),
+    ]
+    await send({"type": "http.response.start", "status": stored.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": content})

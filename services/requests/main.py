@@ -1,0 +1,132 @@
+"""Composition root of the requests service: `create_app(settings, clock)` builds the FastAPI app.
+
+Nothing happens at import time. The lifespan opens the application on its database, installs the
+token codec and the idempotency store, and runs the timer loop: a background task that fires every
+due deadline at the next deadline, or every `timer_interval_seconds` at the latest (the clock may be
+moved by the admin endpoint in between).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from services.requests.api import ERROR_STATUS, admin_router, router, upstream_router
+from services.requests.application import RequestsApplication, open_application
+from services.requests.idempotency import (
+    BodyLimitMiddleware,
+    IdempotencyMiddleware,
+    IdempotencyStore,
+)
+from services.requests.settings import Settings
+from shared.clock import AdjustableClock, Clock, SystemClock
+from shared.problems import (
+    install_problem_handlers,
+    install_problem_openapi,
+    problem_response,
+    problem_responses,
+)
+
+log = logging.getLogger("seller_support.requests")
+
+DESCRIPTION = """Seller Support: buyers' post-purchase problems resolved by sellers under
+business-time deadlines. Every call needs `Authorization: Bearer <JWT>` (claims `sub`, `role`, `exp`);
+errors are `application/problem+json`; every POST accepts an `Idempotency-Key` header."""
+
+
+def fire_due_now(app: FastAPI) -> int:
+    """Fire every due deadline, serialised with the admin clock so counts are exact."""
+    with app.state.timer_lock:
+        return app.state.requests.fire_due()
+
+
+async def timer_loop(app: FastAPI, interval: float, stop: asyncio.Event) -> None:
+    requests: RequestsApplication = app.state.requests
+    clock: Clock = app.state.clock
+    while not stop.is_set():
+        delay = interval
+        try:
+            fired = await asyncio.to_thread(fire_due_now, app)
+            if fired:
+                log.info("timers fired: %d event(s)", fired)
+            upcoming = await asyncio.to_thread(requests.next_deadline)
+            if upcoming is not None:
+                delay = min(interval, max(0.05, (upcoming - clock.now()).total_seconds()))
+        except Exception:
+            log.exception("timer loop: firing due deadlines failed; retrying")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+
+
+def create_app(
+    settings: Settings,
+    clock: Clock | None = None,
+    extra_routers: Iterable[APIRouter] = (),
+    title: str = "Seller Support — requests",
+) -> FastAPI:
+    if clock is None:
+        clock = SystemClock() if settings.production else AdjustableClock()
+    clock_is_movable = not settings.production and isinstance(clock, AdjustableClock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.ensure_data_dir()
+        application = open_application(settings.database_url, clock)
+        app.state.requests = application
+        app.state.clock = clock
+        app.state.timer_lock = threading.Lock()
+        app.state.token_codec = settings.token_codec()
+        app.state.idempotency = IdempotencyStore(application.engine)
+        stop = asyncio.Event()
+        timers = asyncio.create_task(timer_loop(app, settings.timer_interval_seconds, stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await timers
+            application.close()
+            application.engine.dispose()
+
+    app = FastAPI(title=title, version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    install_problem_handlers(app, ERROR_STATUS)
+    install_problem_openapi(app)
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+
+    app.include_router(router)
+    app.include_router(upstream_router)
+    if clock_is_movable:
+        app.include_router(admin_router)
+    for extra in extra_routers:
+        app.include_router(extra)
+    app.include_router(health_router)
+    return app
+
+
+health_router = APIRouter(tags=["operations"])
+
+
+@health_router.get("/healthz", summary="The process is alive")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@health_router.get("/readyz", summary="The database is reachable", responses=problem_responses(503))
+def readyz(request: Request) -> Any:
+    try:
+        with request.app.state.requests.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:
+        log.warning("readiness check failed: %s", error)
+        return problem_response(503, "the database is not reachable; see the server log")
+    return JSONResponse({"status": "ready"})

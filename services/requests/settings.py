@@ -1,0 +1,68 @@
+"""Settings of the requests service and the embedded system, read from `SUPPORT_*` variables."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Literal
+
+from jwt.warnings import InsecureKeyLengthWarning
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.auth import DEV_SECRET, TokenCodec
+
+DATABASE_FILE = "seller-support.sqlite"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SUPPORT_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    data_dir: Path = Path("./var")
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; default: a SQLite file under data_dir"
+    )
+    production: bool = False
+    jwt_secret: str = DEV_SECRET
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_public_key: str | None = None
+    jwt_private_key: str | None = None
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    timer_interval_seconds: float = Field(default=5.0, gt=0)
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _defaults_and_production_checks(self) -> Settings:
+        if not self.database_url:
+            path = (self.data_dir / DATABASE_FILE).resolve()
+            self.database_url = f"sqlite:///{path}"
+        if self.jwt_algorithm == "RS256" and not self.jwt_public_key:
+            raise ValueError("SUPPORT_JWT_ALGORITHM=RS256 needs SUPPORT_JWT_PUBLIC_KEY (PEM)")
+        if self.production and self.jwt_algorithm == "HS256" and self.jwt_secret == DEV_SECRET:
+            raise ValueError(
+                "production mode refuses the default JWT secret: set SUPPORT_JWT_SECRET "
+                "(or SUPPORT_JWT_ALGORITHM=RS256 with SUPPORT_JWT_PUBLIC_KEY)"
+            )
+        if self.production and self.jwt_algorithm == "HS256" and len(self.jwt_secret) < 32:
+            raise ValueError("production mode needs a SUPPORT_JWT_SECRET of at least 32 characters")
+        return self
+
+    def token_codec(self) -> TokenCodec:
+        if self.jwt_secret == DEV_SECRET:
+            # The development secret is short on purpose; production refuses it (see above).
+            warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
+        return TokenCodec(
+            algorithm=self.jwt_algorithm,
+            secret=self.jwt_secret,
+            public_key=self.jwt_public_key,
+            private_key=self.jwt_private_key,
+        )
+
+    def ensure_data_dir(self) -> None:
+        if self.database_url.startswith("sqlite:///"):
+            Path(self.database_url.removeprefix("sqlite:///")).parent.mkdir(
+                parents=True, exist_ok=True
+            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)

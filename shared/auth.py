@@ -1,0 +1,158 @@
+"""Bearer JWT authentication shared by every service's HTTP API.
+
+Tokens carry `sub` (the user or system id), `role` and `exp`. HS256 with a shared secret is the
+default; RS256 verifies with a public key (production) and mints with the private key (dev tooling).
+A service stores one `TokenCodec` on `app.state.token_codec`; the `Authenticated` dependency reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal, get_args
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.problems import ProblemError
+
+Role = Literal["buyer", "seller", "support", "auditor", "admin", "platform"]
+ROLES: tuple[str, ...] = get_args(Role)
+
+DEV_SECRET = "dev-insecure-secret"
+
+
+class InvalidToken(Exception):
+    """The token is missing a claim, badly signed, expired or otherwise unusable."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's subject and role."""
+
+    role: str
+    sub: str
+
+    @property
+    def id(self) -> str:
+        return self.sub
+
+    def __str__(self) -> str:
+        return f"{self.role}:{self.sub}"
+
+
+@dataclass(frozen=True)
+class TokenCodec:
+    algorithm: Literal["HS256", "RS256"] = "HS256"
+    secret: str = DEV_SECRET
+    public_key: str | None = None
+    private_key: str | None = None
+    leeway_seconds: int = 10
+
+    def _signing_key(self) -> str:
+        if self.algorithm == "HS256":
+            return self.secret
+        if not self.private_key:
+            raise InvalidToken("RS256 needs SUPPORT_JWT_PRIVATE_KEY to mint tokens")
+        return self.private_key
+
+    def _verifying_key(self) -> str:
+        if self.algorithm == "HS256":
+            return self.secret
+        if not self.public_key:
+            raise InvalidToken("RS256 needs SUPPORT_JWT_PUBLIC_KEY to verify tokens")
+        return self.public_key
+
+    def encode(
+        self,
+        *,
+        sub: str,
+        role: str,
+        ttl: timedelta = timedelta(hours=1),
+        now: datetime | None = None,
+    ) -> str:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; one of: {', '.join(ROLES)}")
+        if not sub:
+            raise ValueError("a token needs a subject")
+        issued = now or datetime.now(UTC)
+        claims = {"sub": sub, "role": role, "iat": issued, "exp": issued + ttl}
+        return jwt.encode(claims, self._signing_key(), algorithm=self.algorithm)
+
+    def decode(self, token: str) -> Principal:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._verifying_key(),
+                algorithms=[self.algorithm],
+                options={"require": ["sub", "role", "exp"]},
+                leeway=self.leeway_seconds,
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("the token has expired; get a new one") from None
+        except jwt.PyJWTError as error:
+            raise InvalidToken(f"the token is not valid: {error}") from None
+        role, sub = claims.get("role"), claims.get("sub")
+        if role not in ROLES:
+            raise InvalidToken(f"the token's role {role!r} is unknown; one of: {', '.join(ROLES)}")
+        if not isinstance(sub, str) or not sub:
+            raise InvalidToken("the token's subject is empty")
+        return Principal(role=role, sub=sub)
+
+
+def codec_of(app: Any) -> TokenCodec:
+    codec = getattr(app.state, "token_codec", None)
+    if codec is None:
+        raise RuntimeError("app.state.token_codec is not set: build the app with its lifespan")
+    return codec
+
+
+_bearer = HTTPBearer(auto_error=False, description="a JWT from `seller-support token`")
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="seller-support"'}
+
+
+def principal_from_request(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise ProblemError(
+            401,
+            "send `Authorization: Bearer <token>`; `seller-support token --role ROLE --sub ID` "
+            "prints one for local use",
+            slug="unauthenticated",
+            headers=_CHALLENGE,
+        )
+    try:
+        return codec_of(request.app).decode(credentials.credentials)
+    except InvalidToken as error:
+        raise ProblemError(
+            401,
+            str(error),
+            slug="invalid-token",
+            headers={"WWW-Authenticate": 'Bearer realm="seller-support", error="invalid_token"'},
+        ) from None
+
+
+Authenticated = Annotated[Principal, Depends(principal_from_request)]
+
+
+def require_roles(*roles: str) -> Callable[[Principal], Principal]:
+    """A dependency that lets only these roles through (403 for any other)."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles: {sorted(unknown)}")
+
+    def check(principal: Authenticated) -> Principal:
+        if principal.role not in roles:
+            raise ProblemError(
+                403,
+                f"a {principal.role} may not do this; it is for: {', '.join(roles)}",
+                slug="wrong-role",
+            )
+        return principal
+
+    return check

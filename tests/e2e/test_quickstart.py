@@ -1,0 +1,156 @@
+"""The quick start works as written: the real `seller-support serve` process, the curl steps of
+docs/quickstart.md run by bash against it over HTTP, then the same steps checked with httpx."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SERVER = REPO / ".venv" / "bin" / "seller-support"
+QUICKSTART = REPO / "docs" / "quickstart.md"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SUPPORT_PORT": str(port),
+        "SUPPORT_DATA_DIR": str(tmp_path_factory.mktemp("var")),
+    }
+    for name in ("SUPPORT_DATABASE_URL", "SUPPORT_PRODUCTION", "SUPPORT_JWT_SECRET"):
+        env.pop(name, None)
+    log = tmp_path_factory.mktemp("log") / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(SERVER), "serve"], cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(150):
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None:
+                    pytest.fail(f"server exited: {log.read_text()}")
+                time.sleep(0.1)
+            else:
+                pytest.fail(f"server did not become ready: {log.read_text()}")
+            yield base, env
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _quickstart_script(base: str) -> str:
+    blocks = re.findall(r"```bash\n(.*?)```", QUICKSTART.read_text(), flags=re.S)
+    assert blocks, "docs/quickstart.md has no bash blocks"
+    script = "\n".join(blocks)
+    assert "BASE=http://127.0.0.1:8000" in script
+    return "set -euo pipefail\n" + script.replace("BASE=http://127.0.0.1:8000", f"BASE={base}")
+
+
+def test_quickstart_curl_steps_work_as_written(server: tuple[str, dict[str, str]]) -> None:
+    base, env = server
+    result = subprocess.run(
+        ["bash", "-c", _quickstart_script(base)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert '"status":"ok"' in out
+    assert "is awaiting_seller" in out
+    assert "offer_pending" in out and "{'amount': 1000, 'currency': 'USD'}" in out
+    assert "offer_accepted" in out and "partial_refund" in out
+    assert "escalated" in out and "full_refund" in out
+    assert '"status":409' in out and '"status":401' in out  # the two error examples
+    assert "every kind of request walked end to end" in out  # the demo
+
+
+def test_quickstart_steps_over_http(server: tuple[str, dict[str, str]]) -> None:
+    base, env = server
+
+    def token(role: str, sub: str) -> str:
+        return subprocess.run(
+            [str(SERVER), "token", "--role", role, "--sub", sub, "--ttl", "10m"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    auth = lambda role, sub: {"Authorization": f"Bearer {token(role, sub)}"}  # noqa: E731
+    with httpx.Client(base_url=base, timeout=30) as http:
+        placed = http.post(
+            "/v1/upstream/events",
+            headers=auth("platform", "orders"),
+            json={
+                "type": "order_placed",
+                "order_id": "e2e-1",
+                "buyer_id": "b1",
+                "seller_id": "s1",
+                "currency": "USD",
+                "placed_at": "2026-01-05T10:00:00-05:00",
+                "items": [
+                    {
+                        "item_id": "i1",
+                        "title": "t",
+                        "category": "c",
+                        "price": 2500,
+                        "seller_payout": 2200,
+                        "buyer_shipping_paid": 500,
+                        "processing_fee": 103,
+                    }
+                ],
+            },
+        )
+        assert placed.status_code == 202
+        opened = http.post(
+            "/v1/support-requests",
+            headers={**auth("buyer", "b1"), "Idempotency-Key": "e2e-open"},
+            json={
+                "order_id": "e2e-1",
+                "item_ids": ["i1"],
+                "reason": "defective",
+                "description": "creased",
+            },
+        )
+        assert opened.status_code == 201
+        rid = opened.json()["id"]
+        responded = http.post(
+            f"/v1/support-requests/{rid}/responses",
+            headers=auth("seller", "s1"),
+            json={"type": "full_refund"},
+        )
+        assert responded.json()["resolution"] == "full_refund"
+        assert http.get(f"/v1/support-requests/{rid}").status_code == 401
+        assert (
+            http.get(f"/v1/support-requests/{rid}", headers=auth("buyer", "b2")).status_code == 404
+        )
+        assert http.get("/docs").status_code == 200
