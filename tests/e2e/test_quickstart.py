@@ -1,5 +1,5 @@
 """The quick start works as written: the real `seller-support serve` process, the curl steps of
-docs/quickstart.md run by bash against it over HTTP, then the same steps checked with httpx."""
+README.md quick start run by bash against it over HTTP, then the same steps checked with httpx."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SERVER = REPO / ".venv" / "bin" / "seller-support"
-QUICKSTART = REPO / "docs" / "quickstart.md"
+QUICKSTART = REPO / "README.md"
 
 
 def _free_port() -> int:
@@ -65,7 +65,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
 
 def _quickstart_script(base: str) -> str:
     blocks = re.findall(r"```bash\n(.*?)```", QUICKSTART.read_text(), flags=re.S)
-    assert blocks, "docs/quickstart.md has no bash blocks"
+    assert blocks, "README.md has no bash blocks"
     script = "\n".join(blocks)
     assert "BASE=http://127.0.0.1:8000" in script
     return "set -euo pipefail\n" + script.replace("BASE=http://127.0.0.1:8000", f"BASE={base}")
