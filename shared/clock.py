@@ -27,7 +27,9 @@ class AdjustableClock:
             if start.tzinfo is None:
                 raise ValueError("the clock needs a timezone-aware start")
             self._offset = start - datetime.now(UTC)
-            self._frozen_at = start
+            # In UTC: adding a timedelta to a zoned datetime is wall-clock arithmetic, which would
+            # shift the clock by an hour whenever an advance crosses a DST change.
+            self._frozen_at = start.astimezone(UTC)
         else:
             self._frozen_at = datetime.now(UTC)
 

@@ -178,12 +178,17 @@ class RequestsApplication(Application):
         actor: Actor,
         roles: tuple[str, ...],
         change: Callable[[SupportRequest], Any],
+        at: datetime | None = None,
     ) -> SupportRequest:
-        """Load, check the caller is the right party, change, save with side tables, in one go."""
+        """Load, check the caller is the right party, change, save with side tables, in one go.
+
+        Deadlines that came due by `at` apply first, as the timer loop would have applied them:
+        a rule bounded by a deadline holds by the clock, not by when the loop last ran."""
         with self._transaction() as session:
             request = self._load_for(request_id, actor)
             if actor.role not in roles:
                 raise Forbidden(f"a {actor.role} may not do this; it is for: {', '.join(roles)}")
+            _fire_deadlines_due_by(request, self.clock.now() if at is None else at)
             change(request)
             self._save_with_side_tables(session, request)
         return request
@@ -259,6 +264,15 @@ class RequestsApplication(Application):
             )
             if not same:
                 raise UpstreamConflict(f"order {fact.order_id} was already placed with other data")
+            if fact.fraud_suspected and not existing["fraud_suspected"]:
+                # A redelivered order that now carries the fraud signal flags it (R6); a flag is
+                # never cleared by a redelivery without it.
+                session.execute(
+                    update(store.orders)
+                    .where(store.orders.c.order_id == fact.order_id)
+                    .values(fraud_suspected=True)
+                )
+                return True
             return False
 
     def record_order_shipped(self, fact: OrderShipped) -> bool:
@@ -451,7 +465,7 @@ class RequestsApplication(Application):
                     f"unknown response type {response.type!r}; one of: {', '.join(ResponseType)}"
                 )
 
-        return self._command(request_id, actor, ("seller",), change)
+        return self._command(request_id, actor, ("seller",), change, at=at)
 
     def _shipment(self, request: SupportRequest) -> Shipment | None:
         order = self.order(request.order_id)
@@ -464,19 +478,23 @@ class RequestsApplication(Application):
     def accept_offer(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
         at = self.clock.now()
         return self._command(
-            request_id, actor, ("buyer",), lambda r: r.accept_offer(at=at, actor=str(actor))
+            request_id, actor, ("buyer",), lambda r: r.accept_offer(at=at, actor=str(actor)), at=at
         )
 
     def decline_offer(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
         at = self.clock.now()
         return self._command(
-            request_id, actor, ("buyer",), lambda r: r.decline_offer(at=at, actor=str(actor))
+            request_id, actor, ("buyer",), lambda r: r.decline_offer(at=at, actor=str(actor)), at=at
         )
 
     def confirm_return(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
         at = self.clock.now()
         return self._command(
-            request_id, actor, ("seller",), lambda r: r.confirm_return(at=at, actor=str(actor))
+            request_id,
+            actor,
+            ("seller",),
+            lambda r: r.confirm_return(at=at, actor=str(actor)),
+            at=at,
         )
 
     def dispute_return(
@@ -488,12 +506,17 @@ class RequestsApplication(Application):
             actor,
             ("seller",),
             lambda r: r.dispute_return(at=at, actor=str(actor), reason=reason, evidence=evidence),
+            at=at,
         )
 
     def return_for_refund(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
         at = self.clock.now()
         return self._command(
-            request_id, actor, ("buyer",), lambda r: r.return_for_refund(at=at, actor=str(actor))
+            request_id,
+            actor,
+            ("buyer",),
+            lambda r: r.return_for_refund(at=at, actor=str(actor)),
+            at=at,
         )
 
     def post_message(
@@ -511,6 +534,7 @@ class RequestsApplication(Application):
                 attachments=attachments,
                 by_buyer=actor.role == "buyer",
             ),
+            at=at,
         )
 
     def escalate(self, request_id: UUID | str, actor: Actor, *, reason: str) -> SupportRequest:
@@ -520,6 +544,7 @@ class RequestsApplication(Application):
             actor,
             ("buyer",),
             lambda r: r.escalate(at=at, actor=str(actor), reason=reason),
+            at=at,
         )
 
     def decide(self, request_id: UUID | str, actor: Actor, *, outcome: str) -> SupportRequest:
@@ -529,6 +554,7 @@ class RequestsApplication(Application):
             actor,
             ("support",),
             lambda r: r.decide(at=at, actor=str(actor), outcome=outcome),
+            at=at,
         )
 
     def give_feedback(self, request_id: UUID | str, actor: Actor, *, thumbs: str) -> SupportRequest:
@@ -538,6 +564,7 @@ class RequestsApplication(Application):
             actor,
             ("buyer",),
             lambda r: r.give_feedback(at=at, actor=str(actor), thumbs=thumbs),
+            at=at,
         )
 
     # --- timers ----------------------------------------------------------------------------------
@@ -646,6 +673,16 @@ class RequestsApplication(Application):
         if order is None:
             raise OrderNotFound(f"no order {order_id}")
         return [self._load(i) for i in ids]
+
+
+def _fire_deadlines_due_by(request: SupportRequest, at: datetime) -> None:
+    """Apply the request's deadlines due at or before `at`, oldest first."""
+    while True:
+        due = sorted(
+            (due_at, str(kind)) for kind, due_at in request.deadlines.items() if due_at <= at
+        )
+        if not due or not request.fire_deadline(due[0][1], due[0][0]):
+            return
 
 
 def _as_uuid(value: UUID | str) -> UUID:

@@ -1,0 +1,91 @@
+"""Shared fixtures: the database backends (SQLite file, PostgreSQL schema per test) and the app.
+
+PostgreSQL is never skipped: without SUPPORT_TEST_DATABASE_URL the local cluster is started with
+deploy/postgres/start.sh, which prints its URL.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from datetime import UTC
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from services.requests.application import RequestsApplication, open_application
+from shared.clock import AdjustableClock
+from tests.factories import ny
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Monday 2026-12-07 14:00 in New York: a plain business day, far from holidays and DST changes.
+START = ny(2026, 12, 7, 14, 0)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = os.environ.get("SUPPORT_TEST_DATABASE_URL", "").strip()
+    if not url:
+        url = subprocess.run(
+            ["bash", str(REPO / "deploy" / "postgres" / "start.sh")],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_engine(postgres_url: str) -> Iterator:
+    engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    options = quote(f"-csearch_path={schema}", safe="")
+    return f"{url}{'&' if '?' in url else '?'}options={options}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database per test: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/events.db"
+        return
+    admin = request.getfixturevalue("postgres_admin_engine")
+    url = request.getfixturevalue("postgres_url")
+    schema = f"t_{uuid.uuid4().hex}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _with_search_path(url, schema)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def clock() -> AdjustableClock:
+    # Started in UTC: AdjustableClock.advance adds to a frozen start by wall-clock arithmetic, so a
+    # zoned start would drift by an hour across a DST change (reported to the clock's owner).
+    return AdjustableClock(START.astimezone(UTC), frozen=True)
+
+
+def close_application(app: RequestsApplication) -> None:
+    app.close()
+    app.recorder.datastore.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url: str, clock: AdjustableClock) -> Iterator[RequestsApplication]:
+    application = open_application(database_url, clock)
+    try:
+        yield application
+    finally:
+        close_application(application)
