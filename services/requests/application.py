@@ -290,7 +290,10 @@ class RequestsApplication(Application):
             existing = self._order_row(session, order_id)
             if existing is None:
                 raise OrderNotFound(f"no order {order_id}")
-            if existing[column] == value:
+            current = existing[column]
+            if isinstance(current, datetime):
+                current = _aware(current)
+            if current == value:
                 return False
             session.execute(
                 update(store.orders)
