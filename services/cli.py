@@ -10,6 +10,7 @@ Every subcommand reads the same `SUPPORT_*` settings as the server, so tokens it
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from datetime import datetime, timedelta
@@ -58,6 +59,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from services.embedded import create_embedded_app
+    from services.notifications.smtp_server import stop_process
 
     settings = _settings()
     logging.basicConfig(
@@ -65,16 +67,42 @@ def serve(args: argparse.Namespace) -> int:
         format='{"at": "%(asctime)s", "level": "%(levelname)s", "logger": "%(name)s", '
         '"message": "%(message)s"}',
     )
-    app = create_embedded_app(settings)
-    print(
-        f"seller-support: http://{settings.host}:{settings.port} (docs at /docs), "
-        f"database {settings.database_url}, "
-        f"{'production' if settings.production else 'development: admin clock enabled'}",
-        file=sys.stderr,
-        flush=True,
-    )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    mail_server = _start_local_mail_server(settings)
+    try:
+        app = create_embedded_app(settings)
+        print(
+            f"seller-support: http://{settings.host}:{settings.port} (docs at /docs), "
+            f"database {settings.database_url}, e-mail to {_mail_target()}, "
+            f"{'production' if settings.production else 'development: admin clock enabled'}",
+            file=sys.stderr,
+            flush=True,
+        )
+        uvicorn.run(
+            app, host=settings.host, port=settings.port, log_level=settings.log_level.lower()
+        )
+    finally:
+        if mail_server is not None:
+            stop_process(mail_server)
     return 0
+
+
+def _mail_target() -> str:
+    return os.environ.get("SUPPORT_NOTIFICATIONS_SMTP_URL") or os.environ.get(
+        "SUPPORT_SMTP_URL", ""
+    )
+
+
+def _start_local_mail_server(settings: Settings) -> Any:
+    """Unless SUPPORT_SMTP_URL points elsewhere, e-mail goes to a real local SMTP server that
+    stores each message under <data dir>/mail/ for a person to read."""
+    from services.notifications.smtp_server import start_process
+
+    if os.environ.get("SUPPORT_SMTP_URL") or os.environ.get("SUPPORT_NOTIFICATIONS_SMTP_URL"):
+        return None
+    settings.ensure_data_dir()
+    process, port = start_process(settings.data_dir)
+    os.environ["SUPPORT_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+    return process
 
 
 def token(args: argparse.Namespace) -> int:
