@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 PYTEST  := $(PY) -m pytest
 
-.PHONY: venv run demo test test-unit lint postgres postgres-stop kafka kafka-stop bench clean
+.PHONY: venv run demo up down test test-unit lint contracts postgres postgres-stop kafka kafka-stop bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -16,6 +16,13 @@ venv: $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/seller-support serve
+
+# Distributed mode on one machine: Kafka, PostgreSQL and one process per service (deploy/up.sh).
+up: $(STAMP)
+	bash deploy/up.sh
+
+down:
+	bash deploy/down.sh
 
 # Against a running `make run`: seeds orders and walks one request of each kind, printing each step.
 demo: $(STAMP)
@@ -34,6 +41,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(PY) -m shared.contracts.generate --check
+
+# Regenerate the JSON Schemas and the AsyncAPI document from the contract models.
+contracts: $(STAMP)
+	$(PY) -m shared.contracts.generate
 
 postgres:
 	@bash deploy/postgres/start.sh
@@ -50,6 +62,7 @@ kafka-stop:
 
 bench: $(STAMP)
 	$(PY) bench/request_store.py
+	$(PY) bench/kafka_relay.py
 
 clean:
 	-bash deploy/kafka/stop.sh

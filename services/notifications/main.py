@@ -144,4 +144,4 @@ if __name__ == "__main__":  # pragma: no cover - process entry point
     import os
 
     logging.basicConfig(level=logging.INFO)
-    run_kafka(os.environ.get("SUPPORT_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    run_kafka(os.environ.get("SUPPORT_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))

@@ -1,0 +1,193 @@
+"""Processes of the requests service's Kafka side (distributed mode).
+
+    python -m services.requests.kafka_main relay      # notification log -> seller-support.requests.v1
+    python -m services.requests.kafka_main upstream   # orders.v1 + shipments.v1 -> the application
+    python -m services.requests.kafka_main api        # the requests HTTP API + timer loop alone
+                                                      # (SUPPORT_HOST/SUPPORT_PORT, no embedded
+                                                      # projections: they run as their own services)
+
+Environment (flags override):
+    SUPPORT_DATABASE_URL      the requests database (required; sqlite:/// or postgresql+psycopg://)
+    SUPPORT_KAFKA_BOOTSTRAP   default 127.0.0.1:9092
+    SUPPORT_REQUESTS_TOPIC    default seller-support.requests.v1
+    SUPPORT_ORDERS_TOPIC      default orders.v1
+    SUPPORT_SHIPMENTS_TOPIC   default shipments.v1
+    SUPPORT_UPSTREAM_GROUP    default seller-support.requests.upstream
+    SUPPORT_RELAY_NAME        default requests-relay (the row of ss_relay_positions)
+    SUPPORT_RELAY_BATCH_SIZE  default 500 (events per acknowledged batch)
+    SUPPORT_METRICS_PORT      when set, Prometheus metrics (relay lag, ...) on that port
+
+SIGTERM/SIGINT stop either process gracefully (exit 0). The upstream consumer exits 2 when a record
+fails every retry (nothing is committed; a supervisor restarts it and the record is redelivered).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+from services.requests.application import RequestsApplication, open_application
+from services.requests.relay import DEFAULT_RELAY_NAME, REQUESTS_TOPIC, OutboxRelay
+from services.requests.upstream_consumer import (
+    ORDERS_TOPIC,
+    SHIPMENTS_TOPIC,
+    UPSTREAM_GROUP,
+    upstream_runtime,
+)
+from shared.clock import SystemClock
+from shared.transport.kafka import ConsumerFailed, ensure_topics
+
+log = logging.getLogger("seller_support.requests.kafka")
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "pid": record.process,
+        }
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def _configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter())
+    logging.basicConfig(level=os.environ.get("SUPPORT_LOG_LEVEL", "INFO"), handlers=[handler])
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+
+
+def _open(database_url: str) -> RequestsApplication:
+    """Open the application; retried because processes starting together race on CREATE TABLE."""
+    for attempt in range(1, 6):
+        try:
+            return open_application(database_url, SystemClock())
+        except Exception as error:
+            if attempt == 5:
+                raise
+            log.warning("opening the requests database failed (attempt %d): %r", attempt, error)
+            time.sleep(0.5 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _parser() -> argparse.ArgumentParser:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(prog="python -m services.requests.kafka_main")
+    parser.add_argument("process", choices=["relay", "upstream", "api"])
+    parser.add_argument("--database-url", default=env("SUPPORT_DATABASE_URL"))
+    parser.add_argument("--bootstrap", default=env("SUPPORT_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
+    parser.add_argument("--topic", default=env("SUPPORT_REQUESTS_TOPIC", REQUESTS_TOPIC))
+    parser.add_argument("--orders-topic", default=env("SUPPORT_ORDERS_TOPIC", ORDERS_TOPIC))
+    parser.add_argument(
+        "--shipments-topic", default=env("SUPPORT_SHIPMENTS_TOPIC", SHIPMENTS_TOPIC)
+    )
+    parser.add_argument("--group", default=env("SUPPORT_UPSTREAM_GROUP", UPSTREAM_GROUP))
+    parser.add_argument("--relay-name", default=env("SUPPORT_RELAY_NAME", DEFAULT_RELAY_NAME))
+    parser.add_argument(
+        "--batch-size", type=int, default=int(env("SUPPORT_RELAY_BATCH_SIZE", "500"))
+    )
+    parser.add_argument("--metrics-port", type=int, default=env("SUPPORT_METRICS_PORT"))
+    parser.add_argument(
+        "--create-topics",
+        action="store_true",
+        default=env("SUPPORT_KAFKA_CREATE_TOPICS", "") == "1",
+        help="create the topics (3 partitions) when missing",
+    )
+    return parser
+
+
+def run_relay(args: argparse.Namespace) -> int:
+    app = _open(args.database_url)
+    if args.create_topics:
+        ensure_topics(args.bootstrap, {args.topic: 3, f"{args.topic}.dlq": 3})
+    relay = OutboxRelay.for_bootstrap(
+        app, args.bootstrap, topic=args.topic, name=args.relay_name, batch_size=args.batch_size
+    )
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("signal %d: stopping the relay", signum)
+        relay.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        relay.run()
+    finally:
+        app.close()
+    return 0
+
+
+def run_upstream(args: argparse.Namespace) -> int:
+    app = _open(args.database_url)
+    if args.create_topics:
+        ensure_topics(
+            args.bootstrap,
+            {
+                args.orders_topic: 3,
+                args.shipments_topic: 3,
+                f"{args.orders_topic}.dlq": 3,
+                f"{args.shipments_topic}.dlq": 3,
+            },
+        )
+    runtime = upstream_runtime(
+        app,
+        args.bootstrap,
+        orders_topic=args.orders_topic,
+        shipments_topic=args.shipments_topic,
+        group_id=args.group,
+    )
+    try:
+        runtime.run()
+    except ConsumerFailed as error:
+        log.error("upstream consumer stopped: %s", error)
+        return 2
+    finally:
+        app.close()
+    return 0
+
+
+def run_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from services.requests.main import create_app
+    from services.requests.settings import Settings
+
+    settings = Settings(database_url=args.database_url)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _configure_logging()
+    if not args.database_url:
+        log.error("SUPPORT_DATABASE_URL (or --database-url) is required")
+        return 64
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(int(args.metrics_port), addr="127.0.0.1")
+    if args.process == "relay":
+        return run_relay(args)
+    if args.process == "api":
+        return run_api(args)
+    return run_upstream(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

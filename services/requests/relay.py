@@ -1,0 +1,281 @@
+"""The outbox relay: the event store's notification log -> `seller-support.requests.v1`.
+
+The event store is the outbox. The relay reads the notification log in its total order from the
+position it stored last (table `ss_relay_positions` in the requests database), publishes each event
+(CloudEvents binary mode, key = request id) with `acks=all` and idempotence, waits until the broker
+acknowledged every record of the batch, and only then stores the new position.
+
+So a relay killed at any point loses nothing: on restart it re-publishes from the stored position.
+The re-published records are exact duplicates (same `ce_id` = `<request id>:<version>`); consumers
+dedupe by it (`Projection.apply`). Per-request order holds because one request's events share a key,
+hence a partition, and the idempotent producer keeps a partition's order across its own retries.
+
+While the broker is unreachable, commands keep succeeding (they only write the event store); the
+relay's lag grows and it publishes everything once the broker is back.
+
+Run exactly one relay per requests database for the least duplication; a second one is safe (the
+stored position only moves forward) but re-publishes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaTimeoutError
+from prometheus_client import Counter, Gauge
+from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, insert, select, update
+
+from services.requests.application import RequestsApplication
+from services.requests.publishing import read_messages
+from shared.envelope import to_kafka
+from shared.transport.kafka import make_producer
+
+log = logging.getLogger("seller_support.relay")
+
+REQUESTS_TOPIC = "seller-support.requests.v1"
+DEFAULT_RELAY_NAME = "requests-relay"
+
+relay_metadata = MetaData()
+
+relay_positions = Table(
+    "ss_relay_positions",
+    relay_metadata,
+    Column("name", String(100), primary_key=True),
+    Column("topic", String(250), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+RELAY_LAG = Gauge(
+    "seller_support_relay_lag_events",
+    "Events in the notification log not yet acknowledged by Kafka",
+    ["relay"],
+)
+RELAY_PUBLISHED = Counter(
+    "seller_support_relay_published_events",
+    "Events published to Kafka and acknowledged (re-publications included)",
+    ["relay"],
+)
+RELAY_FAILURES = Counter(
+    "seller_support_relay_failures", "Batches that failed to publish and will be retried", ["relay"]
+)
+
+ProducerFactory = Callable[[], KafkaProducer]
+
+
+class RelayStopped(Exception):
+    """Stop was requested while a batch was waiting for the broker; its position was not stored."""
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        app: RequestsApplication,
+        producer_factory: ProducerFactory,
+        *,
+        topic: str = REQUESTS_TOPIC,
+        name: str = DEFAULT_RELAY_NAME,
+        batch_size: int = 500,
+        after_publish: Callable[[int], None] | None = None,
+    ) -> None:
+        """`after_publish(position)` runs after the broker acknowledged a batch and before its
+        position is stored (a fault-injection point for tests)."""
+        self.app = app
+        self.producer_factory = producer_factory
+        self.topic = topic
+        self.name = name
+        self.batch_size = batch_size
+        self.after_publish = after_publish
+        self.stop_event = threading.Event()
+        self._producer: KafkaProducer | None = None
+        relay_metadata.create_all(app.engine)
+
+    @classmethod
+    def for_bootstrap(
+        cls, app: RequestsApplication, bootstrap_servers: str, **kwargs: Any
+    ) -> OutboxRelay:
+        name = kwargs.get("name", DEFAULT_RELAY_NAME)
+        return cls(
+            app, lambda: make_producer(bootstrap_servers, f"seller-support-{name}"), **kwargs
+        )
+
+    # -- position and lag --
+
+    def position(self) -> int:
+        with self.app.engine.connect() as conn:
+            stored = conn.execute(
+                select(relay_positions.c.position).where(relay_positions.c.name == self.name)
+            ).scalar_one_or_none()
+        return int(stored or 0)
+
+    def max_notification_id(self) -> int:
+        return int(self.app.recorder.max_notification_id() or 0)
+
+    def lag(self) -> int:
+        """Events recorded but not yet acknowledged by the broker (max notification id - position)."""
+        lag = max(0, self.max_notification_id() - self.position())
+        RELAY_LAG.labels(self.name).set(lag)
+        return lag
+
+    def _store_position(self, position: int) -> None:
+        now = datetime.now(UTC)
+        with self.app.engine.begin() as conn:
+            moved = conn.execute(
+                update(relay_positions)
+                .where(relay_positions.c.name == self.name, relay_positions.c.position < position)
+                .values(position=position, topic=self.topic, updated_at=now)
+            ).rowcount
+            if not moved:
+                exists = conn.execute(
+                    select(relay_positions.c.position).where(relay_positions.c.name == self.name)
+                ).first()
+                if exists is None:
+                    conn.execute(
+                        insert(relay_positions).values(
+                            name=self.name, topic=self.topic, position=position, updated_at=now
+                        )
+                    )
+
+    # -- publishing --
+
+    def _ensure_producer(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = self.producer_factory()
+        return self._producer
+
+    def reset_producer(self) -> None:
+        """Drop the producer after a failure; unacknowledged records are re-published later."""
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=0)
+            except Exception:  # closing a broken producer must not hide the original error
+                log.debug("closing the producer failed", exc_info=True)
+            self._producer = None
+
+    def run_once(self) -> int:
+        """Publish the next batch; returns how many events were acknowledged (0: nothing new).
+        Raises when the broker did not acknowledge every record (the position stays)."""
+        batch = self._read_batch(self.position() + 1)
+        if not batch:
+            RELAY_LAG.labels(self.name).set(0)
+            return 0
+        producer = self._ensure_producer()
+        futures = []
+        for _, message in batch:
+            record = to_kafka(message)
+            futures.append(
+                producer.send(
+                    self.topic, key=record.key, value=record.value, headers=record.headers
+                )
+            )
+        for future in futures:
+            while not future.is_done:
+                if self.stop_event.is_set():
+                    self.reset_producer()
+                    raise RelayStopped("stopped while waiting for acknowledgements")
+                try:
+                    producer.flush(timeout=1.0)
+                except KafkaTimeoutError:
+                    continue
+            if future.failed():
+                raise future.exception
+        last = batch[-1][0]
+        if self.after_publish is not None:
+            self.after_publish(last)
+        self._store_position(last)
+        RELAY_PUBLISHED.labels(self.name).inc(len(batch))
+        return len(batch)
+
+    def _read_batch(self, start: int) -> list[tuple[int, Any]]:
+        """Up to `batch_size` messages from `start`, read in notification-log sections (the log
+        refuses selections larger than its section size)."""
+        section = max(1, min(self.batch_size, self.app.notification_log.section_size))
+        batch: list[tuple[int, Any]] = []
+        while len(batch) < self.batch_size:
+            chunk = read_messages(self.app, start, min(section, self.batch_size - len(batch)))
+            batch.extend(chunk)
+            if len(chunk) < section:
+                break
+            start = chunk[-1][0] + 1
+        return batch
+
+    def drain(self, timeout_s: float = 60.0) -> int:
+        """Publish until nothing is left (tests, tools); returns how many were published."""
+        deadline = time.monotonic() + timeout_s
+        published = 0
+        while True:
+            n = self.run_once()
+            published += n
+            if n == 0:
+                return published
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"relay still has {self.lag()} events after {timeout_s}s")
+
+    def run(
+        self,
+        *,
+        idle_sleep_s: float = 0.1,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 10.0,
+    ) -> None:
+        """Publish forever (until `stop()`), retrying broker failures with backoff: the relay must
+        outlive broker outages, so it never gives up; its lag shows how far behind it is."""
+        backoff = backoff_initial_s
+        log.info(
+            "relay %s publishing to %s from position %d", self.name, self.topic, self.position()
+        )
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    published = self.run_once()
+                    backoff = backoff_initial_s
+                    if published < self.batch_size:
+                        self.lag()
+                        self.stop_event.wait(idle_sleep_s)
+                except RelayStopped:
+                    break
+                except Exception as error:
+                    RELAY_FAILURES.labels(self.name).inc()
+                    log.warning(
+                        "relay %s: publishing failed (lag %s), retrying in %.1fs: %r",
+                        self.name,
+                        _safe(self.lag),
+                        backoff,
+                        error,
+                    )
+                    self.reset_producer()
+                    self.stop_event.wait(backoff)
+                    backoff = min(backoff_max_s, backoff * 2)
+        finally:
+            self.close()
+            log.info("relay %s stopped at position %s", self.name, _safe(self.position))
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def close(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=5)
+            except Exception:
+                log.debug("closing the producer failed", exc_info=True)
+            self._producer = None
+
+    def start_thread(self) -> threading.Thread:
+        """Run the relay in a daemon thread of this process (e.g. beside the HTTP API)."""
+        thread = threading.Thread(target=self.run, name=f"relay-{self.name}", daemon=True)
+        thread.start()
+        return thread
+
+
+def _safe(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except Exception:
+        return "?"

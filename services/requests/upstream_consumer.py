@@ -1,0 +1,127 @@
+"""Upstream facts from Kafka (R60): `orders.v1` and `shipments.v1` -> the requests application.
+
+Message value = the upstream JSON of API.md (one fact), key = order id (orders.v1) or tracking
+number (shipments.v1), so one order's facts arrive in order. Each fact is validated with
+`upstream_fact_adapter` and applied with the application's `record_*` method in its own transaction;
+the offset is committed afterwards (shared/transport/kafka.py).
+
+- Duplicates are harmless: every `record_*` method is idempotent (returns False when nothing changed).
+- Invalid JSON or a contract violation -> `<topic>.dlq` with the validation error.
+- A fact the application rejects (a shipment of an unknown order, a scan of an unknown tracking
+  number, a conflicting re-placement of an order, a label for a request not awaiting one) ->
+  `<topic>.dlq` with the reason. Never a silent skip.
+- A concurrent update of the same request, or a database error, is transient: retried with
+  backoff, then the consumer stops (exit code non-zero) without committing.
+
+[decided] Either topic accepts any upstream fact type: the topic only decides the key (ordering).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from kafka.consumer.fetcher import ConsumerRecord
+from pydantic import ValidationError
+
+from services.requests.application import (
+    ConcurrentUpdate,
+    OrderNotFound,
+    RequestNotFound,
+    RequestsApplication,
+    UnknownTrackingNumber,
+)
+from services.requests.domain import DomainError
+from shared.contracts.upstream import (
+    FraudSuspected,
+    OrderDelivered,
+    OrderPlaced,
+    OrderShipped,
+    ReturnLabelCreated,
+    ShipmentScanned,
+    UpstreamFact,
+    upstream_fact_adapter,
+)
+from shared.envelope import PoisonMessage
+from shared.transport.kafka import ConsumerRuntime, ConsumerSettings
+
+log = logging.getLogger("seller_support.upstream")
+
+ORDERS_TOPIC = "orders.v1"
+SHIPMENTS_TOPIC = "shipments.v1"
+UPSTREAM_GROUP = "seller-support.requests.upstream"
+
+
+def decode_fact(record: ConsumerRecord) -> UpstreamFact:
+    if record.value is None:
+        raise PoisonMessage("empty value (tombstone): an upstream fact was expected")
+    try:
+        payload = json.loads(record.value)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise PoisonMessage(f"value is not JSON: {error}") from error
+    try:
+        return upstream_fact_adapter.validate_python(payload)
+    except ValidationError as error:
+        raise PoisonMessage(f"schema violation (upstream fact v1): {error}") from error
+
+
+def apply_fact(app: RequestsApplication, fact: UpstreamFact) -> bool:
+    """Apply one fact; True when it changed something. Rejections raise PoisonMessage."""
+    try:
+        if isinstance(fact, OrderPlaced):
+            return app.record_order_placed(fact)
+        if isinstance(fact, OrderShipped):
+            return app.record_order_shipped(fact)
+        if isinstance(fact, OrderDelivered):
+            return app.record_order_delivered(fact)
+        if isinstance(fact, ShipmentScanned):
+            return app.record_shipment_scan(fact)
+        if isinstance(fact, ReturnLabelCreated):
+            return app.record_return_label(fact)
+        if isinstance(fact, FraudSuspected):
+            return app.flag_fraud(fact)
+    except ConcurrentUpdate:
+        raise  # transient: another writer moved the request; the runtime retries
+    except (OrderNotFound, UnknownTrackingNumber, RequestNotFound, DomainError) as error:
+        raise PoisonMessage(
+            f"rejected by the requests application ({type(error).__name__}): {error}"
+        ) from error
+    raise PoisonMessage(f"no handler for upstream fact type {fact.type!r}")  # pragma: no cover
+
+
+def make_handler(app: RequestsApplication) -> Any:
+    def handle(fact: UpstreamFact, record: ConsumerRecord) -> None:
+        changed = apply_fact(app, fact)
+        log.debug(
+            "%s[%d]@%d %s: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            fact.type,
+            "applied" if changed else "already known",
+        )
+
+    return handle
+
+
+def upstream_runtime(
+    app: RequestsApplication,
+    bootstrap_servers: str,
+    *,
+    orders_topic: str = ORDERS_TOPIC,
+    shipments_topic: str = SHIPMENTS_TOPIC,
+    group_id: str = UPSTREAM_GROUP,
+    **settings: Any,
+) -> ConsumerRuntime[UpstreamFact]:
+    return ConsumerRuntime(
+        ConsumerSettings(
+            bootstrap_servers=bootstrap_servers,
+            topics=[orders_topic, shipments_topic],
+            group_id=group_id,
+            client_id="seller-support-requests-upstream",
+            **settings,
+        ),
+        decode_fact,
+        make_handler(app),
+    )

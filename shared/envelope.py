@@ -1,0 +1,174 @@
+"""The envelope of published request events: CloudEvents 1.0, Kafka protocol binding, binary mode.
+
+Built with the CloudEvents SDK (`cloudevents.core.bindings.kafka`), never with hand-rolled `ce_*`
+headers. One Kafka record per event:
+
+- key: the request id (all of one request's events land on one partition, in order);
+- value: the event's JSON data (the `shared.contracts.requests_v1` model of its type);
+- headers: `ce_specversion` 1.0, `ce_id` = `<request id>:<version>` (stable across re-publication,
+  so consumers dedupe by it), `ce_source` `/seller-support/requests`, `ce_type`
+  `seller_support.request.<name>.v1`, `ce_subject` = request id, `ce_time`, `content-type`
+  `application/json`, and the W3C Trace Context `traceparent` header.
+
+Decoding is strict: anything that is not a well-formed v1 request event raises `PoisonMessage`, which
+the consumer runtime sends to the dead-letter topic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cloudevents.core.bindings import kafka as ce_kafka
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+from pydantic import ValidationError
+
+from shared.contracts.requests_v1 import UnknownEventType, validate_event_data
+from shared.transport.messages import EventMessage
+
+SOURCE = "/seller-support/requests"
+CONTENT_TYPE = "application/json"
+TRACEPARENT = "traceparent"
+SPECVERSION = "1.0"
+
+_FORMAT = JSONFormat()
+_TRACEPARENT_RE = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+
+class PoisonMessage(Exception):
+    """A message that can never be processed as it is (bad JSON, schema violation, unknown type,
+    or a fact the application rejects). It goes to `<topic>.dlq`; it is never silently skipped."""
+
+
+@dataclass(frozen=True)
+class KafkaRecord:
+    """What a producer sends: kafka-python's `send(topic, key=, value=, headers=)`."""
+
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+    def header(self, name: str) -> bytes | None:
+        return dict(self.headers).get(name)
+
+
+# --- W3C trace context -----------------------------------------------------------------------------
+
+
+def is_valid_traceparent(value: str) -> bool:
+    """Version 00 of https://www.w3.org/TR/trace-context/#traceparent-header."""
+    match = _TRACEPARENT_RE.match(value)
+    if match is None:
+        return False
+    trace_id, parent_id, _ = match.groups()
+    return trace_id != "0" * 32 and parent_id != "0" * 16
+
+
+def traceparent_for(event_id: str) -> str:
+    """A valid traceparent derived from the event id: re-publications carry the same one."""
+    digest = hashlib.sha256(event_id.encode()).hexdigest()
+    trace_id, parent_id = digest[:32], digest[32:48]
+    if trace_id == "0" * 32:  # pragma: no cover - astronomically unlikely
+        trace_id = "0" * 31 + "1"
+    if parent_id == "0" * 16:  # pragma: no cover
+        parent_id = "0" * 15 + "1"
+    return f"00-{trace_id}-{parent_id}-01"
+
+
+# --- encode --------------------------------------------------------------------------------------
+
+
+def to_cloudevent(message: EventMessage) -> CloudEvent:
+    return CloudEvent(
+        attributes={
+            "specversion": SPECVERSION,
+            "id": message.id,
+            "source": SOURCE,
+            "type": message.type,
+            "subject": message.subject,
+            "time": message.time,
+            "datacontenttype": CONTENT_TYPE,
+        },
+        data=message.data,
+    )
+
+
+def to_kafka(message: EventMessage, traceparent: str | None = None) -> KafkaRecord:
+    """The Kafka record of one event (binary mode). `traceparent` is kept when valid, otherwise
+    one is derived from the event id."""
+    encoded = ce_kafka.to_binary(
+        to_cloudevent(message), _FORMAT, key_mapper=lambda event: event.get_subject()
+    )
+    if traceparent is None or not is_valid_traceparent(traceparent):
+        traceparent = traceparent_for(message.id)
+    headers = [(name, value) for name, value in encoded.headers.items()]
+    headers.append((TRACEPARENT, traceparent.encode()))
+    key = encoded.key
+    return KafkaRecord(
+        key=key.encode() if isinstance(key, str) else (key or b""),
+        value=encoded.value,
+        headers=headers,
+    )
+
+
+# --- decode --------------------------------------------------------------------------------------
+
+
+def _headers_dict(headers: Any) -> dict[str, bytes]:
+    result: dict[str, bytes] = {}
+    for name, value in headers or ():
+        result[name] = value if isinstance(value, bytes) else str(value).encode()
+    return result
+
+
+def from_kafka(key: bytes | str | None, value: bytes | None, headers: Any) -> EventMessage:
+    """Decode and validate one record of the request stream; raises PoisonMessage."""
+    header_map = _headers_dict(headers)
+    if "ce_id" not in header_map or "ce_type" not in header_map:
+        raise PoisonMessage("not a CloudEvents binary-mode record (no ce_id / ce_type header)")
+    if value is None:
+        raise PoisonMessage("empty value (tombstone) on an event stream")
+    try:
+        event = ce_kafka.from_binary(
+            ce_kafka.KafkaMessage(headers=header_map, key=key, value=value), _FORMAT
+        )
+    except Exception as error:  # the SDK's validation errors have no common base
+        raise PoisonMessage(f"invalid CloudEvent: {error}") from error
+    if event.get_specversion() != SPECVERSION:
+        raise PoisonMessage(f"unsupported CloudEvents specversion {event.get_specversion()!r}")
+    content_type = event.get_datacontenttype() or CONTENT_TYPE
+    if not content_type.startswith(CONTENT_TYPE):
+        raise PoisonMessage(f"unsupported content type {content_type!r}")
+    data = event.get_data()
+    if not isinstance(data, dict):
+        # The SDK falls back to text when the value is not JSON.
+        try:
+            json.loads(value)
+        except ValueError as error:
+            raise PoisonMessage(f"value is not JSON: {error}") from error
+        raise PoisonMessage("value is JSON but not an object")
+    try:
+        name = EventMessage.name_from_type(event.get_type())
+        validate_event_data(name, data)
+    except (ValueError, UnknownEventType) as error:
+        # pydantic's ValidationError is a ValueError
+        kind = "schema violation" if isinstance(error, ValidationError) else "unknown type"
+        raise PoisonMessage(f"{kind} for {event.get_type()}: {error}") from error
+    subject = event.get_subject()
+    if subject is None or subject != str(data.get("request_id")):
+        raise PoisonMessage("ce_subject does not name the event's request_id")
+    time = event.get_time()
+    if not isinstance(time, datetime):
+        raise PoisonMessage("ce_time missing")
+    time = datetime.fromisoformat(time.isoformat())  # plain fixed-offset tzinfo, not dateutil's
+    return EventMessage(id=event.get_id(), name=name, subject=subject, time=time, data=data)
+
+
+def headers_of(record_headers: Any) -> dict[str, bytes]:
+    """Kafka record headers (a list of pairs) as a dict, for tests and tools."""
+    return _headers_dict(record_headers)

@@ -1,0 +1,369 @@
+"""The Kafka adapter of the transport port: a safe producer and a consumer runtime.
+
+Producer: `acks=all` and idempotence on, so a retried send never duplicates or reorders within a
+partition (duplicates across relay restarts are expected and carry the same `ce_id`).
+
+Consumer runtime, for every record, in partition order:
+
+1. decode and validate (`decode`): a `PoisonMessage` (bad JSON, schema violation, unknown type) is
+   produced to `<topic>.dlq` with headers `error`, `original_topic`, `original_partition`,
+   `original_offset`, `consumer_group`, then its offset is committed and the partition moves on;
+2. handle (`handle`) in the handler's own database transaction (projections: `Projection.apply`,
+   which records the applied event id in that same transaction). A handler may raise
+   `PoisonMessage` too (e.g. a fact the application rejects), which dead-letters the record;
+3. commit the record's offset only after the handler returned, i.e. after its DB commit.
+
+Any other exception is treated as transient: retried with exponential backoff up to
+`max_attempts`, then the runtime raises `ConsumerFailed` without committing (the process exits
+non-zero and the record is redelivered on restart). Nothing is ever skipped silently.
+
+SIGTERM/SIGINT (when `run` is called on the main thread) finish the record in hand, commit, leave the
+group and return.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import CommitFailedError, TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata
+
+from shared.envelope import PoisonMessage, from_kafka
+from shared.transport.messages import EventMessage
+from shared.transport.projection import Projection
+
+log = logging.getLogger("seller_support.kafka")
+
+T = TypeVar("T")
+Decoder = Callable[[ConsumerRecord], T]
+RecordHandler = Callable[[T, ConsumerRecord], None]
+
+DLQ_SUFFIX = ".dlq"
+
+__all__ = [
+    "ConsumerFailed",
+    "ConsumerRuntime",
+    "ConsumerSettings",
+    "PoisonMessage",
+    "decode_request_event",
+    "ensure_topics",
+    "make_producer",
+    "projection_handler",
+]
+
+
+# --- producer ------------------------------------------------------------------------------------
+
+
+def producer_config(bootstrap_servers: str, client_id: str, **overrides: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "bootstrap_servers": bootstrap_servers,
+        "client_id": client_id,
+        "acks": "all",
+        "enable_idempotence": True,
+        "max_in_flight_requests_per_connection": 5,  # the idempotent maximum: still ordered
+        "linger_ms": 5,
+        "request_timeout_ms": 15_000,
+        "delivery_timeout_ms": 120_000,
+        "max_block_ms": 15_000,
+        # Come back quickly after a broker restart (the default backs off up to 30 s).
+        "reconnect_backoff_max_ms": 1_000,
+    }
+    config.update(overrides)
+    return config
+
+
+def make_producer(bootstrap_servers: str, client_id: str, **overrides: Any) -> KafkaProducer:
+    """A producer that only reports success once every in-sync replica has the record."""
+    return KafkaProducer(**producer_config(bootstrap_servers, client_id, **overrides))
+
+
+def ensure_topics(
+    bootstrap_servers: str, topics: dict[str, int], *, client_id: str = "seller-support-admin"
+) -> None:
+    """Create the topics that do not exist yet (name -> partitions), replication factor 1 locally."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id=client_id)
+    try:
+        existing = set(admin.list_topics())
+        missing = {
+            name: {"num_partitions": partitions, "replication_factor": 1}
+            for name, partitions in topics.items()
+            if name not in existing
+        }
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently
+                admin.create_topics(missing, timeout_ms=30_000, wait_for_metadata=True)
+    finally:
+        admin.close()
+
+
+# --- consumer runtime ----------------------------------------------------------------------------
+
+
+class ConsumerFailed(RuntimeError):
+    """A record could not be processed after every retry; its offset was not committed."""
+
+
+@dataclass
+class ConsumerSettings:
+    bootstrap_servers: str
+    topics: Sequence[str]
+    group_id: str
+    client_id: str = "seller-support-consumer"
+    max_attempts: int = 5
+    backoff_initial_s: float = 0.2
+    backoff_max_s: float = 5.0
+    poll_timeout_ms: int = 500
+    max_poll_records: int = 200
+    auto_offset_reset: str = "earliest"
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 1_000
+    dlq_suffix: str = DLQ_SUFFIX
+    consumer_overrides: dict[str, Any] = field(default_factory=dict)
+    producer_overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ConsumerStats:
+    processed: int = 0
+    dead_lettered: int = 0
+    retries: int = 0
+    partitions_seen: set[int] = field(default_factory=set)
+
+
+class _StopRequested(Exception):
+    pass
+
+
+class ConsumerRuntime(Generic[T]):
+    """Runs `decode` then `handle` for each record of `settings.topics` in consumer group
+    `settings.group_id`, committing each offset only after `handle` returned."""
+
+    def __init__(
+        self,
+        settings: ConsumerSettings,
+        decode: Decoder[T],
+        handle: RecordHandler[T],
+        *,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.decode = decode
+        self.handle = handle
+        self.stats = ConsumerStats()
+        self._stop = threading.Event()
+        self._sleep = sleep or self._interruptible_sleep
+        self._consumer: KafkaConsumer | None = None
+        self._producer: KafkaProducer | None = None
+
+    # -- lifecycle --
+
+    def start(self) -> None:
+        if self._consumer is not None:
+            return
+        s = self.settings
+        self._consumer = KafkaConsumer(
+            *s.topics,
+            bootstrap_servers=s.bootstrap_servers,
+            client_id=s.client_id,
+            group_id=s.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset=s.auto_offset_reset,
+            max_poll_records=s.max_poll_records,
+            session_timeout_ms=s.session_timeout_ms,
+            heartbeat_interval_ms=s.heartbeat_interval_ms,
+            # Back quickly after a broker restart, and notice a topic created after the consumer
+            # started within seconds rather than the default 5 minutes.
+            **{"reconnect_backoff_max_ms": 1_000, "metadata_max_age_ms": 5_000}
+            | s.consumer_overrides,
+        )
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()  # leaves the group: partitions move to the others at once
+            self._consumer = None
+        if self._producer is not None:
+            self._producer.close(timeout=10)
+            self._producer = None
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self._consumer.assignment()) if self._consumer is not None else set()
+
+    def run(
+        self,
+        *,
+        until: Callable[[], bool] | None = None,
+        handle_signals: bool = True,
+    ) -> None:
+        """Poll and process until stopped (SIGTERM/SIGINT or `request_stop`) or `until()` holds.
+        Raises ConsumerFailed when a record fails every retry."""
+        previous: dict[int, Any] = {}
+        if handle_signals and threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                previous[signum] = signal.signal(signum, self._on_signal)
+        try:
+            self.start()
+            while not self._stop.is_set() and not (until is not None and until()):
+                self.poll_once()
+            log.info(
+                "consumer %s stopping: processed=%d dead_lettered=%d",
+                self.settings.group_id,
+                self.stats.processed,
+                self.stats.dead_lettered,
+            )
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            self.close()
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        log.info("signal %d: finishing the record in hand, then stopping", signum)
+        self._stop.set()
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        if self._stop.wait(seconds):
+            raise _StopRequested
+
+    # -- processing --
+
+    def poll_once(self) -> int:
+        """One poll; returns how many records were committed (processed or dead-lettered)."""
+        self.start()
+        assert self._consumer is not None
+        batches = self._consumer.poll(timeout_ms=self.settings.poll_timeout_ms)
+        done = 0
+        for tp, records in batches.items():
+            for record in records:
+                if self._stop.is_set():
+                    return done  # not processed, not committed: redelivered later
+                try:
+                    self._process(record)
+                except _StopRequested:
+                    return done
+                except CommitFailedError as error:
+                    # The group rebalanced under us: the partition may belong to another member
+                    # now. The handler's effect is committed and idempotent; the record will be
+                    # redelivered to the new owner, which recognises it.
+                    log.warning("commit failed after a rebalance (%s); re-polling", error)
+                    return done
+                self.stats.partitions_seen.add(tp.partition)
+                done += 1
+        return done
+
+    def _process(self, record: ConsumerRecord) -> None:
+        try:
+            value = self.decode(record)
+        except PoisonMessage as poison:
+            self._dead_letter(record, str(poison))
+        else:
+            self._handle_with_retries(value, record)
+        self._commit(record)
+
+    def _handle_with_retries(self, value: T, record: ConsumerRecord) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self.handle(value, record)
+                self.stats.processed += 1
+                return
+            except PoisonMessage as poison:
+                self._dead_letter(record, str(poison))
+                return
+            except Exception as error:
+                self._retry_or_fail(attempt, error, f"handling {_where(record)}")
+
+    def _retry_or_fail(self, attempt: int, error: Exception, what: str) -> None:
+        s = self.settings
+        if attempt >= s.max_attempts:
+            log.error("%s failed %d times, stopping: %r", what, attempt, error)
+            raise ConsumerFailed(
+                f"{what} failed {attempt} times; last error: {error!r}. The offset was not "
+                "committed: the record is redelivered when the consumer restarts."
+            ) from error
+        delay = min(s.backoff_max_s, s.backoff_initial_s * 2 ** (attempt - 1))
+        self.stats.retries += 1
+        log.warning("%s failed (attempt %d), retrying in %.2fs: %r", what, attempt, delay, error)
+        self._sleep(delay)
+
+    def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        s = self.settings
+        topic = f"{record.topic}{s.dlq_suffix}"
+        headers = [
+            *(record.headers or []),
+            ("error", reason[:4000].encode()),
+            ("original_topic", record.topic.encode()),
+            ("original_partition", str(record.partition).encode()),
+            ("original_offset", str(record.offset).encode()),
+            ("consumer_group", s.group_id.encode()),
+            ("failed_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                if self._producer is None:
+                    self._producer = make_producer(
+                        s.bootstrap_servers, f"{s.client_id}-dlq", **s.producer_overrides
+                    )
+                self._producer.send(topic, key=record.key, value=record.value, headers=headers).get(
+                    timeout=30
+                )
+                break
+            except Exception as error:
+                self._retry_or_fail(attempt, error, f"dead-lettering {_where(record)}")
+        self.stats.dead_lettered += 1
+        log.warning("dead-lettered %s to %s: %s", _where(record), topic, reason[:500])
+
+    def _commit(self, record: ConsumerRecord) -> None:
+        assert self._consumer is not None
+        tp = TopicPartition(record.topic, record.partition)
+        epoch = record.leader_epoch if record.leader_epoch is not None else -1
+        offsets = {tp: OffsetAndMetadata(record.offset + 1, "", epoch)}
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self._consumer.commit(offsets)
+                return
+            except CommitFailedError:
+                raise
+            except Exception as error:
+                self._retry_or_fail(attempt, error, f"committing {_where(record)}")
+
+
+def _where(record: ConsumerRecord) -> str:
+    return f"{record.topic}[{record.partition}]@{record.offset}"
+
+
+# --- the request stream ---------------------------------------------------------------------------
+
+
+def decode_request_event(record: ConsumerRecord) -> EventMessage:
+    """CloudEvents binary-mode record of `seller-support.requests.v1` -> validated EventMessage."""
+    return from_kafka(record.key, record.value, record.headers)
+
+
+def projection_handler(projection: Projection) -> RecordHandler[EventMessage]:
+    """Feed a projection: the same `Projection.apply` the in-process notification-log feed uses."""
+
+    def handle(message: EventMessage, _record: ConsumerRecord) -> None:
+        projection.apply(message)
+
+    return handle

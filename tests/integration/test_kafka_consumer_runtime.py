@@ -1,0 +1,247 @@
+"""The Kafka consumer runtime against a real broker and PostgreSQL: DLQ for poison messages, bounded
+retries then a loud stop, scale-out in one consumer group with exactly-once effect, SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from kafka import TopicPartition
+from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, select
+
+from shared.envelope import to_kafka
+from shared.transport import EventMessage, Projection
+from shared.transport.kafka import (
+    ConsumerFailed,
+    ConsumerRuntime,
+    ConsumerSettings,
+    decode_request_event,
+    projection_handler,
+)
+from tests.integration.kafka_fixtures import (
+    committed_offsets,
+    plain_producer,
+    read_topic,
+    running,
+    unique,
+    wait_for,
+)
+
+pytest_plugins = ["tests.integration.kafka_fixtures"]
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+
+counts_metadata = MetaData()
+applied_rows = Table(
+    "it_applied_rows",
+    counts_metadata,
+    Column("event_id", String(200), nullable=False),
+    Column("applied_by", String(50), nullable=False),
+)
+
+
+def event(request_id: str, version: int, name: str = "offer_lapsed") -> EventMessage:
+    at = datetime(2026, 12, 7, 19, 0, tzinfo=UTC)
+    return EventMessage(
+        id=f"{request_id}:{version}",
+        name=name,
+        subject=request_id,
+        time=at,
+        data={
+            "request_id": request_id,
+            "version": version,
+            "at": at.isoformat(),
+            "actor": "system",
+        },
+    )
+
+
+def publish(bootstrap: str, topic: str, messages: list[EventMessage]) -> None:
+    producer = plain_producer(bootstrap)
+    for message in messages:
+        record = to_kafka(message)
+        producer.send(topic, key=record.key, value=record.value, headers=record.headers)
+    producer.flush(30)
+    producer.close()
+
+
+@pytest.fixture
+def engine(pg_url_2: str):
+    engine = create_engine(pg_url_2)
+    counts_metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def counting_projection(engine, tag: str) -> Projection:
+    def handle(message: EventMessage, conn: Any) -> None:
+        conn.execute(insert(applied_rows).values(event_id=message.id, applied_by=tag))
+
+    return Projection(engine, "it-counter", handle)
+
+
+def applied(engine) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(select(applied_rows))]
+
+
+def settings(bootstrap: str, topic: str, group: str, **overrides: Any) -> ConsumerSettings:
+    values: dict[str, Any] = {"poll_timeout_ms": 100, "backoff_initial_s": 0.05}
+    values.update(overrides)
+    return ConsumerSettings(bootstrap_servers=bootstrap, topics=[topic], group_id=group, **values)
+
+
+def test_poison_messages_go_to_the_dlq_with_their_origin_and_the_partition_moves_on(
+    kafka_bootstrap, topics, engine
+) -> None:
+    topic = topics("requests", partitions=1)
+    rid = str(uuid.uuid4())
+    good_1, good_2 = to_kafka(event(rid, 1, "return_dropped_off")), to_kafka(event(rid, 2))
+    unknown = to_kafka(event(rid, 3))
+    unknown_headers = [
+        (k, b"seller_support.request.teleported.v1" if k == "ce_type" else v)
+        for k, v in unknown.headers
+    ]
+    producer = plain_producer(kafka_bootstrap)
+    sends = [
+        (good_1.key, good_1.value, good_1.headers),
+        (good_1.key, b"{not json", good_1.headers),  # bad JSON
+        (good_1.key, b'{"request_id": "nope", "version": 0}', good_1.headers),  # schema violation
+        (unknown.key, unknown.value, unknown_headers),  # unknown type
+        (b"x", b'{"hello": 1}', []),  # not a CloudEvent at all
+        (good_2.key, good_2.value, good_2.headers),
+    ]
+    for key, value, headers in sends:
+        producer.send(topic, key=key, value=value, headers=headers)
+    producer.flush(30)
+    producer.close()
+
+    group = unique("group")
+    runtime = ConsumerRuntime(
+        settings(kafka_bootstrap, topic, group),
+        decode_request_event,
+        projection_handler(counting_projection(engine, "a")),
+    )
+    with running(runtime):
+        wait_for(lambda: runtime.stats.processed + runtime.stats.dead_lettered == 6, 30, "all 6")
+
+    assert sorted(e for e, _ in applied(engine)) == sorted([f"{rid}:1", f"{rid}:2"])
+    assert runtime.stats.dead_lettered == 4
+    dead = sorted(
+        read_topic(kafka_bootstrap, f"{topic}.dlq", expect=4),
+        key=lambda r: int(dict(r.headers)["original_offset"]),
+    )
+    assert len(dead) == 4
+    origins = [dict(r.headers) for r in dead]
+    assert [int(h["original_offset"]) for h in origins] == [1, 2, 3, 4]
+    assert all(h["original_partition"] == b"0" for h in origins)
+    assert all(h["original_topic"] == topic.encode() for h in origins)
+    assert all(h["consumer_group"] == group.encode() for h in origins)
+    assert b"not JSON" in origins[0]["error"]
+    assert b"schema violation" in origins[1]["error"]
+    assert b"unknown type" in origins[2]["error"]
+    assert b"CloudEvents" in origins[3]["error"]
+    assert dead[0].value == b"{not json"  # the original bytes, for replay after a fix
+    # every offset is committed: the partition moved on past the poison
+    assert committed_offsets(kafka_bootstrap, group) == {TopicPartition(topic, 0): 6}
+
+
+def test_transient_errors_are_retried_with_backoff_then_the_consumer_stops_loudly(
+    kafka_bootstrap, topics, engine
+) -> None:
+    topic = topics("requests", partitions=1)
+    rid = str(uuid.uuid4())
+    publish(kafka_bootstrap, topic, [event(rid, 1), event(rid, 2)])
+    failures = {"left": 2}
+
+    def flaky(message: EventMessage, record: Any) -> None:
+        if message.id.endswith(":1") and failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionError("database went away")
+        if message.id.endswith(":2"):
+            raise RuntimeError("a bug: never succeeds")
+
+    group = unique("group")
+    runtime = ConsumerRuntime(
+        settings(kafka_bootstrap, topic, group, max_attempts=3, backoff_initial_s=0.01),
+        decode_request_event,
+        flaky,
+    )
+    with pytest.raises(ConsumerFailed, match="failed 3 times"), running(runtime):
+        wait_for(lambda: runtime.stats.retries >= 4, 30, "retries")
+        wait_for(lambda: runtime._consumer is None, 30, "the consumer to stop")
+    assert runtime.stats.processed == 1  # the first, after two retries
+    assert runtime.stats.retries == 4  # 2 for the first, 2 for the second before giving up
+    # the failed record was not committed (nor skipped): a restart gets it again
+    assert committed_offsets(kafka_bootstrap, group) == {TopicPartition(topic, 0): 1}
+
+
+def test_two_consumers_in_one_group_split_the_partitions_and_apply_each_event_once(
+    kafka_bootstrap, topics, engine
+) -> None:
+    topic = topics("requests", partitions=4)
+    group = unique("group")
+    runtimes = {
+        tag: ConsumerRuntime(
+            settings(kafka_bootstrap, topic, group, client_id=f"it-{tag}"),
+            decode_request_event,
+            projection_handler(counting_projection(engine, tag)),
+        )
+        for tag in ("a", "b")
+    }
+    requests = [str(uuid.uuid4()) for _ in range(40)]
+    messages = [event(r, v) for r in requests for v in (1, 2, 3)]
+    with running(runtimes["a"]), running(runtimes["b"]):
+
+        def split() -> bool:
+            owned = [{tp.partition for tp in rt.assignment()} for rt in runtimes.values()]
+            return all(owned) and owned[0] | owned[1] == {0, 1, 2, 3} and not owned[0] & owned[1]
+
+        wait_for(split, 30, "both consumers to own partitions")
+        publish(kafka_bootstrap, topic, messages)
+        publish(kafka_bootstrap, topic, messages[:30])  # a relay re-publication: duplicates
+        wait_for(lambda: len({e for e, _ in applied(engine)}) == 120, 30, "all 120 events")
+        wait_for(
+            lambda: sum(rt.stats.processed for rt in runtimes.values()) >= 150, 30, "duplicates"
+        )
+
+    rows = applied(engine)
+    per_event = Counter(e for e, _ in rows)
+    assert len(per_event) == 120
+    assert set(per_event.values()) == {1}, "an event was applied twice"
+    by = Counter(tag for _, tag in rows)
+    assert by["a"] > 0 and by["b"] > 0, by
+    assert runtimes["a"].stats.partitions_seen.isdisjoint(runtimes["b"].stats.partitions_seen)
+
+
+def test_sigterm_finishes_the_record_in_hand_commits_and_leaves(
+    kafka_bootstrap, topics, engine
+) -> None:
+    topic = topics("requests", partitions=1)
+    rid = str(uuid.uuid4())
+    publish(kafka_bootstrap, topic, [event(rid, v) for v in range(1, 6)])
+    group = unique("group")
+    runtime = ConsumerRuntime(
+        settings(kafka_bootstrap, topic, group),
+        decode_request_event,
+        projection_handler(counting_projection(engine, "a")),
+    )
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def terminate_when_done() -> None:
+        wait_for(lambda: runtime.stats.processed == 5, 30, "five records")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    killer = threading.Thread(target=terminate_when_done, daemon=True)
+    killer.start()
+    runtime.run()  # on the main thread: installs the SIGTERM handler, returns on the signal
+    killer.join(5)
+    assert signal.getsignal(signal.SIGTERM) == previous  # restored
+    assert runtime._consumer is None  # closed: left the group
+    assert committed_offsets(kafka_bootstrap, group) == {TopicPartition(topic, 0): 5}
+    assert len(applied(engine)) == 5
