@@ -1,0 +1,71 @@
+"""The ledger's own tables (SQLAlchemy Core), in the ledger's own database.
+
+- `ledger_entries`: append-only; a correction is a new entry. `id` is derived from the causing event
+  id and the kind, and `event_id` is unique, so a redelivered or replayed event cannot add a row.
+- `ledger_requests`: what the projection remembers about each request between its events.
+- `ledger_claims`: automatic shipping claims (R38), one per shipment (tracking number), and whether
+  the carrier has paid them (R39).
+
+The projection's tracking rows (`applied_events`, `feed_positions`) live in the same database:
+see shared/transport/projection.py.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    String,
+    Table,
+)
+
+metadata = MetaData()
+
+entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("seller_id", String(200), nullable=False),
+    Column("request_id", String(36), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("amount", BigInteger, nullable=False),  # minor units: negative charge, positive credit
+    Column("currency", String(3), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),  # effective time (business clock)
+    Column("event_id", String(200), nullable=False, unique=True),
+    Index("ix_ledger_entries_seller_at", "seller_id", "at", "id"),
+    Index("ix_ledger_entries_request", "request_id"),
+)
+
+requests = Table(
+    "ledger_requests",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("seller_id", String(200), nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    Column(
+        "items", JSON, nullable=False
+    ),  # [{item_id, seller_payout, buyer_shipping_paid, processing_fee}]
+    Column("return_liable", String(20), nullable=True),
+    Column("return_label_cost", BigInteger, nullable=True),
+    Column("return_delivered", Boolean, nullable=False, default=False),
+)
+
+claims = Table(
+    "ledger_claims",
+    metadata,
+    Column("tracking_number", String(200), primary_key=True),
+    Column("request_id", String(36), nullable=False, index=True),
+    Column("seller_id", String(200), nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    Column("insured_value", BigInteger, nullable=False),
+    Column("file_at", DateTime(timezone=True), nullable=False),
+    Column("scheduled_by_event", String(200), nullable=False),
+    Column("paid_amount", BigInteger, nullable=True),  # as the carrier reported it
+    Column("paid_at", DateTime(timezone=True), nullable=True),
+    Column("credited", BigInteger, nullable=True),  # min(paid_amount, insured_value)
+)
