@@ -32,7 +32,7 @@ from services.ledger.application import (
     Viewer,
 )
 from shared.auth import Principal, require_roles
-from shared.contracts.claims import ClaimPaid
+from shared.contracts.upstream import ClaimPaid
 from shared.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1", tags=["ledger"])

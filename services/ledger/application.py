@@ -29,8 +29,8 @@ from services.ledger.projection import (
     ConcurrentClaimReport,
     handle,
 )
-from shared.contracts.claims import ClaimPaid
 from shared.contracts.ledger_v1 import LedgerEntryRecorded
+from shared.contracts.upstream import ClaimPaid
 from shared.transport.projection import Projection
 
 READER_ROLES = ("seller", "support", "auditor")

@@ -47,12 +47,6 @@ from services.requests.domain import IllegalTransition, InvalidCommand, SupportR
 from shared.auth import Principal, require_roles
 from shared.clock import AdjustableClock
 from shared.contracts.upstream import (
-    FraudSuspected,
-    OrderDelivered,
-    OrderPlaced,
-    OrderShipped,
-    ReturnLabelCreated,
-    ShipmentScanned,
     UpstreamFact,
 )
 from shared.problems import ProblemError, problem_responses
@@ -649,21 +643,40 @@ UPSTREAM_EXAMPLES = {
         }
     },
     "fraud_suspected": {"value": {"type": "fraud_suspected", "order_id": "o1"}},
+    "claim_paid": {
+        "value": {
+            "type": "claim_paid",
+            "tracking_number": "9400100000000000000001",
+            "amount": 2500,
+            "at": "2026-12-20T09:00:00-05:00",
+        }
+    },
 }
 
 upstream_router = APIRouter(prefix="/v1", tags=["upstream"])
 
 
-def _ingest(requests: RequestsApplication, fact: Any) -> bool:
-    handlers: dict[type, Any] = {
-        OrderPlaced: requests.record_order_placed,
-        OrderShipped: requests.record_order_shipped,
-        OrderDelivered: requests.record_order_delivered,
-        ShipmentScanned: requests.record_shipment_scan,
-        ReturnLabelCreated: requests.record_return_label,
-        FraudSuspected: requests.flag_fraud,
+def _ingest(request: Request, requests: RequestsApplication, fact: Any) -> bool:
+    handlers: dict[str, Any] = {
+        "order_placed": requests.record_order_placed,
+        "order_shipped": requests.record_order_shipped,
+        "order_delivered": requests.record_order_delivered,
+        "shipment_scanned": requests.record_shipment_scan,
+        "return_label_created": requests.record_return_label,
+        "fraud_suspected": requests.flag_fraud,
+        # Facts other services own (e.g. claim_paid, the ledger's) are routed by the composition
+        # root that mounts those services beside this one: services never import each other.
+        **getattr(request.app.state, "fact_handlers", {}),
     }
-    return bool(handlers[type(fact)](fact))
+    handler = handlers.get(fact.type)
+    if handler is None:
+        raise ProblemError(
+            422,
+            f"{fact.type} facts are not handled by this process; send them to shipments.v1, "
+            "where the service that owns them consumes them",
+            slug="fact-not-handled-here",
+        )
+    return bool(handler(fact))
 
 
 @upstream_router.post(
@@ -679,9 +692,10 @@ def ingest_upstream_fact(
     fact: Annotated[UpstreamFact, Body(openapi_examples=UPSTREAM_EXAMPLES)],
     platform: Platform,
     requests: Requests,
+    request: Request,
     response: Response,
 ) -> UpstreamResult:
-    changed = _ingest(requests, fact)
+    changed = _ingest(request, requests, fact)
     response.status_code = status.HTTP_202_ACCEPTED if changed else status.HTTP_200_OK
     return UpstreamResult(type=fact.type, changed=changed)
 

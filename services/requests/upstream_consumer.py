@@ -66,8 +66,14 @@ def decode_fact(record: ConsumerRecord) -> UpstreamFact:
         raise PoisonMessage(f"schema violation (upstream fact v1): {error}") from error
 
 
+# Facts another service owns share shipments.v1; that service's own consumer group applies them.
+OWNED_ELSEWHERE = frozenset({"claim_paid"})  # the ledger's (R39)
+
+
 def apply_fact(app: RequestsApplication, fact: UpstreamFact) -> bool:
     """Apply one fact; True when it changed something. Rejections raise PoisonMessage."""
+    if fact.type in OWNED_ELSEWHERE:
+        return False
     try:
         if isinstance(fact, OrderPlaced):
             return app.record_order_placed(fact)

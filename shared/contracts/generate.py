@@ -35,6 +35,7 @@ UPSTREAM_TOPICS = {
     "fraud_suspected": "orders.v1",
     "shipment_scanned": "shipments.v1",
     "return_label_created": "shipments.v1",
+    "claim_paid": "shipments.v1",
 }
 
 

@@ -75,6 +75,15 @@ class ReturnLabelCreated(_Fact):
     at: AwareDatetime
 
 
+class ClaimPaid(_Fact):
+    """[decided] The carrier reports an automatic shipping claim paid (R38/R39): the ledger's fact."""
+
+    type: Literal["claim_paid"]
+    tracking_number: Identifier
+    amount: Annotated[int, Field(ge=0, strict=True, description="integer minor units paid")]
+    at: AwareDatetime
+
+
 class FraudSuspected(_Fact):
     """[decided] The platform's fraud signal for an order: its requests go to support (R6)."""
 
@@ -88,7 +97,8 @@ UpstreamFact = Annotated[
     | OrderDelivered
     | ShipmentScanned
     | ReturnLabelCreated
-    | FraudSuspected,
+    | FraudSuspected
+    | ClaimPaid,
     Field(discriminator="type"),
 ]
 

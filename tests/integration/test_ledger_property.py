@@ -26,7 +26,7 @@ from services.ledger.main import open_ledger_at
 from services.requests.application import SellerResponse, open_application
 from services.requests.domain import DomainError
 from shared.clock import AdjustableClock
-from shared.contracts.claims import ClaimPaid
+from shared.contracts.upstream import ClaimPaid
 from tests.factories import (
     BUYER_SHIPPING_PAID,
     INSURED_VALUE,

@@ -13,7 +13,7 @@ from services.ledger.main import open_ledger_at
 from services.ledger.projection import handle
 from services.requests.application import RequestsApplication
 from shared.clock import AdjustableClock
-from shared.contracts.claims import ClaimPaid
+from shared.contracts.upstream import ClaimPaid
 from tests.integration.ledger_harness import (
     R30_PER_ITEM,
     all_messages,

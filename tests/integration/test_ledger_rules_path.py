@@ -16,7 +16,7 @@ from services.ledger.application import (
 from services.requests.application import RequestsApplication
 from services.requests.domain import AutoClaimNotEligible
 from shared.clock import AdjustableClock
-from shared.contracts.claims import ClaimPaid
+from shared.contracts.upstream import ClaimPaid
 from shared.transport.messages import EventMessage
 from tests.factories import item_fact, ny, shipment_scanned, unique, utc
 from tests.integration.ledger_harness import (
