@@ -4,7 +4,8 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 PYTEST  := $(PY) -m pytest
 
-.PHONY: venv run demo up down test test-unit lint contracts postgres postgres-stop kafka kafka-stop bench clean
+.PHONY: venv run demo up down test test-unit lint contracts postgres postgres-stop kafka kafka-stop \
+	bench image compose-up compose-down deploy-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -59,6 +60,21 @@ kafka:
 
 kafka-stop:
 	bash deploy/kafka/stop.sh
+
+# One image for every service (needs a Docker engine); the command picks the process.
+image:
+	docker build -t seller-support:local .
+
+# The distributed system in containers (set SUPPORT_JWT_SECRET first); see docs/operations.md.
+compose-up:
+	docker compose -f deploy/compose.yaml up --build -d
+
+compose-down:
+	docker compose -f deploy/compose.yaml down
+
+# Check the Dockerfile, compose and Kubernetes files without any container engine.
+deploy-check: $(STAMP)
+	$(PYTEST) -q -p no:cacheprovider tests/unit/test_deploy_files.py
 
 bench: $(STAMP)
 	$(PY) bench/request_store.py

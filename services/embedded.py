@@ -30,6 +30,7 @@ from services.requests.main import create_app
 from services.requests.publishing import read_messages
 from services.requests.settings import Settings
 from shared.clock import Clock
+from shared.observability import database_check
 from shared.transport.notification_log import NotificationLogFeed
 
 log = logging.getLogger("seller_support.embedded")
@@ -66,6 +67,12 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
         clock,
         extra_routers=(ledger_router, ratings_router, notifications_router),
         title="Seller Support",
+        service="embedded",
+        extra_checks={
+            "ledger database": database_check(lambda r: r.app.state.ledger.engine),
+            "ratings database": database_check(lambda r: r.app.state.ratings.engine),
+            "notifications database": database_check(lambda r: r.app.state.notifications.engine),
+        },
     )
     requests_lifespan = app.router.lifespan_context
 

@@ -38,6 +38,7 @@ from shared.transport.kafka import (
     consumer_thread,
     projection_service_parser,
     stream_options,
+    token_codec_from_env,
 )
 
 
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     args = projection_service_parser("ledger", 8002).parse_args(argv)
     configure_logging(args.log_level)
     settings = LedgerSettings(database_url=args.database_url) if args.database_url else None
-    app = create_app(settings, kafka=stream_options(args, "ledger"))
+    app = create_app(settings, token_codec_from_env(), kafka=stream_options(args, "ledger"))
     uvicorn.run(app, host=args.host, port=args.port, log_config=None)
     consumer = getattr(app.state, "consumer", None)
     return 2 if consumer is not None and consumer.failure is not None else 0

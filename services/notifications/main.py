@@ -7,10 +7,10 @@ pump new request events into the projection, fire due reminders at the business 
 the e-mail outbox. The SMTP server it sends to is a separate process (`smtp_server.py`); `make run`
 starts it unless `SUPPORT_SMTP_URL` points elsewhere.
 
-Distributed mode: `python -m services.notifications.main` consumes `seller-support.requests.v1`
-from Kafka (consumer group `notifications`) with the same handler, and between polls fires
-reminders and sends mail. It serves no HTTP; mount `services.notifications.api.router` in an app
-whose `app.state.notifications` is `open_notifications(settings)`.
+Distributed mode: `python -m services.notifications.main` serves the notifications API (+ /healthz,
+/readyz, /metrics) and consumes `seller-support.requests.v1` from Kafka (consumer group
+`seller-support.notifications`) with the same handler, firing reminders and sending mail between
+polls (`create_app(settings, kafka=StreamOptions(...))`).
 """
 
 from __future__ import annotations
@@ -18,17 +18,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fastapi import FastAPI
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from services.notifications.api import router
 from services.notifications.application import NotificationsApplication
 from services.notifications.settings import NotificationsSettings
+from shared.auth import TokenCodec
 from shared.clock import Clock
+from shared.observability import (
+    Check,
+    broker_check,
+    configure_logging,
+    consumer_alive,
+    database_check,
+    instrument,
+)
+from shared.problems import install_problem_handlers, install_problem_openapi
+from shared.transport.kafka import (
+    StreamOptions,
+    consumer_thread,
+    projection_service_parser,
+    stream_options,
+    token_codec_from_env,
+)
 from shared.transport.messages import EventMessage
 from shared.transport.notification_log import NotificationLogFeed
 
@@ -108,40 +129,75 @@ class NotificationsService:
         self.application.close()
 
 
-def run_kafka(bootstrap_servers: str, settings: NotificationsSettings | None = None) -> None:
-    """Distributed mode: the Kafka consumer feeds the same projection (system clock)."""
-    from shared.transport.kafka import (
-        ConsumerRuntime,
-        ConsumerSettings,
-        decode_request_event,
-        projection_handler,
-    )
+def create_app(
+    settings: NotificationsSettings | None = None,
+    token_codec: TokenCodec | None = None,
+    *,
+    kafka: StreamOptions | None = None,
+) -> FastAPI:
+    """The notifications service on its own (distributed mode): its HTTP API, and with `kafka` the
+    consumer of the request stream (a thread) that, after every poll, fires due reminders and sends
+    the e-mail outbox — the same round as the embedded loop, on the system clock."""
 
-    settings = settings or NotificationsSettings()
-    application = open_notifications(settings)
-    runtime = ConsumerRuntime(
-        ConsumerSettings(
-            bootstrap_servers=bootstrap_servers,
-            topics=["seller-support.requests.v1"],
-            group_id=settings.consumer_name,
-            client_id="seller-support-notifications",
-        ),
-        decode_request_event,
-        projection_handler(application.projection),
-    )
-    try:
-        runtime.start()
-        while not runtime.stopping:
-            runtime.poll_once()
-            application.fire_due(datetime.now(UTC))
-            application.send_pending()
-    finally:
-        runtime.close()
-        application.close()
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging()
+        application = open_notifications(settings)
+        app.state.notifications = application
+        app.state.token_codec = token_codec or TokenCodec()
+        app.state.consumer = None
+
+        def reminders_and_mail() -> None:
+            try:
+                application.fire_due(datetime.now(UTC))
+                application.send_pending()
+            except Exception:  # retried after the next poll
+                log.exception("notifications round failed; retrying")
+
+        try:
+            with contextlib.ExitStack() as stack:
+                if kafka is not None:
+                    runtime = kafka.runtime(application.projection)
+                    app.state.consumer = stack.enter_context(
+                        consumer_thread(runtime, reminders_and_mail)
+                    )
+                yield
+        finally:
+            application.close()
+
+    app = FastAPI(title="Seller Support — notifications", version="1.0.0", lifespan=lifespan)
+    install_problem_handlers(app, {})
+    install_problem_openapi(app)
+    app.include_router(router)
+    checks: dict[str, Check] = {
+        "database": database_check(lambda r: r.app.state.notifications.engine)
+    }
+    if kafka is not None:
+        checks["broker"] = broker_check(kafka.bootstrap_servers)
+    instrument(app, "notifications", checks, alive=consumer_alive)
+    return app
+
+
+def run_kafka(bootstrap_servers: str, settings: NotificationsSettings | None = None) -> int:
+    """Distributed mode without flags: `main` with the given broker."""
+    return main(["--bootstrap", bootstrap_servers], settings)
+
+
+def main(argv: list[str] | None = None, settings: NotificationsSettings | None = None) -> int:
+    """`python -m services.notifications.main`: the API on SUPPORT_PORT (8004) and the consumer of
+    `seller-support.requests.v1` (group `seller-support.notifications`), reminders and e-mail;
+    exit 2 when the consumer failed."""
+    import uvicorn
+
+    args = projection_service_parser("notifications", 8004).parse_args(argv)
+    configure_logging(args.log_level)
+    if settings is None and args.database_url:
+        settings = NotificationsSettings(database_url=args.database_url)
+    app = create_app(settings, token_codec_from_env(), kafka=stream_options(args, "notifications"))
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+    consumer = getattr(app.state, "consumer", None)
+    return 2 if consumer is not None and consumer.failure is not None else 0
 
 
 if __name__ == "__main__":  # pragma: no cover - process entry point
-    import os
-
-    logging.basicConfig(level=logging.INFO)
-    run_kafka(os.environ.get("SUPPORT_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
+    sys.exit(main())

@@ -10,6 +10,9 @@ consumer of `seller-support.requests.v1` applies messages through the same `rati
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,7 +26,24 @@ from services.ratings.application import RatingsApplication
 from services.ratings.settings import RatingsSettings
 from shared.auth import TokenCodec
 from shared.clock import Clock, SystemClock
+from shared.observability import (
+    Check,
+    broker_check,
+    configure_logging,
+    consumer_alive,
+    database_check,
+    instrument,
+)
 from shared.problems import install_problem_handlers, install_problem_openapi
+from shared.transport.kafka import (
+    StreamOptions,
+    consumer_thread,
+    projection_service_parser,
+    stream_options,
+    token_codec_from_env,
+)
+
+log = logging.getLogger("seller_support.ratings")
 
 
 def build_engine(database_url: str) -> Engine:
@@ -62,16 +82,33 @@ def create_app(
     settings: RatingsSettings | None = None,
     clock: Clock | None = None,
     token_codec: TokenCodec | None = None,
+    *,
+    kafka: StreamOptions | None = None,
 ) -> FastAPI:
-    """The ratings API as its own service (distributed mode)."""
+    """The ratings API as its own service (distributed mode). With `kafka`, the process also
+    consumes the request stream into `ratings.projection` and refreshes the ratings after every
+    poll (a thread; `/readyz` checks the broker)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging()
         ratings = open_ratings(settings, clock)
         app.state.ratings = ratings
         app.state.token_codec = token_codec or TokenCodec()
+        app.state.consumer = None
+
+        def refresh() -> None:
+            try:
+                ratings.refresh()
+            except Exception:  # retried after the next poll
+                log.exception("refreshing the ratings failed")
+
         try:
-            yield
+            with contextlib.ExitStack() as stack:
+                if kafka is not None:
+                    runtime = kafka.runtime(ratings.projection)
+                    app.state.consumer = stack.enter_context(consumer_thread(runtime, refresh))
+                yield
         finally:
             ratings.engine.dispose()
 
@@ -79,9 +116,26 @@ def create_app(
     install_problem_handlers(app, {})
     install_problem_openapi(app)
     app.include_router(router)
-
-    @app.get("/healthz", tags=["operations"], summary="The process is alive")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
+    checks: dict[str, Check] = {"database": database_check(lambda r: r.app.state.ratings.engine)}
+    if kafka is not None:
+        checks["broker"] = broker_check(kafka.bootstrap_servers)
+    instrument(app, "ratings", checks, alive=consumer_alive)
     return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m services.ratings.main`: the API on SUPPORT_PORT (8003) and the consumer of
+    `seller-support.requests.v1` (group `seller-support.ratings`); exit 2 when the consumer failed."""
+    import uvicorn
+
+    args = projection_service_parser("ratings", 8003).parse_args(argv)
+    configure_logging(args.log_level)
+    settings = RatingsSettings(database_url=args.database_url) if args.database_url else None
+    app = create_app(settings, token_codec_from_env(), kafka=stream_options(args, "ratings"))
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+    consumer = getattr(app.state, "consumer", None)
+    return 2 if consumer is not None and consumer.failure is not None else 0
+
+
+if __name__ == "__main__":  # pragma: no cover - process entry point
+    sys.exit(main())

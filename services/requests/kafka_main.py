@@ -15,7 +15,12 @@ Environment (flags override):
     SUPPORT_UPSTREAM_GROUP    default seller-support.requests.upstream
     SUPPORT_RELAY_NAME        default requests-relay (the row of ss_relay_positions)
     SUPPORT_RELAY_BATCH_SIZE  default 500 (events per acknowledged batch)
-    SUPPORT_METRICS_PORT      when set, Prometheus metrics (relay lag, ...) on that port
+    SUPPORT_METRICS_PORT      relay / upstream: when set, /healthz, /readyz (database and broker)
+                              and /metrics (relay lag, consumer lag, DLQ, ...) on that port
+    SUPPORT_METRICS_HOST      default 127.0.0.1 (0.0.0.0 in a container)
+    SUPPORT_LOG_LEVEL         default INFO; logs are JSON lines on stderr
+
+The api process serves /healthz, /readyz (database) and /metrics itself on SUPPORT_PORT.
 
 SIGTERM/SIGINT stop either process gracefully (exit 0). The upstream consumer exits 2 when a record
 fails every retry (nothing is committed; a supervisor restarts it and the record is redelivered).
@@ -24,7 +29,6 @@ fails every retry (nothing is committed; a supervisor restarts it and the record
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -41,30 +45,20 @@ from services.requests.upstream_consumer import (
     upstream_runtime,
 )
 from shared.clock import SystemClock
+from shared.observability import (
+    BackgroundServer,
+    broker_check,
+    configure_logging,
+    database_check,
+    ops_app,
+)
 from shared.transport.kafka import ConsumerFailed, ensure_topics
 
 log = logging.getLogger("seller_support.requests.kafka")
 
 
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-            "pid": record.process,
-        }
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
-
-
 def _configure_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_JsonFormatter())
-    logging.basicConfig(level=os.environ.get("SUPPORT_LOG_LEVEL", "INFO"), handlers=[handler])
-    logging.getLogger("kafka").setLevel(logging.WARNING)
+    configure_logging(os.environ.get("SUPPORT_LOG_LEVEL", "INFO"))
 
 
 def _open(database_url: str) -> RequestsApplication:
@@ -97,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         "--batch-size", type=int, default=int(env("SUPPORT_RELAY_BATCH_SIZE", "500"))
     )
     parser.add_argument("--metrics-port", type=int, default=env("SUPPORT_METRICS_PORT"))
+    parser.add_argument("--metrics-host", default=env("SUPPORT_METRICS_HOST", "127.0.0.1"))
     parser.add_argument(
         "--create-topics",
         action="store_true",
@@ -168,6 +163,7 @@ def run_api(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # configure_logging: JSON lines
     )
     return 0
 
@@ -178,15 +174,34 @@ def main(argv: list[str] | None = None) -> int:
     if not args.database_url:
         log.error("SUPPORT_DATABASE_URL (or --database-url) is required")
         return 64
-    if args.metrics_port:
-        from prometheus_client import start_http_server
-
-        start_http_server(int(args.metrics_port), addr="127.0.0.1")
-    if args.process == "relay":
-        return run_relay(args)
     if args.process == "api":
         return run_api(args)
-    return run_upstream(args)
+    ops = _start_ops_server(args)
+    try:
+        if args.process == "relay":
+            return run_relay(args)
+        return run_upstream(args)
+    finally:
+        if ops is not None:
+            ops.stop()
+
+
+def _start_ops_server(args: argparse.Namespace) -> BackgroundServer | None:
+    """/healthz, /readyz (the requests database and the broker) and /metrics for the relay and
+    the upstream consumer, on --metrics-port."""
+    if not args.metrics_port:
+        return None
+    from sqlalchemy import create_engine
+
+    engine = create_engine(args.database_url, pool_pre_ping=True, pool_size=1, max_overflow=0)
+    app = ops_app(
+        f"requests-{args.process}",
+        {
+            "database": database_check(lambda _request: engine),
+            "broker": broker_check(args.bootstrap),
+        },
+    )
+    return BackgroundServer(app, args.metrics_host, int(args.metrics_port)).start()
 
 
 if __name__ == "__main__":

@@ -12,13 +12,12 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterable
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import func, select
 
 from services.requests.api import ERROR_STATUS, admin_router, router, upstream_router
 from services.requests.application import RequestsApplication, open_application
@@ -28,13 +27,21 @@ from services.requests.idempotency import (
     IdempotencyStore,
 )
 from services.requests.settings import Settings
+from services.requests.store import deadlines
 from shared.clock import AdjustableClock, Clock, SystemClock
-from shared.problems import (
-    install_problem_handlers,
-    install_problem_openapi,
-    problem_response,
-    problem_responses,
+from shared.observability import (
+    TIMER_LOOP_LAST_RUN,
+    TIMERS_DUE,
+    TIMERS_FIRED,
+    Check,
+    broker_check,
+    configure_logging,
+    database_check,
+    instrument,
+    trace_context,
 )
+from shared.problems import install_problem_handlers, install_problem_openapi
+from shared.tracing import new_traceparent
 
 log = logging.getLogger("seller_support.requests")
 
@@ -43,10 +50,23 @@ business-time deadlines. Every call needs `Authorization: Bearer <JWT>` (claims 
 errors are `application/problem+json`; every POST accepts an `Idempotency-Key` header."""
 
 
+def count_due(requests: RequestsApplication, clock: Clock) -> int:
+    with requests.engine.connect() as connection:
+        return int(
+            connection.execute(
+                select(func.count()).select_from(deadlines).where(deadlines.c.due_at <= clock.now())
+            ).scalar_one()
+        )
+
+
 def fire_due_now(app: FastAPI) -> int:
     """Fire every due deadline, serialised with the admin clock so counts are exact."""
     with app.state.timer_lock:
-        return app.state.requests.fire_due()
+        TIMERS_DUE.set(count_due(app.state.requests, app.state.clock))
+        fired = app.state.requests.fire_due()
+    TIMERS_FIRED.inc(fired)
+    TIMER_LOOP_LAST_RUN.set(time.time())
+    return fired
 
 
 async def timer_loop(app: FastAPI, interval: float, stop: asyncio.Event) -> None:
@@ -55,9 +75,11 @@ async def timer_loop(app: FastAPI, interval: float, stop: asyncio.Event) -> None
     while not stop.is_set():
         delay = interval
         try:
-            fired = await asyncio.to_thread(fire_due_now, app)
-            if fired:
-                log.info("timers fired: %d event(s)", fired)
+            # Each round is a trace of its own: the events it causes carry its trace id.
+            with trace_context(new_traceparent()):
+                fired = await asyncio.to_thread(fire_due_now, app)
+                if fired:
+                    log.info("timers fired", extra={"fired": fired})
             upcoming = await asyncio.to_thread(requests.next_deadline)
             if upcoming is not None:
                 delay = min(interval, max(0.05, (upcoming - clock.now()).total_seconds()))
@@ -72,13 +94,20 @@ def create_app(
     clock: Clock | None = None,
     extra_routers: Iterable[APIRouter] = (),
     title: str = "Seller Support — requests",
+    *,
+    service: str = "requests",
+    kafka_bootstrap: str | None = None,
+    extra_checks: Mapping[str, Check] | None = None,
 ) -> FastAPI:
+    """`kafka_bootstrap`: the broker this process depends on (checked by `/readyz` with the
+    database); `extra_checks`: further readiness checks (the embedded projections' databases)."""
     if clock is None:
         clock = SystemClock() if settings.production else AdjustableClock()
     clock_is_movable = not settings.production and isinstance(clock, AdjustableClock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level)
         settings.ensure_data_dir()
         application = open_application(settings.database_url, clock)
         app.state.requests = application
@@ -109,24 +138,9 @@ def create_app(
         app.include_router(admin_router)
     for extra in extra_routers:
         app.include_router(extra)
-    app.include_router(health_router)
+    checks: dict[str, Check] = {"database": database_check(lambda r: r.app.state.requests.engine)}
+    if kafka_bootstrap:
+        checks["broker"] = broker_check(kafka_bootstrap)
+    checks.update(extra_checks or {})
+    instrument(app, service, checks)
     return app
-
-
-health_router = APIRouter(tags=["operations"])
-
-
-@health_router.get("/healthz", summary="The process is alive")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
-
-
-@health_router.get("/readyz", summary="The database is reachable", responses=problem_responses(503))
-def readyz(request: Request) -> Any:
-    try:
-        with request.app.state.requests.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as error:
-        log.warning("readiness check failed: %s", error)
-        return problem_response(503, "the database is not reachable; see the server log")
-    return JSONResponse({"status": "ready"})

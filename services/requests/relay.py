@@ -168,7 +168,8 @@ class OutboxRelay:
         producer = self._ensure_producer()
         futures = []
         for _, message in batch:
-            record = to_kafka(message)
+            # The HTTP command's trace context, stored with the event, rides in the header.
+            record = to_kafka(message, traceparent=getattr(message, "traceparent", None))
             futures.append(
                 producer.send(
                     self.topic, key=record.key, value=record.value, headers=record.headers

@@ -23,11 +23,14 @@ group and return.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
+import os
 import signal
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -37,7 +40,9 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
-from shared.envelope import PoisonMessage, from_kafka
+from shared.auth import DEV_SECRET, TokenCodec
+from shared.envelope import TRACEPARENT, PoisonMessage, from_kafka
+from shared.observability import CONSUMER_LAG, DLQ_MESSAGES, trace_context
 from shared.transport.messages import EventMessage
 from shared.transport.projection import Projection
 
@@ -54,6 +59,7 @@ __all__ = [
     "ConsumerRuntime",
     "ConsumerSettings",
     "PoisonMessage",
+    "consumer_thread",
     "decode_request_event",
     "ensure_topics",
     "make_producer",
@@ -164,6 +170,10 @@ class ConsumerRuntime(Generic[T]):
         self._sleep = sleep or self._interruptible_sleep
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
+        self._lag_labels: set[tuple[str, str, str]] = set()
+        self._lag_updated = 0.0
+        self._next_offsets: dict[TopicPartition, int] = {}
+        self.failure: BaseException | None = None  # why a `start_thread` runtime stopped
 
     # -- lifecycle --
 
@@ -195,6 +205,7 @@ class ConsumerRuntime(Generic[T]):
         return self._stop.is_set()
 
     def close(self) -> None:
+        self._clear_lag()
         if self._consumer is not None:
             self._consumer.close()  # leaves the group: partitions move to the others at once
             self._consumer = None
@@ -210,8 +221,10 @@ class ConsumerRuntime(Generic[T]):
         *,
         until: Callable[[], bool] | None = None,
         handle_signals: bool = True,
+        after_poll: Callable[[], None] | None = None,
     ) -> None:
-        """Poll and process until stopped (SIGTERM/SIGINT or `request_stop`) or `until()` holds.
+        """Poll and process until stopped (SIGTERM/SIGINT or `request_stop`) or `until()` holds;
+        `after_poll()` runs after every poll (a projection's periodic work: reminders, e-mail).
         Raises ConsumerFailed when a record fails every retry."""
         previous: dict[int, Any] = {}
         if handle_signals and threading.current_thread() is threading.main_thread():
@@ -221,6 +234,8 @@ class ConsumerRuntime(Generic[T]):
             self.start()
             while not self._stop.is_set() and not (until is not None and until()):
                 self.poll_once()
+                if after_poll is not None:
+                    after_poll()
             log.info(
                 "consumer %s stopping: processed=%d dead_lettered=%d",
                 self.settings.group_id,
@@ -231,6 +246,66 @@ class ConsumerRuntime(Generic[T]):
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             self.close()
+
+    def start_thread(
+        self,
+        on_failure: Callable[[BaseException], None] | None = None,
+        after_poll: Callable[[], None] | None = None,
+    ) -> threading.Thread:
+        """Run in a daemon thread of this process (beside an HTTP app); stop it with
+        `request_stop()` and join it. When it stops on an error (`ConsumerFailed`, a broker that
+        cannot be reached), `self.failure` holds it and `on_failure(error)` is called."""
+
+        def target() -> None:
+            try:
+                self.run(handle_signals=False, after_poll=after_poll)
+            except BaseException as error:
+                self.failure = error
+                log.error("consumer %s stopped: %r", self.settings.group_id, error)
+                if on_failure is not None:
+                    on_failure(error)
+
+        thread = threading.Thread(
+            target=target, name=f"consumer-{self.settings.group_id}", daemon=True
+        )
+        thread.start()
+        return thread
+
+    # -- lag --
+
+    def update_lag(self, min_interval_s: float = 1.0) -> dict[TopicPartition, int]:
+        """Set `seller_support_consumer_lag_messages` for every assigned partition: the high
+        watermark of the last fetch minus the next offset to process. Local state only (no
+        network round trip in the poll loop); at most every `min_interval_s`."""
+        consumer = self._consumer
+        if consumer is None or time.monotonic() - self._lag_updated < min_interval_s:
+            return {}
+        self._lag_updated = time.monotonic()
+        group = self.settings.group_id
+        lags: dict[TopicPartition, int] = {}
+        labels: set[tuple[str, str, str]] = set()
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            position = _fetch_position(consumer, tp)
+            if position is None:
+                position = self._next_offsets.get(tp)
+            if highwater is None or position is None:
+                continue  # not fetched yet: unknown, not zero
+            lags[tp] = max(0, int(highwater) - int(position))
+            key = (group, tp.topic, str(tp.partition))
+            CONSUMER_LAG.labels(*key).set(lags[tp])
+            labels.add(key)
+        for stale in self._lag_labels - labels:  # partitions moved to another member
+            with contextlib.suppress(KeyError):
+                CONSUMER_LAG.remove(*stale)
+        self._lag_labels = labels
+        return lags
+
+    def _clear_lag(self) -> None:
+        for stale in self._lag_labels:
+            with contextlib.suppress(KeyError):
+                CONSUMER_LAG.remove(*stale)
+        self._lag_labels = set()
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
         log.info("signal %d: finishing the record in hand, then stopping", signum)
@@ -264,9 +339,24 @@ class ConsumerRuntime(Generic[T]):
                     return done
                 self.stats.partitions_seen.add(tp.partition)
                 done += 1
+        self.update_lag(0.0 if done else 1.0)
         return done
 
     def _process(self, record: ConsumerRecord) -> None:
+        """Decode, handle, commit — with the record's `traceparent` as the trace context, so the
+        handler's log lines (and anything it records) carry the producer's trace id."""
+        header = dict(record.headers or ()).get(TRACEPARENT)
+        traceparent = header.decode("latin-1") if isinstance(header, bytes) else header
+        with trace_context(
+            traceparent,
+            kafka_topic=record.topic,
+            kafka_partition=record.partition,
+            kafka_offset=record.offset,
+            consumer_group=self.settings.group_id,
+        ):
+            self._process_record(record)
+
+    def _process_record(self, record: ConsumerRecord) -> None:
         try:
             value = self.decode(record)
         except PoisonMessage as poison:
@@ -329,6 +419,7 @@ class ConsumerRuntime(Generic[T]):
             except Exception as error:
                 self._retry_or_fail(attempt, error, f"dead-lettering {_where(record)}")
         self.stats.dead_lettered += 1
+        DLQ_MESSAGES.labels(s.group_id, record.topic).inc()
         log.warning("dead-lettered %s to %s: %s", _where(record), topic, reason[:500])
 
     def _commit(self, record: ConsumerRecord) -> None:
@@ -341,11 +432,42 @@ class ConsumerRuntime(Generic[T]):
             attempt += 1
             try:
                 self._consumer.commit(offsets)
+                self._next_offsets[tp] = record.offset + 1
                 return
             except CommitFailedError:
                 raise
             except Exception as error:
                 self._retry_or_fail(attempt, error, f"committing {_where(record)}")
+
+
+@contextlib.contextmanager
+def consumer_thread(
+    runtime: ConsumerRuntime[Any], after_poll: Callable[[], None] | None = None
+) -> Iterator[ConsumerRuntime[Any]]:
+    """Run `runtime` in a thread for the duration of the block (an HTTP app's lifespan). When it
+    stops on an error the process gets SIGTERM, so the server shuts down and the process exits
+    (non-zero: see `runtime.failure`) for its supervisor to restart it; the record is redelivered."""
+
+    def on_failure(_error: BaseException) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = runtime.start_thread(on_failure, after_poll)
+    try:
+        yield runtime
+    finally:
+        runtime.request_stop()
+        thread.join(timeout=30)
+
+
+def _fetch_position(consumer: KafkaConsumer, tp: TopicPartition) -> int | None:
+    """The consumer's local fetch position of `tp` (no network round trip), when it has one."""
+    try:
+        state = consumer._subscription.assignment.get(tp)
+        position = getattr(state, "position", None)
+        offset = getattr(position, "offset", position)
+        return int(offset) if offset is not None else None
+    except Exception:  # a private detail of kafka-python: the gauge just stays unknown
+        return None
 
 
 def _where(record: ConsumerRecord) -> str:
@@ -367,3 +489,85 @@ def projection_handler(projection: Projection) -> RecordHandler[EventMessage]:
         projection.apply(message)
 
     return handle
+
+
+# --- projection service processes -----------------------------------------------------------------
+
+REQUESTS_TOPIC = "seller-support.requests.v1"
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """Where a projection service consumes the request stream (distributed mode)."""
+
+    bootstrap_servers: str
+    group_id: str
+    topic: str = REQUESTS_TOPIC
+    client_id: str = "seller-support-consumer"
+
+    def runtime(self, projection: Projection) -> ConsumerRuntime[EventMessage]:
+        return ConsumerRuntime(
+            ConsumerSettings(
+                bootstrap_servers=self.bootstrap_servers,
+                topics=[self.topic],
+                group_id=self.group_id,
+                client_id=self.client_id,
+            ),
+            decode_request_event,
+            projection_handler(projection),
+        )
+
+
+def projection_service_parser(service: str, default_port: int) -> argparse.ArgumentParser:
+    """The command line of `python -m services.<service>.main`: its HTTP API (+ /healthz, /readyz,
+    /metrics) on --host/--port, and unless --no-consumer its Kafka consumer of the request stream
+    in the same process. Every flag defaults to an environment variable."""
+    env = os.environ.get
+    upper = service.upper()
+    parser = argparse.ArgumentParser(prog=f"python -m services.{service}.main")
+    parser.add_argument(
+        "--database-url",
+        default=env(f"SUPPORT_{upper}_DATABASE_URL") or env("SUPPORT_DATABASE_URL"),
+        help=f"SUPPORT_{upper}_DATABASE_URL or SUPPORT_DATABASE_URL",
+    )
+    parser.add_argument("--host", default=env("SUPPORT_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(env("SUPPORT_PORT", str(default_port))))
+    parser.add_argument("--bootstrap", default=env("SUPPORT_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
+    parser.add_argument("--topic", default=env("SUPPORT_REQUESTS_TOPIC", REQUESTS_TOPIC))
+    parser.add_argument(
+        "--group", default=env("SUPPORT_CONSUMER_GROUP", f"seller-support.{service}")
+    )
+    parser.add_argument(
+        "--no-consumer",
+        action="store_true",
+        default=env("SUPPORT_CONSUMER_ENABLED", "1") == "0",
+        help="serve the API only (SUPPORT_CONSUMER_ENABLED=0)",
+    )
+    parser.add_argument("--log-level", default=env("SUPPORT_LOG_LEVEL", "INFO"))
+    return parser
+
+
+def stream_options(args: argparse.Namespace, service: str) -> StreamOptions | None:
+    if args.no_consumer:
+        return None
+    return StreamOptions(
+        bootstrap_servers=args.bootstrap,
+        group_id=args.group,
+        topic=args.topic,
+        client_id=f"seller-support-{service}",
+    )
+
+
+def token_codec_from_env() -> TokenCodec:
+    """The bearer-token codec of a projection service process, from the same `SUPPORT_JWT_*`
+    variables as the requests service (so its tokens verify here too)."""
+    env = os.environ.get
+    algorithm = env("SUPPORT_JWT_ALGORITHM", "HS256")
+    if algorithm not in ("HS256", "RS256"):
+        raise ValueError(f"SUPPORT_JWT_ALGORITHM must be HS256 or RS256, not {algorithm!r}")
+    return TokenCodec(
+        algorithm=algorithm,  # type: ignore[arg-type]
+        secret=env("SUPPORT_JWT_SECRET") or DEV_SECRET,
+        public_key=env("SUPPORT_JWT_PUBLIC_KEY") or None,
+        private_key=env("SUPPORT_JWT_PRIVATE_KEY") or None,
+    )

@@ -24,7 +24,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from shared import tracing
+from shared.observability import EVENTS_APPLIED, EVENTS_SKIPPED, get_logger, trace_context
 from shared.transport.messages import EventMessage
+
+log = get_logger("seller_support.projection")
 
 Handler = Callable[[EventMessage, Connection], None]
 
@@ -56,7 +60,36 @@ class Projection:
         tracking_metadata.create_all(engine)
 
     def apply(self, message: EventMessage, position: int | None = None) -> bool:
-        """Apply one event; False when it had been applied before (a harmless redelivery)."""
+        """Apply one event; False when it had been applied before (a harmless redelivery).
+
+        Logs one line per applied event with the trace context the event carries (the HTTP
+        command's `traceparent`, stored with the event), or else the one its carrier set (the
+        Kafka consumer binds the record's `traceparent` header)."""
+        traceparent = getattr(message, "traceparent", None) or tracing.current_traceparent()
+        with trace_context(traceparent):
+            applied = self._apply(message, position)
+            if applied:
+                EVENTS_APPLIED.labels(self.consumer).inc()
+                log.info(
+                    "event applied",
+                    projection=self.consumer,
+                    event_id=message.id,
+                    event_type=message.name,
+                    subject=message.subject,
+                    position=position,
+                )
+            else:
+                EVENTS_SKIPPED.labels(self.consumer).inc()
+                log.debug(
+                    "event already applied; skipped",
+                    projection=self.consumer,
+                    event_id=message.id,
+                    event_type=message.name,
+                    subject=message.subject,
+                )
+        return applied
+
+    def _apply(self, message: EventMessage, position: int | None) -> bool:
         with self.engine.begin() as conn:
             seen = conn.execute(
                 select(applied_events.c.event_id).where(
