@@ -19,6 +19,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from services.ledger.api import record_claim_paid_or_problem
 from services.ledger.api import router as ledger_router
 from services.ledger.main import open_ledger_at
 from services.notifications.api import router as notifications_router
@@ -84,6 +85,10 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
             ratings = open_ratings_at(_database_url(settings, "ratings"), app.state.clock)
             app.state.ledger = ledger
             app.state.ratings = ratings
+            # The ledger owns claim_paid (R39); in one process it arrives at the upstream ingest.
+            app.state.fact_handlers = {
+                "claim_paid": lambda fact: record_claim_paid_or_problem(ledger, fact)["created"]
+            }
             app.state.log_section_size = requests.notification_log.section_size
 
             def read(start: int, limit: int) -> Any:

@@ -21,7 +21,7 @@ from shared.problems import ProblemError
 Role = Literal["buyer", "seller", "support", "auditor", "admin", "platform"]
 ROLES: tuple[str, ...] = get_args(Role)
 
-DEV_SECRET = "dev-insecure-secret"
+DEV_SECRET = "dev-insecure-secret-do-not-use-in-production"
 
 
 class InvalidToken(Exception):

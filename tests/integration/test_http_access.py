@@ -192,7 +192,7 @@ def test_no_token_is_401_with_a_bearer_challenge(api: Api) -> None:
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-def _raw_token(secret: str = "dev-insecure-secret", **claims: Any) -> str:
+def _raw_token(secret: str = "dev-insecure-secret-do-not-use-in-production", **claims: Any) -> str:
     now = datetime.now(UTC)
     base = {"sub": "b1", "role": "buyer", "exp": now + timedelta(hours=1)}
     base.update(claims)
