@@ -5,19 +5,23 @@
 #   requests API (+ timer loop)  :8001  python -m services.requests.kafka_main api
 #   requests outbox relay               python -m services.requests.kafka_main relay
 #   requests upstream consumer          python -m services.requests.kafka_main upstream
-#   ledger / ratings / notifications :8002 / :8003 / :8004   (see "hooks" below)
+#   ledger         :8002  python -m services.ledger.main         (requests.v1 + shipments.v1 claim_paid
+#                                                                 consumers, ledger.v1 outbox publisher)
+#   ratings        :8003  python -m services.ratings.main        (requests.v1 consumer, ratings.v1 publisher)
+#   notifications  :8004  python -m services.notifications.main  (requests.v1 consumer, reminders, e-mail)
+#   notifications-smtp :8025  python -m services.notifications.smtp_server (unless SUPPORT_SMTP_URL is set)
 #
 # Idempotent: a process whose pid file names a live process is left alone. `make down` stops it all.
 # Ports: SUPPORT_REQUESTS_PORT, SUPPORT_LEDGER_PORT, SUPPORT_RATINGS_PORT, SUPPORT_NOTIFICATIONS_PORT.
 # Databases: SUPPORT_<SERVICE>_DATABASE_URL when given, else a database per service in the local
 # cluster of deploy/postgres/start.sh (seller_support_requests, seller_support_ledger, ...).
 #
-# Hooks for the projection services: when services/<name>/kafka_main.py exists it is started as
-#   python -m services.<name>.kafka_main
-# with SUPPORT_PORT, SUPPORT_DATABASE_URL, SUPPORT_KAFKA_BOOTSTRAP, SUPPORT_REQUESTS_TOPIC and
-# SUPPORT_CONSUMER_GROUP set; it should serve its HTTP API on SUPPORT_PORT and consume the request
-# stream with shared.transport.kafka.ConsumerRuntime (+ projection_handler). Until it exists the
-# service is reported as skipped.
+# Each projection service runs as `python -m services.<name>.main` with SUPPORT_PORT,
+# SUPPORT_DATABASE_URL (= SUPPORT_<NAME>_DATABASE_URL, its own database), SUPPORT_KAFKA_BOOTSTRAP,
+# SUPPORT_REQUESTS_TOPIC, SUPPORT_CONSUMER_GROUP=seller-support.<name> and
+# SUPPORT_KAFKA_CREATE_TOPICS=1 (the ledger creates seller-support.ledger.v1 and shipments.v1, the
+# ratings service seller-support.ratings.v1, each with its .dlq). It serves its HTTP API on
+# SUPPORT_PORT and consumes the request stream in the same process.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -91,18 +95,34 @@ wait_http requests-api "$requests_port"
 start requests-relay "${common[@]}" -- "$py" -m services.requests.kafka_main relay
 start requests-upstream "${common[@]}" -- "$py" -m services.requests.kafka_main upstream
 
-# --- projections (hooks) ----------------------------------------------------------------------------
+# --- projections ------------------------------------------------------------------------------------
+smtp_port="${SUPPORT_SMTP_PORT:-8025}"
+port_open() {  # port_open <port>
+    "$py" - "$1" <<'PY' 2>/dev/null
+import socket, sys
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=0.5).close()
+PY
+}
+if [ -z "${SUPPORT_SMTP_URL:-}" ]; then
+    if alive notifications-smtp || ! port_open "$smtp_port"; then
+        start notifications-smtp -- "$py" -m services.notifications.smtp_server \
+            --port "$smtp_port" --data-dir "$run_dir"
+    else
+        log "an SMTP server already listens on :$smtp_port; notifications will use it"
+    fi
+    export SUPPORT_SMTP_URL="smtp://127.0.0.1:$smtp_port"
+fi
+
 declare -A default_port=([ledger]=8002 [ratings]=8003 [notifications]=8004)
 for svc in ledger ratings notifications; do
-    if [ ! -f "services/$svc/kafka_main.py" ]; then
-        log "$svc skipped: services/$svc/kafka_main.py does not exist yet"
-        continue
-    fi
-    port_var="SUPPORT_$(echo "$svc" | tr '[:lower:]' '[:upper:]')_PORT"
+    upper="$(echo "$svc" | tr '[:lower:]' '[:upper:]')"
+    port_var="SUPPORT_${upper}_PORT"
     port="${!port_var:-${default_port[$svc]}}"
-    start "$svc" "SUPPORT_DATABASE_URL=$(db_url "$svc")" "SUPPORT_PORT=$port" \
-        "SUPPORT_CONSUMER_GROUP=seller-support.$svc" -- "$py" -m "services.$svc.kafka_main"
+    db="$(db_url "$svc")"
+    start "$svc" "SUPPORT_DATABASE_URL=$db" "SUPPORT_${upper}_DATABASE_URL=$db" \
+        "SUPPORT_PORT=$port" "SUPPORT_CONSUMER_GROUP=seller-support.$svc" \
+        "SUPPORT_KAFKA_CREATE_TOPICS=1" -- "$py" -m "services.$svc.main"
     wait_http "$svc" "$port"
 done
 
-log "up: requests API http://127.0.0.1:$requests_port/docs — stop everything with make down"
+log "requests API http://127.0.0.1:$requests_port/docs, ledger :${SUPPORT_LEDGER_PORT:-8002}, ratings :${SUPPORT_RATINGS_PORT:-8003}, notifications :${SUPPORT_NOTIFICATIONS_PORT:-8004} — stop everything with make down"

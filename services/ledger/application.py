@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.ledger import projection, store
@@ -29,10 +29,12 @@ from services.ledger.projection import (
     ConcurrentClaimReport,
     handle,
 )
-from shared.contracts.ledger_v1 import LedgerEntryRecorded
+from shared.contracts.ledger_v1 import LEDGER_ENTRY_RECORDED_TYPE, LedgerEntryRecorded
 from shared.contracts.upstream import ClaimPaid
 from shared.transport.projection import Projection
+from shared.transport.publishing import Published
 
+LEDGER_SOURCE = "/seller-support/ledger"
 READER_ROLES = ("seller", "support", "auditor")
 DEFAULT_CURRENCY = "USD"  # the default marketplace's (R2), for an empty ledger
 MAX_PAGE = 500
@@ -176,6 +178,51 @@ class LedgerApplication:
         for key in ("file_at", "paid_at"):
             row[key] = None if row[key] is None else _aware(row[key])
         return row
+
+    # --- the outbox of seller-support.ledger.v1 --------------------------------------------------
+
+    def pending_publications(self, limit: int = 500) -> list[Published]:
+        """Entries not yet acknowledged by the broker, in the order they were recorded."""
+        o = store.outbox
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(o.c.payload)
+                .where(o.c.published_at.is_(None))
+                .order_by(o.c.position)
+                .limit(limit)
+            ).scalars()
+            records = [LedgerEntryRecorded.model_validate(p) for p in rows]
+        return [
+            Published(
+                id=r.id,
+                type=LEDGER_ENTRY_RECORDED_TYPE,
+                source=LEDGER_SOURCE,
+                subject=r.seller_id,
+                time=r.at,
+                key=r.seller_id,
+                data=r.model_dump(mode="json"),
+            )
+            for r in records
+        ]
+
+    def mark_published(self, entry_ids: Any) -> int:
+        ids = list(entry_ids)
+        if not ids:
+            return 0
+        o = store.outbox
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(o)
+                .where(o.c.entry_id.in_(ids), o.c.published_at.is_(None))
+                .values(published_at=datetime.now(UTC))
+            ).rowcount
+
+    def unpublished_count(self) -> int:
+        o = store.outbox
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.count()).select_from(o).where(o.c.published_at.is_(None))
+            ).scalar_one()
 
     @staticmethod
     def published_record(entry: dict[str, Any]) -> LedgerEntryRecorded:

@@ -6,29 +6,36 @@ and feed `ledger.projection` from the requests application's notification log wi
 `ledger.record_claim_paid` (see `services.ledger.api.record_claim_paid_or_problem`). Distributed
 mode: the Kafka consumer of `seller-support.requests.v1` applies messages through the same
 `ledger.projection`; `create_app` serves the API on its own.
+
+`python -m services.ledger.main` (distributed mode, `make up`) runs in one process: the HTTP API, the
+consumer of `seller-support.requests.v1` (group `seller-support.ledger`) into `ledger.projection`,
+the consumer of `shipments.v1` (group `seller-support.ledger.claims`) applying `claim_paid` (R39),
+and the publisher of `seller-support.ledger.v1` draining the ledger's outbox (services/ledger/streams.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from services.ledger.api import router
 from services.ledger.application import LedgerApplication
 from services.ledger.settings import LedgerSettings
+from services.ledger.streams import CLAIMS_GROUP, SHIPMENTS_TOPIC, claims_runtime, ledger_publisher
 from shared.auth import TokenCodec
+from shared.contracts.ledger_v1 import LEDGER_TOPIC
 from shared.observability import (
     Check,
     broker_check,
     configure_logging,
-    consumer_alive,
     database_check,
     instrument,
 )
@@ -36,6 +43,7 @@ from shared.problems import install_problem_handlers, install_problem_openapi
 from shared.transport.kafka import (
     StreamOptions,
     consumer_thread,
+    ensure_topics,
     projection_service_parser,
     stream_options,
     token_codec_from_env,
@@ -75,9 +83,14 @@ def create_app(
     ledger: LedgerApplication | None = None,
     *,
     kafka: StreamOptions | None = None,
+    shipments_topic: str | None = SHIPMENTS_TOPIC,
+    claims_group: str = CLAIMS_GROUP,
+    ledger_topic: str | None = LEDGER_TOPIC,
 ) -> FastAPI:
     """The ledger API as its own service (distributed mode, tests). With `kafka`, the process also
-    consumes the request stream into `ledger.projection` (a thread; `/readyz` checks the broker)."""
+    runs (threads; `/readyz` checks the broker): the consumer of the request stream into
+    `ledger.projection`; unless `shipments_topic` is None, the `claim_paid` consumer of that topic
+    (group `claims_group`); unless `ledger_topic` is None, the outbox publisher to that topic."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,11 +99,29 @@ def create_app(
         app.state.ledger = application
         app.state.token_codec = token_codec or TokenCodec()
         app.state.consumer = None
+        app.state.claims_consumer = None
+        app.state.publisher = None
         try:
             with contextlib.ExitStack() as stack:
                 if kafka is not None:
                     runtime = kafka.runtime(application.projection)
                     app.state.consumer = stack.enter_context(consumer_thread(runtime))
+                    if shipments_topic is not None:
+                        claims = claims_runtime(
+                            application,
+                            kafka.bootstrap_servers,
+                            topic=shipments_topic,
+                            group_id=claims_group,
+                        )
+                        app.state.claims_consumer = stack.enter_context(consumer_thread(claims))
+                    if ledger_topic is not None:
+                        publisher = ledger_publisher(
+                            application, kafka.bootstrap_servers, topic=ledger_topic
+                        )
+                        app.state.publisher = publisher
+                        thread = publisher.start_thread()
+                        stack.callback(thread.join, 30)
+                        stack.callback(publisher.stop)
                 yield
         finally:
             if ledger is None:
@@ -103,22 +134,70 @@ def create_app(
     checks: dict[str, Check] = {"database": database_check(lambda r: r.app.state.ledger.engine)}
     if kafka is not None:
         checks["broker"] = broker_check(kafka.bootstrap_servers)
-    instrument(app, "ledger", checks, alive=consumer_alive)
+    instrument(app, "ledger", checks, alive=_consumers_alive)
     return app
 
 
+def _consumers_alive(request: Request) -> str | None:
+    """Not alive once either consumer thread stopped on an error (the probe restarts the process)."""
+    for name in ("consumer", "claims_consumer"):
+        failure = getattr(getattr(request.app.state, name, None), "failure", None)
+        if failure is not None:
+            return f"the Kafka {name.replace('_', ' ')} stopped: {failure!r}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`python -m services.ledger.main`: the API on SUPPORT_PORT (8002) and the consumer of
-    `seller-support.requests.v1` (group `seller-support.ledger`); exit 2 when the consumer failed."""
+    """`python -m services.ledger.main`: the API on SUPPORT_PORT (8002), the consumer of
+    `seller-support.requests.v1` (group `seller-support.ledger`), the `claim_paid` consumer of
+    `shipments.v1` (group `seller-support.ledger.claims`) and the publisher of
+    `seller-support.ledger.v1`; exit 2 when a consumer failed."""
     import uvicorn
 
-    args = projection_service_parser("ledger", 8002).parse_args(argv)
+    env = os.environ.get
+    parser = projection_service_parser("ledger", 8002)
+    parser.add_argument(
+        "--shipments-topic", default=env("SUPPORT_SHIPMENTS_TOPIC", SHIPMENTS_TOPIC)
+    )
+    parser.add_argument("--claims-group", default=env("SUPPORT_LEDGER_CLAIMS_GROUP", CLAIMS_GROUP))
+    parser.add_argument("--ledger-topic", default=env("SUPPORT_LEDGER_TOPIC", LEDGER_TOPIC))
+    parser.add_argument(
+        "--create-topics",
+        action="store_true",
+        default=env("SUPPORT_KAFKA_CREATE_TOPICS", "") == "1",
+        help="create the ledger topic, shipments.v1 and their .dlq (3 partitions) when missing",
+    )
+    args = parser.parse_args(argv)
     configure_logging(args.log_level)
     settings = LedgerSettings(database_url=args.database_url) if args.database_url else None
-    app = create_app(settings, token_codec_from_env(), kafka=stream_options(args, "ledger"))
+    kafka = stream_options(args, "ledger")
+    if kafka is not None and args.create_topics:
+        ensure_topics(
+            args.bootstrap,
+            {
+                name: 3
+                for topic in (args.ledger_topic, args.shipments_topic)
+                for name in (topic, f"{topic}.dlq")
+            },
+        )
+    app = create_app(
+        settings,
+        token_codec_from_env(),
+        kafka=kafka,
+        shipments_topic=args.shipments_topic,
+        claims_group=args.claims_group,
+        ledger_topic=args.ledger_topic,
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_config=None)
-    consumer = getattr(app.state, "consumer", None)
-    return 2 if consumer is not None and consumer.failure is not None else 0
+    return 2 if _consumers_alive_after(app) else 0
+
+
+def _consumers_alive_after(app: FastAPI) -> bool:
+    """True when a consumer thread stopped on an error."""
+    return any(
+        getattr(getattr(app.state, name, None), "failure", None) is not None
+        for name in ("consumer", "claims_consumer")
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover - process entry point

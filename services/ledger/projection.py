@@ -7,6 +7,9 @@ the event id, and `event_id` is unique, so even a handler run twice for one even
 without shared tracking rows, a replay) cannot append a second row: the insert is skipped.
 
 `record_claim_paid` is the other writer: a carrier's payment of a scheduled claim (R39).
+
+Every appended entry also writes its `seller-support.ledger.v1` message to `ledger_outbox` in the same
+transaction (the transactional outbox the publisher drains).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from services.ledger.domain import (
     claim_credit,
     decide,
 )
+from shared.contracts.ledger_v1 import LedgerEntryRecorded
 from shared.transport.messages import EventMessage
 
 CONSUMER = "ledger"
@@ -124,7 +128,30 @@ def append_entry(conn: Connection, entry: PlannedEntry) -> bool:
             event_id=entry.event_id,
         )
     )
+    # The outbox of seller-support.ledger.v1, in the entry's own transaction.
+    conn.execute(
+        insert(store.outbox).values(
+            entry_id=entry.id,
+            seller_id=entry.seller_id,
+            payload=published_entry(entry).model_dump(mode="json"),
+            published_at=None,
+        )
+    )
     return True
+
+
+def published_entry(entry: PlannedEntry) -> LedgerEntryRecorded:
+    """The `seller-support.ledger.v1` message of a new entry (effective time in UTC)."""
+    return LedgerEntryRecorded(
+        id=entry.id,
+        seller_id=entry.seller_id,
+        request_id=entry.request_id,
+        kind=str(entry.kind),  # type: ignore[arg-type]
+        amount=entry.amount.amount,
+        currency=entry.amount.currency,
+        at=entry.at.astimezone(UTC),
+        event_id=entry.event_id,
+    )
 
 
 def schedule_claim(conn: Connection, claim: ScheduledClaim) -> None:

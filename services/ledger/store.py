@@ -5,6 +5,9 @@
 - `ledger_requests`: what the projection remembers about each request between its events.
 - `ledger_claims`: automatic shipping claims (R38), one per shipment (tracking number), and whether
   the carrier has paid them (R39).
+- `ledger_outbox`: one `LedgerEntryRecorded` (`seller-support.ledger.v1`) per entry, written in the
+  same transaction as the entry; the publisher (services/ledger/publisher.py) sends the rows in
+  `position` order and sets `published_at` only after the broker acknowledged them.
 
 The projection's tracking rows (`applied_events`, `feed_positions`) live in the same database:
 see shared/transport/projection.py.
@@ -19,6 +22,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -68,4 +72,15 @@ claims = Table(
     Column("paid_amount", BigInteger, nullable=True),  # as the carrier reported it
     Column("paid_at", DateTime(timezone=True), nullable=True),
     Column("credited", BigInteger, nullable=True),  # min(paid_amount, insured_value)
+)
+
+outbox = Table(
+    "ledger_outbox",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=True),  # publication order
+    Column("entry_id", String(36), nullable=False, unique=True),  # = ce_id
+    Column("seller_id", String(200), nullable=False),  # = the message key
+    Column("payload", JSON, nullable=False),  # LedgerEntryRecorded, JSON-ready
+    Column("published_at", DateTime(timezone=True), nullable=True),
+    Index("ix_ledger_outbox_pending", "published_at", "position"),
 )

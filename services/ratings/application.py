@@ -27,9 +27,11 @@ from services.ratings import store
 from services.ratings.domain import Formula, Rating, rate
 from services.ratings.projection import CONSUMER, ratings_projection
 from shared.clock import Clock
-from shared.contracts.ratings_v1 import SupportRatingChanged
+from shared.contracts.ratings_v1 import EVENT_TYPE, SupportRatingChanged
 from shared.transport.projection import Projection
+from shared.transport.publishing import Published
 
+RATINGS_SOURCE = "/seller-support/ratings"
 _CHANGE_NAMESPACE = uuid.UUID("6f1c4b0e-3f7a-4b8e-9a55-2b7d1c9e0a11")
 
 
@@ -193,6 +195,22 @@ class RatingsApplication:
                 .limit(limit)
             ).scalars()
             return [SupportRatingChanged.model_validate(p) for p in rows]
+
+    def pending_publications(self, limit: int = 500) -> list[Published]:
+        """`pending_changes` as CloudEvents for the publisher: `ce_id` = change id, key and
+        `ce_subject` = seller id, `ce_time` = when the change was detected."""
+        return [
+            Published(
+                id=change.id,
+                type=EVENT_TYPE,
+                source=RATINGS_SOURCE,
+                subject=change.seller_id,
+                time=change.changed_at,
+                key=change.seller_id,
+                data=change.model_dump(mode="json"),
+            )
+            for change in self.pending_changes(limit)
+        ]
 
     def mark_published(self, change_ids: Iterable[str]) -> int:
         ids = list(change_ids)

@@ -5,13 +5,15 @@ application's clock, put it on `app.state.ratings`, feed `ratings.projection` fr
 notification log with `NotificationLogFeed`, and call `ratings.refresh()` after each pump and from
 the timer loop (the window moves with the clock); `ratings.pending_changes()` /
 `mark_published()` is the outbox of `seller-support.ratings.v1`. Distributed mode: the Kafka
-consumer of `seller-support.requests.v1` applies messages through the same `ratings.projection`.
+consumer of `seller-support.requests.v1` applies messages through the same `ratings.projection`, and
+`services/ratings/streams.py` publishes the outbox to `seller-support.ratings.v1`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,8 +26,10 @@ from sqlalchemy.engine import make_url
 from services.ratings.api import router
 from services.ratings.application import RatingsApplication
 from services.ratings.settings import RatingsSettings
+from services.ratings.streams import ratings_publisher
 from shared.auth import TokenCodec
 from shared.clock import Clock, SystemClock
+from shared.contracts.ratings_v1 import TOPIC as RATINGS_TOPIC
 from shared.observability import (
     Check,
     broker_check,
@@ -38,6 +42,7 @@ from shared.problems import install_problem_handlers, install_problem_openapi
 from shared.transport.kafka import (
     StreamOptions,
     consumer_thread,
+    ensure_topics,
     projection_service_parser,
     stream_options,
     token_codec_from_env,
@@ -84,10 +89,12 @@ def create_app(
     token_codec: TokenCodec | None = None,
     *,
     kafka: StreamOptions | None = None,
+    ratings_topic: str | None = RATINGS_TOPIC,
 ) -> FastAPI:
     """The ratings API as its own service (distributed mode). With `kafka`, the process also
     consumes the request stream into `ratings.projection` and refreshes the ratings after every
-    poll (a thread; `/readyz` checks the broker)."""
+    poll (a thread; `/readyz` checks the broker), and unless `ratings_topic` is None publishes the
+    outbox of rating changes to that topic (`seller-support.ratings.v1`, another thread)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -96,6 +103,7 @@ def create_app(
         app.state.ratings = ratings
         app.state.token_codec = token_codec or TokenCodec()
         app.state.consumer = None
+        app.state.publisher = None
 
         def refresh() -> None:
             try:
@@ -108,6 +116,14 @@ def create_app(
                 if kafka is not None:
                     runtime = kafka.runtime(ratings.projection)
                     app.state.consumer = stack.enter_context(consumer_thread(runtime, refresh))
+                    if ratings_topic is not None:
+                        publisher = ratings_publisher(
+                            ratings, kafka.bootstrap_servers, topic=ratings_topic
+                        )
+                        app.state.publisher = publisher
+                        thread = publisher.start_thread()
+                        stack.callback(thread.join, 30)
+                        stack.callback(publisher.stop)
                 yield
         finally:
             ratings.engine.dispose()
@@ -128,10 +144,27 @@ def main(argv: list[str] | None = None) -> int:
     `seller-support.requests.v1` (group `seller-support.ratings`); exit 2 when the consumer failed."""
     import uvicorn
 
-    args = projection_service_parser("ratings", 8003).parse_args(argv)
+    env = os.environ.get
+    parser = projection_service_parser("ratings", 8003)
+    parser.add_argument("--ratings-topic", default=env("SUPPORT_RATINGS_TOPIC", RATINGS_TOPIC))
+    parser.add_argument(
+        "--create-topics",
+        action="store_true",
+        default=env("SUPPORT_KAFKA_CREATE_TOPICS", "") == "1",
+        help="create the ratings topic and its .dlq (3 partitions) when missing",
+    )
+    args = parser.parse_args(argv)
     configure_logging(args.log_level)
     settings = RatingsSettings(database_url=args.database_url) if args.database_url else None
-    app = create_app(settings, token_codec_from_env(), kafka=stream_options(args, "ratings"))
+    kafka = stream_options(args, "ratings")
+    if kafka is not None and args.create_topics:
+        ensure_topics(args.bootstrap, {args.ratings_topic: 3, f"{args.ratings_topic}.dlq": 3})
+    app = create_app(
+        settings,
+        token_codec=token_codec_from_env(),
+        kafka=kafka,
+        ratings_topic=args.ratings_topic,
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_config=None)
     consumer = getattr(app.state, "consumer", None)
     return 2 if consumer is not None and consumer.failure is not None else 0

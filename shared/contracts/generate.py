@@ -3,9 +3,10 @@
     python -m shared.contracts.generate          # (re)write shared/contracts/schemas/*.json + asyncapi.yaml
     python -m shared.contracts.generate --check  # exit 1 when a file in the repo differs (drift)
 
-One schema per request event type (`seller_support.request.<name>.v1.json`) and one per upstream
-fact type (`upstream.<type>.v1.json`). The AsyncAPI 3.0 document lists every topic and message and
-references those files.
+One schema per request event type (`seller_support.request.<name>.v1.json`), one per upstream
+fact type (`upstream.<type>.v1.json`), and one per projection stream message
+(`seller_support.ledger.entry_recorded.v1.json`, `seller_support.ratings.support_rating_changed.v1.json`).
+The AsyncAPI 3.0 document lists every topic and message and references those files.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any, get_args
 import yaml
 from pydantic import BaseModel
 
+from shared.contracts import ratings_v1
+from shared.contracts.ledger_v1 import LEDGER_ENTRY_RECORDED_TYPE, LEDGER_TOPIC, LedgerEntryRecorded
 from shared.contracts.requests_v1 import REQUEST_EVENT_CONTRACTS, SCHEMA_ID_PREFIX
 from shared.contracts.upstream import UpstreamFact
 
@@ -36,6 +39,25 @@ UPSTREAM_TOPICS = {
     "shipment_scanned": "shipments.v1",
     "return_label_created": "shipments.v1",
     "claim_paid": "shipments.v1",
+}
+
+
+# The projections' published streams: topic -> (ce_type, model, ce_source, key/subject, ce_id).
+PROJECTION_STREAMS: dict[str, tuple[str, type[BaseModel], str, str, str]] = {
+    LEDGER_TOPIC: (
+        LEDGER_ENTRY_RECORDED_TYPE,
+        LedgerEntryRecorded,
+        "/seller-support/ledger",
+        "the seller id",
+        "the entry id (UUIDv5 of the causing event id and the kind), stable across rebuilds",
+    ),
+    ratings_v1.TOPIC: (
+        ratings_v1.EVENT_TYPE,
+        ratings_v1.SupportRatingChanged,
+        "/seller-support/ratings",
+        "the seller id",
+        "the change id (UUIDv5 of the seller id and the per-seller sequence)",
+    ),
 }
 
 
@@ -75,22 +97,39 @@ def schemas() -> dict[str, dict[str, Any]]:
         result[upstream_schema_file(fact_type)] = _schema(
             model, f"{SCHEMA_ID_PREFIX}upstream.{fact_type}.v1"
         )
+    for ce_type, model, *_ in PROJECTION_STREAMS.values():
+        result[f"{ce_type}.json"] = _schema(
+            model, f"{SCHEMA_ID_PREFIX}{ce_type}", f"Data of CloudEvent type {ce_type}"
+        )
     return result
 
 
-def _ce_headers_schema(ce_type: str | None) -> dict[str, Any]:
+def _ce_headers_schema(
+    ce_type: str | None,
+    *,
+    source: str = "/seller-support/requests",
+    subject: str = "the request id",
+    ce_id: str = "<request id>:<version>, stable across re-publication",
+) -> dict[str, Any]:
     props: dict[str, Any] = {
         "ce_specversion": {"type": "string", "const": "1.0"},
-        "ce_id": {
-            "type": "string",
-            "description": "<request id>:<version>, stable across re-publication",
-        },
-        "ce_source": {"type": "string", "const": "/seller-support/requests"},
+        "ce_id": {"type": "string", "description": ce_id},
+        "ce_source": {"type": "string", "const": source},
         "ce_type": {"type": "string"},
-        "ce_subject": {"type": "string", "description": "the request id"},
+        "ce_subject": {"type": "string", "description": subject},
         "ce_time": {"type": "string", "format": "date-time"},
         "content-type": {"type": "string", "const": "application/json"},
-        "traceparent": {"type": "string", "description": "W3C Trace Context"},
+        "traceparent": {
+            "type": "string",
+            "description": "W3C Trace Context of the command that stored the event, when it had "
+            "one, else derived from ce_id",
+        },
+        "ce_chainhash": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "CloudEvents extension: the request's tamper-evident hash-chain head at "
+            "this event (sha256 hex, see docs/audit.md)",
+        },
     }
     if ce_type is not None:
         props["ce_type"] = {"type": "string", "const": ce_type}
@@ -135,6 +174,19 @@ def asyncapi() -> dict[str, Any]:
             },
         }
         upstream_refs[topic][fact_type] = {"$ref": f"#/components/messages/{key}"}
+    stream_refs: dict[str, dict[str, Any]] = {}
+    for topic, (ce_type, model, source, subject, ce_id) in PROJECTION_STREAMS.items():
+        doc = (model.__doc__ or ce_type).strip().splitlines()[0]
+        messages[ce_type] = {
+            "name": ce_type,
+            "title": ce_type.split(".")[2].replace("_", " "),
+            "summary": doc,
+            "contentType": "application/json",
+            "headers": _ce_headers_schema(ce_type, source=source, subject=subject, ce_id=ce_id),
+            "payload": {"$ref": f"./schemas/{ce_type}.json"},
+            "bindings": {"kafka": {"key": {"type": "string", "description": subject}}},
+        }
+        stream_refs[topic] = {ce_type.split(".")[2]: {"$ref": f"#/components/messages/{ce_type}"}}
 
     def channel(address: str, description: str, refs: dict[str, Any]) -> dict[str, Any]:
         return {"address": address, "description": description, "messages": refs}
@@ -178,15 +230,20 @@ def asyncapi() -> dict[str, Any]:
                 "once (dedupe by ce_id).",
                 request_refs,
             ),
-            "seller-support.ledger.v1": channel(
-                "seller-support.ledger.v1",
-                "Placeholder: ledger entries published by services/ledger (contract to come).",
-                {},
+            LEDGER_TOPIC: channel(
+                LEDGER_TOPIC,
+                "One LedgerEntryRecorded per new seller ledger entry (R30-R39): charges "
+                "(negative) and claim credits (positive), in minor units; key = seller id; at "
+                "least once from the ledger's transactional outbox (dedupe by ce_id = entry id).",
+                stream_refs[LEDGER_TOPIC],
             ),
-            "seller-support.ratings.v1": channel(
-                "seller-support.ratings.v1",
-                "Placeholder: rating changes published by services/ratings (contract to come).",
-                {},
+            ratings_v1.TOPIC: channel(
+                ratings_v1.TOPIC,
+                "One SupportRatingChanged whenever a seller's public rating changes visibility or "
+                "level (R40-R42), also when requests age out of the 90-day window; key = seller "
+                "id; at least once from the ratings outbox (dedupe by ce_id, or keep the highest "
+                "per-seller sequence).",
+                stream_refs[ratings_v1.TOPIC],
             ),
         },
         "operations": {
@@ -210,13 +267,20 @@ def asyncapi() -> dict[str, Any]:
                 "channel": {"$ref": "#/channels/seller-support.requests.v1"},
                 "summary": "projections (ledger, ratings, notifications), one consumer group each",
             },
+            "consumeClaimPayments": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/shipments.v1"},
+                "summary": "services/ledger credits paid claims (claim_paid, R39); its own group",
+            },
             "publishLedger": {
                 "action": "send",
                 "channel": {"$ref": "#/channels/seller-support.ledger.v1"},
+                "summary": "services/ledger publishes every new entry from its outbox",
             },
             "publishRatings": {
                 "action": "send",
                 "channel": {"$ref": "#/channels/seller-support.ratings.v1"},
+                "summary": "services/ratings publishes every rating change from its outbox",
             },
         },
         "components": {"messages": messages},

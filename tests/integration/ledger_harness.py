@@ -1,8 +1,16 @@
-"""The whole embedded path for ledger tests: requests application -> notification log ->
-published messages -> ledger projection -> ledger query."""
+"""The whole path for ledger tests: requests application -> notification log -> published
+messages -> ledger projection -> ledger query, on either transport adapter:
+
+- embedded: `pump(app, ledger)` (the in-process notification-log feed);
+- Kafka: `KafkaLedgerPath(bootstrap, topic)(app, ledger)` — the outbox relay publishes everything
+  new to a real broker (one `run_once` per batch), and the ledger's own `ConsumerRuntime` (the one
+  `python -m services.ledger.main` runs, `StreamOptions.runtime`) polls until it has processed every
+  published record.
+"""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -16,6 +24,8 @@ from services.ledger.application import LedgerApplication, Viewer
 from services.ledger.main import open_ledger_at
 from services.requests.application import Actor, RequestsApplication, SellerResponse
 from services.requests.publishing import read_messages
+from services.requests.relay import OutboxRelay
+from shared.transport.kafka import ConsumerRuntime, StreamOptions
 from shared.transport.notification_log import NotificationLogFeed
 from tests.factories import (
     BUYER_SHIPPING_PAID,
@@ -78,6 +88,47 @@ def feed(app: RequestsApplication, *ledgers: LedgerApplication) -> NotificationL
 def pump(app: RequestsApplication, *ledgers: LedgerApplication) -> int:
     # The notification log serves at most `log_section_size` per read.
     return feed(app, *ledgers).pump(batch_size=app.log_section_size)
+
+
+class KafkaLedgerPath:
+    """`path(app, ledger)`: relay -> Kafka -> the ledger's ConsumerRuntime -> projection, until
+    every record published so far has been processed (bounded wait). Same signature as `pump`."""
+
+    def __init__(self, bootstrap: str, topic: str, timeout_s: float = 10.0) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.group = f"it-ledger-{uuid.uuid4().hex[:10]}"
+        self.timeout_s = timeout_s
+        self.relay: OutboxRelay | None = None
+        self.runtime: ConsumerRuntime | None = None
+        self.published = 0
+
+    def __call__(self, app: RequestsApplication, *ledgers: LedgerApplication) -> int:
+        (ledger,) = ledgers
+        if self.relay is None:
+            self.relay = OutboxRelay.for_bootstrap(app, self.bootstrap, topic=self.topic)
+            self.runtime = StreamOptions(
+                bootstrap_servers=self.bootstrap, group_id=self.group, topic=self.topic
+            ).runtime(ledger.projection)
+        assert self.runtime is not None
+        published = self.relay.drain(timeout_s=self.timeout_s)
+        self.published += published
+        stats = self.runtime.stats
+        deadline = time.monotonic() + self.timeout_s
+        while stats.processed + stats.dead_lettered < self.published:
+            assert time.monotonic() < deadline, (
+                f"the ledger consumer processed {stats.processed} (+{stats.dead_lettered} DLQ) of "
+                f"{self.published} records within {self.timeout_s}s"
+            )
+            self.runtime.poll_once()
+        assert stats.dead_lettered == 0, "a request event was dead-lettered"
+        return published
+
+    def close(self) -> None:
+        if self.relay is not None:
+            self.relay.close()
+        if self.runtime is not None:
+            self.runtime.close()
 
 
 def all_messages(app: RequestsApplication) -> list[tuple[int, Any]]:

@@ -1,0 +1,128 @@
+"""The ledger's Kafka side (distributed mode): the `claim_paid` consumer of `shipments.v1` and the
+publisher of `seller-support.ledger.v1`.
+
+- `shipments.v1` carries every carrier fact (key = tracking number). The requests service's upstream
+  consumer applies the tracking facts and leaves `claim_paid` to the ledger (R39); the ledger's own
+  consumer group (`seller-support.ledger.claims`) applies `claim_paid` with
+  `LedgerApplication.record_claim_paid` and ignores the facts the requests service owns. A claim
+  payment the ledger rejects — no claim scheduled for that tracking number, paid before the filing
+  date, or already reported with another amount or time — is dead-lettered to `shipments.v1.dlq`
+  with the reason (`claim-not-scheduled: …`), never skipped silently. A repeated identical report is
+  a harmless no-op.
+- `ledger_publisher` drains `ledger_outbox` (written with each entry) to `seller-support.ledger.v1`:
+  CloudEvents binary mode, key = seller id, `ce_id` = entry id, `acks=all`; rows are marked published
+  only after the broker acknowledged them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from kafka.consumer.fetcher import ConsumerRecord
+from pydantic import ValidationError
+
+from services.ledger.application import (
+    ClaimNotScheduled,
+    ClaimPaidConflict,
+    ClaimPaidTooEarly,
+    LedgerApplication,
+)
+from shared.contracts.ledger_v1 import LEDGER_TOPIC
+from shared.contracts.upstream import ClaimPaid, UpstreamFact, upstream_fact_adapter
+from shared.envelope import PoisonMessage
+from shared.transport.kafka import ConsumerRuntime, ConsumerSettings
+from shared.transport.publishing import OutboxPublisher
+
+log = logging.getLogger("seller_support.ledger.kafka")
+
+SHIPMENTS_TOPIC = "shipments.v1"
+CLAIMS_GROUP = "seller-support.ledger.claims"
+
+_REJECTIONS: dict[type[Exception], str] = {
+    ClaimNotScheduled: "claim-not-scheduled",
+    ClaimPaidTooEarly: "claim-paid-too-early",
+    ClaimPaidConflict: "claim-paid-conflict",
+}
+
+
+def decode_fact(record: ConsumerRecord) -> UpstreamFact:
+    """An upstream fact (API.md's JSON) -> its contract model; PoisonMessage when it is none."""
+    if record.value is None:
+        raise PoisonMessage("empty value (tombstone): an upstream fact was expected")
+    try:
+        payload = json.loads(record.value)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise PoisonMessage(f"value is not JSON: {error}") from error
+    try:
+        return upstream_fact_adapter.validate_python(payload)
+    except ValidationError as error:
+        raise PoisonMessage(f"schema violation (upstream fact v1): {error}") from error
+
+
+def apply_claim_fact(ledger: LedgerApplication, fact: UpstreamFact) -> bool:
+    """Apply a `claim_paid`; True when it credited the seller now. Facts of other types belong to
+    the requests service (its own consumer group applies them): False. Rejections raise
+    PoisonMessage (-> DLQ with the reason)."""
+    if not isinstance(fact, ClaimPaid):
+        return False
+    try:
+        return bool(ledger.record_claim_paid(fact)["created"])
+    except tuple(_REJECTIONS) as error:
+        slug = next(s for kind, s in _REJECTIONS.items() if isinstance(error, kind))
+        raise PoisonMessage(f"rejected by the ledger ({slug}): {error}") from error
+
+
+def claims_handler(ledger: LedgerApplication) -> Any:
+    def handle(fact: UpstreamFact, record: ConsumerRecord) -> None:
+        credited = apply_claim_fact(ledger, fact)
+        log.debug(
+            "%s[%d]@%d %s: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            fact.type,
+            "credited" if credited else "nothing to do",
+        )
+
+    return handle
+
+
+def claims_runtime(
+    ledger: LedgerApplication,
+    bootstrap_servers: str,
+    *,
+    topic: str = SHIPMENTS_TOPIC,
+    group_id: str = CLAIMS_GROUP,
+    **settings: Any,
+) -> ConsumerRuntime[UpstreamFact]:
+    return ConsumerRuntime(
+        ConsumerSettings(
+            bootstrap_servers=bootstrap_servers,
+            topics=[topic],
+            group_id=group_id,
+            client_id="seller-support-ledger-claims",
+            **settings,
+        ),
+        decode_fact,
+        claims_handler(ledger),
+    )
+
+
+def ledger_publisher(
+    ledger: LedgerApplication,
+    bootstrap_servers: str,
+    *,
+    topic: str = LEDGER_TOPIC,
+    name: str = "ledger-outbox",
+    **kwargs: Any,
+) -> OutboxPublisher:
+    return OutboxPublisher.for_bootstrap(
+        name,
+        topic,
+        ledger.pending_publications,
+        ledger.mark_published,
+        bootstrap_servers,
+        **kwargs,
+    )

@@ -1,0 +1,328 @@
+"""Publishing a projection's own stream: a generic CloudEvents encoder and an outbox publisher.
+
+The request stream has its own envelope (`shared/envelope.py`) and relay; the projections'
+streams (`seller-support.ledger.v1`, `seller-support.ratings.v1`) use the same approach in a
+generic form:
+
+- `to_kafka_record(...)`: CloudEvents 1.0, Kafka protocol binding, **binary mode**, built with the
+  CloudEvents SDK (`cloudevents.core.bindings.kafka.to_binary`): `ce_specversion`, `ce_id`,
+  `ce_source`, `ce_type`, `ce_subject`, `ce_time`, `content-type: application/json`, plus a W3C
+  `traceparent` derived from `ce_id` (so a re-publication is byte-identical), key = the given key;
+- `from_kafka_record(...)`: the strict inverse (tests, consumers), raising `PoisonMessage`;
+- `OutboxPublisher`: drains an outbox table (rows written in the same transaction as the change
+  they announce) to a topic with the `acks=all` idempotent producer, and marks the rows published
+  only after the broker acknowledged every record of the batch. A publisher killed anywhere
+  re-publishes the unmarked rows on restart: at least once, with the same `ce_id`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cloudevents.core.bindings import kafka as ce_kafka
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+from kafka import KafkaProducer
+from kafka.errors import KafkaTimeoutError
+from prometheus_client import Counter, Gauge
+
+from shared.envelope import (
+    CONTENT_TYPE,
+    SPECVERSION,
+    TRACEPARENT,
+    KafkaRecord,
+    PoisonMessage,
+    is_valid_traceparent,
+    traceparent_for,
+)
+from shared.transport.kafka import make_producer
+
+log = logging.getLogger("seller_support.outbox")
+
+_FORMAT = JSONFormat()
+
+OUTBOX_PENDING = Gauge(
+    "seller_support_outbox_pending_messages",
+    "Outbox rows not yet acknowledged by Kafka",
+    ["outbox"],
+)
+OUTBOX_PUBLISHED = Counter(
+    "seller_support_outbox_published_messages",
+    "Outbox rows published and acknowledged (re-publications included)",
+    ["outbox"],
+)
+OUTBOX_FAILURES = Counter(
+    "seller_support_outbox_failures", "Outbox batches that failed and will be retried", ["outbox"]
+)
+
+
+# --- envelope --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Published:
+    """One outbox row as a CloudEvent: everything the encoder needs."""
+
+    id: str  # ce_id: unique and stable across re-publication
+    type: str  # ce_type
+    source: str  # ce_source
+    subject: str  # ce_subject
+    time: datetime  # ce_time
+    key: str  # the Kafka message key
+    data: dict[str, Any]  # the contract model's JSON
+
+
+def to_kafka_record(message: Published) -> KafkaRecord:
+    event = CloudEvent(
+        attributes={
+            "specversion": SPECVERSION,
+            "id": message.id,
+            "source": message.source,
+            "type": message.type,
+            "subject": message.subject,
+            "time": message.time,
+            "datacontenttype": CONTENT_TYPE,
+        },
+        data=message.data,
+    )
+    encoded = ce_kafka.to_binary(event, _FORMAT, key_mapper=lambda _event: message.key)
+    headers = [(name, value) for name, value in encoded.headers.items()]
+    headers.append((TRACEPARENT, traceparent_for(message.id).encode()))
+    key = encoded.key
+    return KafkaRecord(
+        key=key.encode() if isinstance(key, str) else (key or b""),
+        value=encoded.value,
+        headers=headers,
+    )
+
+
+@dataclass(frozen=True)
+class Received:
+    id: str
+    type: str
+    source: str
+    subject: str
+    time: datetime
+    key: str
+    data: dict[str, Any]
+    traceparent: str | None
+
+
+def from_kafka_record(
+    key: bytes | str | None, value: bytes | None, headers: Any, *, expected_type: str
+) -> Received:
+    """Decode one binary-mode record of type `expected_type`; raises PoisonMessage."""
+    header_map = {
+        name: (v if isinstance(v, bytes) else str(v).encode()) for name, v in headers or ()
+    }
+    if "ce_id" not in header_map or "ce_type" not in header_map:
+        raise PoisonMessage("not a CloudEvents binary-mode record (no ce_id / ce_type header)")
+    if value is None:
+        raise PoisonMessage("empty value (tombstone) on an event stream")
+    try:
+        event = ce_kafka.from_binary(
+            ce_kafka.KafkaMessage(headers=header_map, key=key, value=value), _FORMAT
+        )
+    except Exception as error:
+        raise PoisonMessage(f"invalid CloudEvent: {error}") from error
+    if event.get_specversion() != SPECVERSION:
+        raise PoisonMessage(f"unsupported CloudEvents specversion {event.get_specversion()!r}")
+    if event.get_type() != expected_type:
+        raise PoisonMessage(f"unexpected type {event.get_type()!r}")
+    data = event.get_data()
+    if not isinstance(data, dict):
+        try:
+            json.loads(value)
+        except ValueError as error:
+            raise PoisonMessage(f"value is not JSON: {error}") from error
+        raise PoisonMessage("value is JSON but not an object")
+    when = event.get_time()
+    if not isinstance(when, datetime):
+        raise PoisonMessage("ce_time missing")
+    traceparent = header_map.get(TRACEPARENT, b"").decode(errors="replace")
+    return Received(
+        id=event.get_id(),
+        type=event.get_type(),
+        source=event.get_source(),
+        subject=event.get_subject() or "",
+        time=datetime.fromisoformat(when.isoformat()),
+        key=key.decode() if isinstance(key, bytes) else str(key or ""),
+        data=data,
+        traceparent=traceparent if is_valid_traceparent(traceparent) else None,
+    )
+
+
+# --- outbox publisher ------------------------------------------------------------------------------
+
+PendingReader = Callable[[int], Sequence[Published]]  # limit -> oldest unpublished rows, in order
+Marker = Callable[[Sequence[str]], Any]  # ids -> mark them published
+ProducerFactory = Callable[[], KafkaProducer]
+
+
+class PublisherStopped(Exception):
+    """Stop was requested while a batch waited for the broker; nothing was marked."""
+
+
+class OutboxPublisher:
+    """Publishes `pending(limit)` to `topic`; `mark(ids)` only after the broker acknowledged them."""
+
+    def __init__(
+        self,
+        name: str,
+        topic: str,
+        pending: PendingReader,
+        mark: Marker,
+        producer_factory: ProducerFactory,
+        *,
+        batch_size: int = 500,
+        before_mark: Callable[[Sequence[str]], None] | None = None,
+    ) -> None:
+        """`before_mark(ids)` runs after the acknowledgement and before the rows are marked (a
+        fault-injection point for tests)."""
+        self.name = name
+        self.topic = topic
+        self.pending = pending
+        self.mark = mark
+        self.producer_factory = producer_factory
+        self.batch_size = batch_size
+        self.before_mark = before_mark
+        self.stop_event = threading.Event()
+        self._producer: KafkaProducer | None = None
+
+    @classmethod
+    def for_bootstrap(
+        cls,
+        name: str,
+        topic: str,
+        pending: PendingReader,
+        mark: Marker,
+        bootstrap_servers: str,
+        **kwargs: Any,
+    ) -> OutboxPublisher:
+        return cls(
+            name,
+            topic,
+            pending,
+            mark,
+            lambda: make_producer(bootstrap_servers, f"seller-support-{name}"),
+            **kwargs,
+        )
+
+    def run_once(self) -> int:
+        """Publish the oldest unpublished batch; returns how many rows were acknowledged and
+        marked (0: nothing pending). Raises when the broker did not acknowledge every record."""
+        batch = list(self.pending(self.batch_size))
+        OUTBOX_PENDING.labels(self.name).set(len(batch))
+        if not batch:
+            return 0
+        if self._producer is None:
+            self._producer = self.producer_factory()
+        producer = self._producer
+        futures = []
+        for message in batch:
+            record = to_kafka_record(message)
+            futures.append(
+                producer.send(
+                    self.topic, key=record.key, value=record.value, headers=record.headers
+                )
+            )
+        for future in futures:
+            while not future.is_done:
+                if self.stop_event.is_set():
+                    self.reset_producer()
+                    raise PublisherStopped("stopped while waiting for acknowledgements")
+                try:
+                    producer.flush(timeout=1.0)
+                except KafkaTimeoutError:
+                    continue
+            if future.failed():
+                raise future.exception
+        ids = [m.id for m in batch]
+        if self.before_mark is not None:
+            self.before_mark(ids)
+        self.mark(ids)
+        OUTBOX_PUBLISHED.labels(self.name).inc(len(batch))
+        return len(batch)
+
+    def drain(self, timeout_s: float = 30.0) -> int:
+        """Publish until nothing is pending (tests, tools)."""
+        deadline = time.monotonic() + timeout_s
+        published = 0
+        while True:
+            n = self.run_once()
+            published += n
+            if n == 0:
+                return published
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"outbox {self.name} still busy after {timeout_s}s")
+
+    def run(
+        self,
+        *,
+        idle_sleep_s: float = 0.2,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 10.0,
+        before_round: Callable[[], None] | None = None,
+    ) -> None:
+        """Publish until `stop()`, retrying failures with backoff (never gives up; nothing is
+        marked that the broker did not acknowledge). `before_round()` runs before every round."""
+        backoff = backoff_initial_s
+        log.info("outbox %s publishing to %s", self.name, self.topic)
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    if before_round is not None:
+                        before_round()
+                    published = self.run_once()
+                    backoff = backoff_initial_s
+                    if published < self.batch_size:
+                        self.stop_event.wait(idle_sleep_s)
+                except PublisherStopped:
+                    break
+                except Exception as error:
+                    OUTBOX_FAILURES.labels(self.name).inc()
+                    log.warning(
+                        "outbox %s: publishing failed, retrying in %.1fs: %r",
+                        self.name,
+                        backoff,
+                        error,
+                    )
+                    self.reset_producer()
+                    self.stop_event.wait(backoff)
+                    backoff = min(backoff_max_s, backoff * 2)
+        finally:
+            self.close()
+            log.info("outbox %s stopped", self.name)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def reset_producer(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=0)
+            except Exception:
+                log.debug("closing the producer failed", exc_info=True)
+            self._producer = None
+
+    def close(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=5)
+            except Exception:
+                log.debug("closing the producer failed", exc_info=True)
+            self._producer = None
+
+    def start_thread(self, **run_kwargs: Any) -> threading.Thread:
+        thread = threading.Thread(
+            target=lambda: self.run(**run_kwargs), name=f"outbox-{self.name}", daemon=True
+        )
+        thread.start()
+        return thread
