@@ -20,11 +20,9 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, Request
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 from services.ledger.api import router
 from services.ledger.application import LedgerApplication
@@ -32,6 +30,7 @@ from services.ledger.settings import LedgerSettings
 from services.ledger.streams import CLAIMS_GROUP, SHIPMENTS_TOPIC, claims_runtime, ledger_publisher
 from shared.auth import TokenCodec
 from shared.contracts.ledger_v1 import LEDGER_TOPIC
+from shared.database import create_projection_engine
 from shared.observability import (
     Check,
     broker_check,
@@ -51,21 +50,7 @@ from shared.transport.kafka import (
 
 
 def build_engine(settings: LedgerSettings) -> Engine:
-    url = make_url(settings.url)
-    if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_projection_engine(settings.url)
 
 
 def open_ledger(settings: LedgerSettings | None = None) -> LedgerApplication:

@@ -23,17 +23,16 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from fastapi import FastAPI
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 from services.notifications.api import router
 from services.notifications.application import NotificationsApplication
 from services.notifications.settings import NotificationsSettings
 from shared.auth import TokenCodec
 from shared.clock import Clock
+from shared.database import create_projection_engine
 from shared.observability import (
     Check,
     broker_check,
@@ -59,21 +58,7 @@ LogReader = Callable[[int, int], Sequence[tuple[int, EventMessage]]]
 
 
 def build_engine(settings: NotificationsSettings) -> Engine:
-    url = make_url(settings.url)
-    if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_projection_engine(settings.url)
 
 
 def open_notifications(settings: NotificationsSettings | None = None) -> NotificationsApplication:

@@ -17,11 +17,9 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 from services.ratings.api import router
 from services.ratings.application import RatingsApplication
@@ -30,6 +28,7 @@ from services.ratings.streams import ratings_publisher
 from shared.auth import TokenCodec
 from shared.clock import Clock, SystemClock
 from shared.contracts.ratings_v1 import TOPIC as RATINGS_TOPIC
+from shared.database import create_projection_engine
 from shared.observability import (
     Check,
     broker_check,
@@ -52,21 +51,7 @@ log = logging.getLogger("seller_support.ratings")
 
 
 def build_engine(database_url: str) -> Engine:
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_projection_engine(database_url)
 
 
 def open_ratings(
