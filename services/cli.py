@@ -3,13 +3,21 @@
     seller-support serve                       # the whole system on SUPPORT_HOST:SUPPORT_PORT
     seller-support token --role buyer --sub b1 [--ttl 1h]
     seller-support demo [--base-url http://127.0.0.1:8000]
+    seller-support audit verify [--anchors FILE]     # tamper check of every request's hash chain
+    seller-support audit rebuild --compare [--from-kafka] [--now T]
+    seller-support audit export [--out FILE]         # JSON Lines of CloudEvents, whole history
+    seller-support audit history REQUEST_ID [--as-of T]
+    seller-support audit state REQUEST_ID --as-of T
 
-Every subcommand reads the same `SUPPORT_*` settings as the server, so tokens it mints verify there.
+Every subcommand reads the same `SUPPORT_*` settings as the server, so tokens it mints verify there
+and the audit commands read the server's stores. Audit exit codes: 0 intact / identical, 1 tampering
+or differences, 2 usage errors (bad arguments, unknown request, missing store). See docs/audit.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -365,6 +373,225 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- audit (R62, docs/audit.md) --------------------------------------------------------------------
+
+USAGE_ERROR = 2
+
+
+class UsageError(Exception):
+    pass
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _parse_moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 moment: {text!r} (e.g. 2026-12-07T14:00:00-05:00)"
+        ) from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs a UTC offset (e.g. Z or -05:00)")
+    return moment
+
+
+def _open_requests(settings: Settings) -> Any:
+    from pathlib import Path
+
+    from services.requests.application import open_application
+    from shared.clock import SystemClock
+
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise UsageError(f"no event store at {url} (set SUPPORT_DATABASE_URL or SUPPORT_DATA_DIR)")
+    return open_application(url, SystemClock())
+
+
+def _close_requests(app: Any) -> None:
+    app.close()
+    app.recorder.datastore.engine.dispose()
+
+
+class _Progress:
+    """Progress lines on stderr, at most about once a second."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        import time
+
+        self.quiet = quiet
+        self.time = time.monotonic
+        self.last = 0.0
+
+    def __call__(self, what: str, done: int, total: int | None = None) -> None:
+        if self.quiet or self.time() - self.last < 1.0:
+            return
+        self.last = self.time()
+        _err(f"... {what} {done}" + (f" of {total}" if total else ""))
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    from services.requests import audit
+
+    app = _open_requests(_settings())
+    try:
+        progress = _Progress(args.quiet)
+        report = audit.verify(app, lambda done, total: progress("requests verified", done, total))
+        problems = list(report.problems or [])
+        if args.anchors:
+            with open(args.anchors, encoding="utf-8") as handle:
+                anchors = [json.loads(line) for line in handle if line.strip()]
+            problems.extend(audit.verify_against_anchors(app, anchors))
+    finally:
+        _close_requests(app)
+    for problem in problems:
+        print(f"TAMPERED {problem}")
+    verdict = "intact" if not problems else f"{len(problems)} problem(s)"
+    print(f"verified {report.requests} request(s), {report.events} event(s): {verdict}")
+    return 0 if not problems else 1
+
+
+def audit_rebuild(args: argparse.Namespace) -> int:
+    import time
+
+    from services import auditing
+
+    settings = _settings()
+    app = _open_requests(settings)
+    live = auditing.live_store_urls(settings)
+    started = time.monotonic()
+    try:
+        comparison, applied = auditing.rebuild_and_compare(
+            app,
+            live,
+            now=args.now,
+            source="kafka" if args.from_kafka else "store",
+            kafka_bootstrap=args.bootstrap,
+            topic=args.topic,
+            progress=_Progress(args.quiet),
+            keep=args.keep,
+        )
+    finally:
+        _close_requests(app)
+    elapsed = time.monotonic() - started
+    source = f"Kafka topic {args.topic}" if args.from_kafka else "the event store"
+    print(f"rebuilt every projection from {source}: {applied} event(s) in {elapsed:.1f}s")
+    for note in comparison.notes:
+        print(f"note: {note}")
+    if not args.compare:
+        return 0
+    for store_name, table, live_rows, rebuilt_rows in comparison.tables:
+        print(f"  {store_name}.{table}: live {live_rows} row(s), rebuilt {rebuilt_rows}")
+    shown = comparison.differences[: args.max_differences]
+    for difference in shown:
+        print(f"DIFFERENT {difference}")
+    if len(comparison.differences) > len(shown):
+        print(f"... and {len(comparison.differences) - len(shown)} more difference(s)")
+    if comparison.identical:
+        print("identical: the live projections equal the rebuild")
+        return 0
+    print(f"{len(comparison.differences)} difference(s)")
+    return 1
+
+
+def audit_export(args: argparse.Namespace) -> int:
+    from services.requests import audit
+
+    app = _open_requests(_settings())
+    progress = _Progress(args.quiet)
+    try:
+        if args.out and args.out != "-":
+            with open(args.out, "w", encoding="utf-8") as handle:
+                count = audit.export(app, handle, lambda n, _t: progress("exported", n))
+        else:
+            count = audit.export(app, sys.stdout, lambda n, _t: progress("exported", n))
+    finally:
+        _close_requests(app)
+    _err(f"exported {count} event(s)" + (f" to {args.out}" if args.out else ""))
+    return 0
+
+
+def _print_json(value: Any) -> None:
+    print(
+        json.dumps(
+            value, indent=2, default=lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v)
+        )
+    )
+
+
+def audit_history(args: argparse.Namespace) -> int:
+    from services.requests import audit
+    from services.requests.application import RequestNotFound
+
+    app = _open_requests(_settings())
+    try:
+        if args.as_of is not None:
+            state = audit.state_as_of(app, args.request_id, args.as_of)
+            if state is None:
+                raise UsageError(f"support request {args.request_id} did not exist at {args.as_of}")
+            _print_json(state)
+        else:
+            _print_json(audit.history(app, args.request_id))
+    except RequestNotFound as error:
+        raise UsageError(str(error)) from None
+    finally:
+        _close_requests(app)
+    return 0
+
+
+def _add_audit(commands: Any) -> None:
+    audit = commands.add_parser(
+        "audit", help="auditors: tamper check, rebuild-compare, export, history, state as of T"
+    )
+    sub = audit.add_subparsers(dest="audit_command", required=True)
+
+    verify = sub.add_parser("verify", help="recompute every request's hash chain; 1 if tampered")
+    verify.add_argument(
+        "--anchors", help="an earlier `audit export` file: its chain hashes must still be stored"
+    )
+    verify.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    verify.set_defaults(handler=audit_verify)
+
+    rebuild = sub.add_parser("rebuild", help="rebuild every projection into fresh stores")
+    rebuild.add_argument("--compare", action="store_true", help="compare with the live stores")
+    rebuild.add_argument(
+        "--from-kafka", action="store_true", help="read the topic from offset 0, not the store"
+    )
+    rebuild.add_argument(
+        "--bootstrap",
+        default=os.environ.get("SUPPORT_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+        help="Kafka bootstrap servers (default SUPPORT_KAFKA_BOOTSTRAP or 127.0.0.1:9092)",
+    )
+    rebuild.add_argument("--topic", default="seller-support.requests.v1")
+    rebuild.add_argument(
+        "--now",
+        type=_parse_moment,
+        default=None,
+        help="instant ratings are computed at (default now)",
+    )
+    rebuild.add_argument("--keep", action="store_true", help="keep the rebuilt stores")
+    rebuild.add_argument("--max-differences", type=int, default=200)
+    rebuild.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    rebuild.set_defaults(handler=audit_rebuild)
+
+    export = sub.add_parser("export", help="the whole history as JSON Lines of CloudEvents")
+    export.add_argument("--out", default=None, help="file to write (default stdout)")
+    export.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    export.set_defaults(handler=audit_export)
+
+    history = sub.add_parser("history", help="one request's events (or its state with --as-of)")
+    history.add_argument("request_id")
+    history.add_argument("--as-of", type=_parse_moment, default=None)
+    history.set_defaults(handler=audit_history)
+
+    state = sub.add_parser("state", help="one request's state as of a moment")
+    state.add_argument("request_id")
+    state.add_argument("--as-of", type=_parse_moment, required=True)
+    state.set_defaults(handler=audit_history)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seller-support", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -381,12 +608,17 @@ def build_parser() -> argparse.ArgumentParser:
     walk = commands.add_parser("demo", help="seed orders and walk one request of each kind")
     walk.add_argument("--base-url", default=None, help="default http://SUPPORT_HOST:SUPPORT_PORT")
     walk.set_defaults(handler=demo)
+    _add_audit(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> Any:
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except UsageError as error:
+        _err(f"seller-support {args.command}: {error}")
+        return USAGE_ERROR
 
 
 if __name__ == "__main__":

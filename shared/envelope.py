@@ -8,7 +8,10 @@ headers. One Kafka record per event:
 - headers: `ce_specversion` 1.0, `ce_id` = `<request id>:<version>` (stable across re-publication,
   so consumers dedupe by it), `ce_source` `/seller-support/requests`, `ce_type`
   `seller_support.request.<name>.v1`, `ce_subject` = request id, `ce_time`, `content-type`
-  `application/json`, and the W3C Trace Context `traceparent` header.
+  `application/json`, the W3C Trace Context `traceparent` header (the one stored with the event
+  when the command that caused it had one, else one derived from `ce_id`), and `ce_chainhash`: the
+  request's tamper-evident hash-chain head at this event (a CloudEvents extension attribute, R62,
+  see services/requests/audit.py), when known.
 
 Decoding is strict: anything that is not a well-formed v1 request event raises `PoisonMessage`, which
 the consumer runtime sends to the dead-letter topic.
@@ -34,6 +37,7 @@ from shared.transport.messages import EventMessage
 SOURCE = "/seller-support/requests"
 CONTENT_TYPE = "application/json"
 TRACEPARENT = "traceparent"
+CHAINHASH = "chainhash"  # CloudEvents extension attribute: the request's hash-chain head
 SPECVERSION = "1.0"
 
 _FORMAT = JSONFormat()
@@ -84,26 +88,41 @@ def traceparent_for(event_id: str) -> str:
 
 
 def to_cloudevent(message: EventMessage) -> CloudEvent:
-    return CloudEvent(
-        attributes={
-            "specversion": SPECVERSION,
-            "id": message.id,
-            "source": SOURCE,
-            "type": message.type,
-            "subject": message.subject,
-            "time": message.time,
-            "datacontenttype": CONTENT_TYPE,
-        },
-        data=message.data,
-    )
+    attributes: dict[str, Any] = {
+        "specversion": SPECVERSION,
+        "id": message.id,
+        "source": SOURCE,
+        "type": message.type,
+        "subject": message.subject,
+        "time": message.time,
+        "datacontenttype": CONTENT_TYPE,
+    }
+    if message.chain_hash:
+        attributes[CHAINHASH] = message.chain_hash
+    return CloudEvent(attributes=attributes, data=message.data)
+
+
+def to_structured_json(message: EventMessage) -> bytes:
+    """The event in CloudEvents structured mode (JSON), with `chainhash` and, when stored, the
+    `traceparent` extension: one line of `seller-support audit export`."""
+    event = to_cloudevent(message)
+    if message.traceparent and is_valid_traceparent(message.traceparent):
+        event = CloudEvent(
+            attributes={**event.get_attributes(), TRACEPARENT: message.traceparent},
+            data=event.get_data(),
+        )
+    return _FORMAT.write(event)
 
 
 def to_kafka(message: EventMessage, traceparent: str | None = None) -> KafkaRecord:
-    """The Kafka record of one event (binary mode). `traceparent` is kept when valid, otherwise
-    one is derived from the event id."""
+    """The Kafka record of one event (binary mode). The `traceparent` header is the given one when
+    valid, else the one stored with the event (`message.traceparent`) when valid, else one derived
+    from the event id."""
     encoded = ce_kafka.to_binary(
         to_cloudevent(message), _FORMAT, key_mapper=lambda event: event.get_subject()
     )
+    if traceparent is None or not is_valid_traceparent(traceparent):
+        traceparent = message.traceparent
     if traceparent is None or not is_valid_traceparent(traceparent):
         traceparent = traceparent_for(message.id)
     headers = [(name, value) for name, value in encoded.headers.items()]
@@ -166,7 +185,17 @@ def from_kafka(key: bytes | str | None, value: bytes | None, headers: Any) -> Ev
     if not isinstance(time, datetime):
         raise PoisonMessage("ce_time missing")
     time = datetime.fromisoformat(time.isoformat())  # plain fixed-offset tzinfo, not dateutil's
-    return EventMessage(id=event.get_id(), name=name, subject=subject, time=time, data=data)
+    chain = event.get_extension(CHAINHASH)
+    traceparent = header_map.get(TRACEPARENT, b"").decode(errors="replace")
+    return EventMessage(
+        id=event.get_id(),
+        name=name,
+        subject=subject,
+        time=time,
+        data=data,
+        chain_hash=None if chain is None else str(chain),
+        traceparent=traceparent if is_valid_traceparent(traceparent) else None,
+    )
 
 
 def headers_of(record_headers: Any) -> dict[str, bytes]:

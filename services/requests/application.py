@@ -21,7 +21,7 @@ from eventsourcing.persistence import IntegrityError
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from services.requests import store
+from services.requests import audit, store
 from services.requests.domain import (
     SYSTEM_ACTOR,
     IllegalTransition,
@@ -41,6 +41,7 @@ from shared.contracts.upstream import (
     ReturnLabelCreated,
     ShipmentScanned,
 )
+from shared.tracing import current_traceparent
 
 # --- errors the application adds to the domain's ---------------------------------------------
 
@@ -202,7 +203,9 @@ class RequestsApplication(Application):
         return changed
 
     def _save_with_side_tables(self, session: Session, request: SupportRequest) -> None:
-        self.save(request)
+        recordings = self.save(request)
+        # R62: each new event's link in its request's hash chain, and the trace it belongs to.
+        audit.record_chain(session, [r.notification for r in recordings], current_traceparent())
         rid = str(request.id)
         session.execute(delete(store.deadlines).where(store.deadlines.c.request_id == rid))
         for kind, due_at in request.deadlines.items():

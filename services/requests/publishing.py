@@ -1,7 +1,9 @@
 """How the requests service's internal events become published messages (`seller-support.requests.v1`).
 
 The published data is the event's own attributes plus `request_id`, `version`, `at` and `actor`,
-as JSON. The contract models in shared/contracts describe exactly this shape.
+as JSON. The contract models in shared/contracts describe exactly this shape. Beside the data, each
+message carries the event's chain hash and the traceparent of the command that stored it
+(`ss_event_meta`, see services/requests/audit.py); the envelope puts them in the Kafka headers.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from services.requests import audit
 from services.requests.application import RequestsApplication, event_data, event_name
 from shared.transport.messages import EventMessage
 
 
-def to_message(domain_event: Any) -> EventMessage:
+def to_message(
+    domain_event: Any, chain_hash: str | None = None, traceparent: str | None = None
+) -> EventMessage:
     request_id = str(domain_event.originator_id)
     version = domain_event.originator_version
     data = {
@@ -31,6 +36,8 @@ def to_message(domain_event: Any) -> EventMessage:
         subject=request_id,
         time=domain_event.at,
         data=_json_ready(data),
+        chain_hash=chain_hash,
+        traceparent=traceparent,
     )
 
 
@@ -40,7 +47,14 @@ def read_messages(
     """Messages from the notification log, `start` inclusive, in the log's total order."""
     # The recorder, not the notification log: the log caps a read at its section size (10).
     notifications = app.recorder.select_notifications(start=start, limit=limit)
-    return [(n.id, to_message(app.mapper.to_domain_event(n))) for n in notifications]
+    meta = audit.meta_for(
+        app, [(str(n.originator_id), n.originator_version) for n in notifications]
+    )
+    messages = []
+    for n in notifications:
+        chain, traceparent = meta.get((str(n.originator_id), n.originator_version), (None, None))
+        messages.append((n.id, to_message(app.mapper.to_domain_event(n), chain, traceparent)))
+    return messages
 
 
 def _json_ready(value: Any) -> Any:

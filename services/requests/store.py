@@ -3,7 +3,9 @@
 - the order read model (R60) that commands are checked against;
 - item locks: one open request per order item (R9), enforced by a primary key so races lose cleanly;
 - tracking links: which request a return or replacement tracking number belongs to;
-- deadlines: durable timers, rewritten in the transaction of every event that changes them.
+- deadlines: durable timers, rewritten in the transaction of every event that changes them;
+- event meta: per stored event, its tamper-evident chain hash and the W3C traceparent of the
+  command that caused it, written in the event's own transaction (services/requests/audit.py).
 """
 
 from __future__ import annotations
@@ -77,4 +79,13 @@ idempotency_keys = Table(
     Column("status_code", Integer, nullable=False),
     Column("body", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+event_meta = Table(
+    "ss_event_meta",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("chain_hash", String(64), nullable=False),
+    Column("traceparent", String(55), nullable=True),
 )

@@ -1,0 +1,297 @@
+"""Auditing the requests service's event store (R62): a tamper-evident hash chain per request,
+verification, state as of a moment, history, and an export of the whole history as CloudEvents.
+
+The chain. Every stored event of a request gets a row in `ss_event_meta`, written in the event's own
+transaction:
+
+    chain_hash(v) = sha256( chain_hash(v-1) | b"\\n" | str(v) | b"\\n" | topic | b"\\n" | state )
+
+with `chain_hash(0) = genesis(request_id)` = sha256(b"seller-support/requests/chain/v1\\n" +
+request_id), hex-encoded, and `state` the event's stored bytes exactly as the events table holds
+them. Altering any stored event (its topic, state or version), removing one, or swapping two breaks
+the recomputed chain at that request and version; altering a meta row breaks the comparison with the
+recomputed hash. The chain head travels with each published event (the `chainhash` CloudEvents
+attribute), so an outside copy - a consumer's log, an export - anchors history: removing the last
+event *and* its meta row is caught by `verify_against_anchors`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any
+from uuid import UUID
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from services.requests import store
+from shared.envelope import to_structured_json
+
+if TYPE_CHECKING:  # the application imports this module to write the chain
+    from services.requests.application import RequestsApplication
+
+MISMATCH = "chain hash mismatch: the event or its chain hash was altered"
+GENESIS_LABEL = b"seller-support/requests/chain/v1\n"
+
+
+def genesis(request_id: str) -> str:
+    return hashlib.sha256(GENESIS_LABEL + str(request_id).encode()).hexdigest()
+
+
+def chain_hash(previous: str, version: int, topic: str, state: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in (previous.encode(), str(version).encode(), topic.encode()):
+        digest.update(part)
+        digest.update(b"\n")
+    digest.update(bytes(state))
+    return digest.hexdigest()
+
+
+# --- writing (inside the command's transaction) ----------------------------------------------------
+
+
+def record_chain(session: Session, notifications: Sequence[Any], traceparent: str | None) -> None:
+    """One `ss_event_meta` row per newly stored event (a recording's `.notification`), chained to the
+    request's previous event. Runs in the transaction that stores the events."""
+    heads: dict[str, tuple[int, str]] = {}
+    for n in sorted(notifications, key=lambda n: (str(n.originator_id), n.originator_version)):
+        rid = str(n.originator_id)
+        version = int(n.originator_version)
+        head = heads.get(rid)
+        if head is None or head[0] != version - 1:
+            head = (version - 1, _stored_hash(session, rid, version - 1))
+        value = chain_hash(head[1], version, n.topic, n.state)
+        session.execute(
+            insert(store.event_meta).values(
+                request_id=rid, version=version, chain_hash=value, traceparent=traceparent
+            )
+        )
+        heads[rid] = (version, value)
+
+
+def _stored_hash(session: Session, request_id: str, version: int) -> str:
+    if version <= 0:
+        return genesis(request_id)
+    stored = session.execute(
+        select(store.event_meta.c.chain_hash).where(
+            store.event_meta.c.request_id == request_id, store.event_meta.c.version == version
+        )
+    ).scalar_one_or_none()
+    # An event stored before chaining existed (or a broken chain): chain from its absence; verify
+    # reports the gap at that version.
+    return stored if stored is not None else "missing"
+
+
+def meta_for(
+    app: RequestsApplication, keys: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], Any]:
+    """`(request_id, version) -> (chain_hash, traceparent)` for the given events."""
+    wanted = {(str(r), int(v)) for r, v in keys}
+    if not wanted:
+        return {}
+    m = store.event_meta
+    found: dict[tuple[str, int], Any] = {}
+    ids = sorted({r for r, _ in wanted})
+    with app.recorder.transaction(commit=False) as session:
+        for start in range(0, len(ids), 500):
+            rows = session.execute(
+                select(m.c.request_id, m.c.version, m.c.chain_hash, m.c.traceparent).where(
+                    m.c.request_id.in_(ids[start : start + 500])
+                )
+            ).all()
+            for row in rows:
+                key = (row.request_id, int(row.version))
+                if key in wanted:
+                    found[key] = (row.chain_hash, row.traceparent)
+    return found
+
+
+# --- verifying --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    request_id: str
+    version: int
+    what: str
+
+    def __str__(self) -> str:
+        return f"request {self.request_id} version {self.version}: {self.what}"
+
+
+@dataclass
+class VerifyReport:
+    requests: int = 0
+    events: int = 0
+    problems: list[Problem] | None = None
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+def _events_table(app: RequestsApplication) -> Any:
+    return app.recorder.events_record_cls.__table__
+
+
+def request_ids(app: RequestsApplication) -> list[str]:
+    """Every request the events table or the chain table knows, sorted."""
+    events = _events_table(app)
+    m = store.event_meta
+    with app.recorder.transaction(commit=False) as session:
+        from_events = {
+            str(r) for r in session.execute(select(events.c.originator_id).distinct()).scalars()
+        }
+        from_meta = set(session.execute(select(m.c.request_id).distinct()).scalars())
+    return sorted(from_events | from_meta)
+
+
+def verify_request(app: RequestsApplication, request_id: str) -> tuple[int, list[Problem]]:
+    """Recompute one request's chain from its stored rows; returns (events, problems)."""
+    events = _events_table(app)
+    m = store.event_meta
+    rid = str(request_id)
+    with app.recorder.transaction(commit=False) as session:
+        rows = session.execute(
+            select(events.c.originator_version, events.c.topic, events.c.state)
+            .where(events.c.originator_id == _as_uuid_or_str(rid))
+            .order_by(events.c.originator_version)
+        ).all()
+        metas = {
+            int(r.version): r.chain_hash
+            for r in session.execute(
+                select(m.c.version, m.c.chain_hash).where(m.c.request_id == rid)
+            )
+        }
+    problems: list[Problem] = []
+    # The hashes the next link may chain from: after a mismatch, both the stored hash (the event
+    # was altered, its row intact) and the recomputed one (the row was altered), so one altered
+    # row is reported once instead of at every later version.
+    previous = {genesis(rid)}
+    expected_version = 1
+    seen: set[int] = set()
+    for row in rows:
+        version = int(row.originator_version)
+        seen.add(version)
+        if version != expected_version:
+            problems.append(
+                Problem(rid, expected_version, f"event missing (next stored is version {version})")
+            )
+        state = _bytes(row.state)
+        computed = {chain_hash(p, version, row.topic, state) for p in sorted(previous)}
+        stored = metas.get(version)
+        if stored is None:
+            problems.append(Problem(rid, version, "no chain hash stored for this event"))
+            previous = computed
+        elif stored not in computed:
+            problems.append(Problem(rid, version, MISMATCH))
+            previous = computed | {stored}
+        else:
+            previous = {stored}
+        expected_version = version + 1
+    for version in sorted(set(metas) - seen):
+        problems.append(
+            Problem(rid, version, "event removed: its chain hash is stored, the event is not")
+        )
+    return len(rows), problems
+
+
+def verify(app: RequestsApplication, progress: Any = None) -> VerifyReport:
+    report = VerifyReport(problems=[])
+    ids = request_ids(app)
+    for index, rid in enumerate(ids, 1):
+        count, problems = verify_request(app, rid)
+        report.requests += 1
+        report.events += count
+        report.problems.extend(problems)
+        if progress is not None:
+            progress(index, len(ids))
+    return report
+
+
+def verify_against_anchors(
+    app: RequestsApplication, anchors: Iterable[dict[str, Any]]
+) -> list[Problem]:
+    """Check stored history against chain heads seen outside (an export, published events): every
+    anchored (request, version, chainhash) must still be stored with that very hash."""
+    wanted: dict[tuple[str, int], str] = {}
+    for anchor in anchors:
+        data = anchor.get("data") or {}
+        rid = str(anchor.get("subject") or data.get("request_id"))
+        version = int(data.get("version") or str(anchor.get("id", ":0")).rsplit(":", 1)[1])
+        if anchor.get("chainhash"):
+            wanted[(rid, version)] = anchor["chainhash"]
+    stored = meta_for(app, wanted)
+    problems = []
+    for (rid, version), value in sorted(wanted.items()):
+        if (rid, version) not in stored:
+            problems.append(Problem(rid, version, "anchored event no longer stored"))
+        elif stored[(rid, version)][0] != value:
+            problems.append(Problem(rid, version, "stored chain hash differs from the anchor"))
+    return problems
+
+
+# --- reading history ---------------------------------------------------------------------------------
+
+
+def iter_messages(app: RequestsApplication, batch: int = 500) -> Iterator[tuple[int, Any]]:
+    """Every event in the notification log's order, as published messages (with chain hashes)."""
+    from services.requests.publishing import read_messages
+
+    start = 1
+    while True:
+        chunk = read_messages(app, start, batch)
+        yield from chunk
+        if not chunk:
+            return
+        start = chunk[-1][0] + 1
+
+
+def export(app: RequestsApplication, out: IO[str], progress: Any = None) -> int:
+    """The whole history, in the notification log's order, as JSON Lines of CloudEvents in
+    structured mode (specversion, id, type, source, subject, time, datacontenttype, data, chainhash,
+    and traceparent when stored); returns how many events were written."""
+    written = 0
+    for _position, message in iter_messages(app):
+        out.write(to_structured_json(message).decode() + "\n")
+        written += 1
+        if progress is not None and written % 1000 == 0:
+            progress(written, None)
+    return written
+
+
+def history(app: RequestsApplication, request_id: str) -> list[dict[str, Any]]:
+    """Every event of one request, oldest first, with its chain hash and traceparent."""
+    from services.requests.application import Actor
+
+    entries = app.history(request_id, Actor("auditor", "audit-cli"))
+    meta = meta_for(app, [(str(request_id), e["version"]) for e in entries])
+    for entry in entries:
+        chain, traceparent = meta.get((str(request_id), entry["version"]), (None, None))
+        entry["chainhash"] = chain
+        entry["traceparent"] = traceparent
+    return entries
+
+
+def state_as_of(
+    app: RequestsApplication, request_id: str, as_of: datetime
+) -> dict[str, Any] | None:
+    from services.requests.application import Actor, request_view
+
+    app._load_for(request_id, Actor("auditor", "audit-cli"))  # RequestNotFound when unknown
+    past = app.state_as_of(UUID(str(request_id)), as_of)
+    return None if past is None else request_view(past)
+
+
+def _bytes(value: Any) -> bytes:
+    return bytes(value) if isinstance(value, memoryview | bytearray) else value
+
+
+def _as_uuid_or_str(value: str) -> Any:
+    try:
+        return UUID(value)
+    except ValueError:
+        return value
