@@ -79,6 +79,7 @@ deploy-check: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/request_store.py
 	$(PY) bench/kafka_relay.py
+	$(PY) bench/rebuild.py
 
 clean:
 	-bash deploy/kafka/stop.sh
