@@ -69,9 +69,9 @@ def test_ratings_and_notifications_processes_consume_the_stream_and_ratings_publ
             with engine.connect() as conn:
                 return len(conn.execute(applied_events.select()).all())
 
-        wait_for(lambda: applied(r_client, "ratings") == published, 15, "ratings applied all")
+        wait_for(lambda: applied(r_client, "ratings") == published, 45, "ratings applied all")
         wait_for(
-            lambda: applied(n_client, "notifications") == published, 15, "notifications applied"
+            lambda: applied(n_client, "notifications") == published, 45, "notifications applied"
         )
         token = CODEC.encode(sub="buyer-x", role="buyer")
         view = r_client.get(
@@ -83,7 +83,7 @@ def test_ratings_and_notifications_processes_consume_the_stream_and_ratings_publ
             "window": "90_days",
             "requests_considered": 10,
         }
-        records = read_topic(kafka_bootstrap, ratings_topic, expect=1, timeout_s=15)
+        records = read_topic(kafka_bootstrap, ratings_topic, expect=1, timeout_s=45)
         wait_for(lambda: r_client.app.state.ratings.pending_changes() == [], 10, "outbox marked")
     [record] = records
     change = from_kafka_record(record.key, record.value, record.headers, expected_type=EVENT_TYPE)
