@@ -76,10 +76,9 @@ compose-down:
 deploy-check: $(STAMP)
 	$(PYTEST) -q -p no:cacheprovider tests/unit/test_deploy_files.py
 
+# Every figure beside its raw baseline in one run: bench/results.{json,md}, bench/latency.png.
 bench: $(STAMP)
-	$(PY) bench/request_store.py
-	$(PY) bench/kafka_relay.py
-	$(PY) bench/rebuild.py
+	$(PY) bench/run.py
 
 clean:
 	-bash deploy/kafka/stop.sh

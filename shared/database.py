@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.dml import Insert
 
 
 def create_projection_engine(database_url: str) -> Engine:
@@ -23,6 +25,38 @@ def create_projection_engine(database_url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # WAL + NORMAL: no fsync per commit (one at each checkpoint). A power loss may drop the
+        # last commits, never tear one; a projection's position is stored in the same database,
+        # so it resumes from where its rows end. Per-event FULL fsyncs were the embedded
+        # system's top cost (docs/benchmarks.md).
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     return engine
+
+
+class _InsertIgnoringDuplicates(Insert):
+    """`INSERT … ON CONFLICT DO NOTHING` (SQLite >= 3.24 and PostgreSQL spell it alike) that uses
+    SQLAlchemy's compiled-statement cache. The dialects' own `insert().on_conflict_do_nothing()`
+    are never cached (`inherit_cache = False`), so every call compiled the statement afresh: the
+    top cost of the notifications and ratings projections (docs/benchmarks.md)."""
+
+    inherit_cache = True
+
+
+@compiles(_InsertIgnoringDuplicates)
+def _compile_insert_ignoring(element: Insert, compiler: Any, **kw: Any) -> str:
+    return compiler.visit_insert(element, **kw) + " ON CONFLICT DO NOTHING"
+
+
+_IGNORING_INSERTS: dict[Table, Insert] = {}
+
+
+def insert_ignoring(table: Table) -> Insert:
+    """The statement for `conn.execute(insert_ignoring(table), values)`: one per table, so its
+    cache key is computed once; `inline()`: no RETURNING of generated keys (it would have to come
+    before ON CONFLICT), nobody reads them."""
+    statement = _IGNORING_INSERTS.get(table)
+    if statement is None:
+        statement = _IGNORING_INSERTS[table] = _InsertIgnoringDuplicates(table).inline()
+    return statement

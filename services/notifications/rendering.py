@@ -87,6 +87,9 @@ class Renderer:
             keep_trailing_newline=False,
             trim_blocks=True,
             lstrip_blocks=True,
+            # Templates ship with the package and never change while the process runs; reloading
+            # would stat every template file on every notification rendered.
+            auto_reload=False,
         )
 
     def has_template(self, kind: str, locale: str) -> bool:

@@ -33,6 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from shared.database import insert_ignoring
+
 metadata = MetaData()
 
 request_facts = Table(
@@ -128,15 +130,9 @@ inbox = Table(
 
 def insert_ignoring_duplicates(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; True when a row was inserted."""
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+    if conn.dialect.name not in ("postgresql", "sqlite"):  # pragma: no cover - unsupported
         return bool(conn.execute(insert(table).values(**values)).rowcount)
-    statement = dialect_insert(table).values(**values).on_conflict_do_nothing()
-    return bool(conn.execute(statement).rowcount)
+    return bool(conn.execute(insert_ignoring(table), values).rowcount)
 
 
 def aware(value: datetime | None) -> datetime | None:

@@ -41,6 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from services.ratings.domain import Code, Reason, RequestFacts
+from shared.database import insert_ignoring
 
 metadata = MetaData()
 
@@ -125,7 +126,7 @@ def insert_ignoring_duplicates(conn: Connection, table: Table, values: dict[str,
             return
         conn.execute(insert(table).values(**values))
         return
-    conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
+    conn.execute(insert_ignoring(table), values)
 
 
 # --- per-request facts ---------------------------------------------------------------------------

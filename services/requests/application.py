@@ -189,34 +189,42 @@ class RequestsApplication(Application):
             request = self._load_for(request_id, actor)
             if actor.role not in roles:
                 raise Forbidden(f"a {actor.role} may not do this; it is for: {', '.join(roles)}")
+            stored = _deadline_rows(request)
             _fire_deadlines_due_by(request, self.clock.now() if at is None else at)
             change(request)
-            self._save_with_side_tables(session, request)
+            self._save_with_side_tables(session, request, stored)
         return request
 
     def _apply_fact(self, request_id: UUID | str, change: Callable[[SupportRequest], bool]) -> bool:
         """Upstream facts move a request without a party acting; False when nothing changed."""
         with self._transaction() as session:
             request = self._load(request_id)
+            stored = _deadline_rows(request)
             changed = change(request)
-            self._save_with_side_tables(session, request)
+            self._save_with_side_tables(session, request, stored)
         return changed
 
-    def _save_with_side_tables(self, session: Session, request: SupportRequest) -> None:
+    def _save_with_side_tables(
+        self, session: Session, request: SupportRequest, stored: _DeadlineRows | None = None
+    ) -> None:
+        """Save the new events and bring the side tables in line. `stored`: the deadline rows as
+        they were when the request was loaded (`_deadline_rows`), or None when not known (always
+        rewrite); the deadline rows are rewritten only when they changed - most commands leave
+        them alone, and the delete + inserts were a third of a command's statements."""
         recordings = self.save(request)
         # R62: each new event's link in its request's hash chain, and the trace it belongs to.
         audit.record_chain(session, [r.notification for r in recordings], current_traceparent())
         rid = str(request.id)
-        session.execute(delete(store.deadlines).where(store.deadlines.c.request_id == rid))
-        for kind, due_at in request.deadlines.items():
-            session.execute(
-                insert(store.deadlines).values(
-                    request_id=rid,
-                    kind=str(kind),
-                    due_at=due_at,
-                    policy_version=request.policy_version,
-                )
-            )
+        wanted = _deadline_rows(request)
+        if wanted != stored:
+            if stored is None or stored[1]:
+                session.execute(delete(store.deadlines).where(store.deadlines.c.request_id == rid))
+            rows = [
+                {"request_id": rid, "kind": kind, "due_at": due_at, "policy_version": wanted[0]}
+                for kind, due_at in wanted[1]
+            ]
+            if rows:
+                session.execute(insert(store.deadlines), rows)
         if request.is_closed:
             session.execute(delete(store.item_locks).where(store.item_locks.c.request_id == rid))
         for purpose, tracking in (
@@ -402,7 +410,7 @@ class RequestsApplication(Application):
                         request_id=str(request_id), order_id=order_id, opened_at=request.opened_at
                     )
                 )
-                self._save_with_side_tables(session, request)
+                self._save_with_side_tables(session, request, (request.policy_version, ()))
         except IntegrityError as error:
             raise ItemAlreadyOpen(
                 "an item of this order already has an open support request (R9)"
@@ -609,10 +617,11 @@ class RequestsApplication(Application):
                 try:
                     with self._transaction() as session:
                         request = self._load(request_id)
+                        stored = _deadline_rows(request)
                         if request.fire_deadline(kind, due_at):
                             fired += 1
                         progressed = True
-                        self._save_with_side_tables(session, request)
+                        self._save_with_side_tables(session, request, stored)
                         # A deadline the aggregate no longer holds would otherwise be due forever.
                         session.execute(
                             delete(store.deadlines).where(
@@ -679,6 +688,17 @@ class RequestsApplication(Application):
         if order is None:
             raise OrderNotFound(f"no order {order_id}")
         return [self._load(i) for i in ids]
+
+
+# (policy version, ((kind, due at), ...) sorted): what the deadlines side table holds for a request.
+_DeadlineRows = tuple[Any, tuple[tuple[str, datetime], ...]]
+
+
+def _deadline_rows(request: SupportRequest) -> _DeadlineRows:
+    return (
+        request.policy_version,
+        tuple(sorted((str(kind), due_at) for kind, due_at in request.deadlines.items())),
+    )
 
 
 def _fire_deadlines_due_by(request: SupportRequest, at: datetime) -> None:

@@ -40,6 +40,10 @@ log = logging.getLogger("seller_support.relay")
 
 REQUESTS_TOPIC = "seller-support.requests.v1"
 DEFAULT_RELAY_NAME = "requests-relay"
+# How long the relay waits after a round that found less than a full batch. Each idle round is one
+# indexed SELECT on the events table; 20 ms keeps command -> topic latency low (it was 100 ms, the
+# largest share of the end-to-end latency: docs/benchmarks.md).
+IDLE_SLEEP_S = 0.02
 
 relay_metadata = MetaData()
 
@@ -194,17 +198,10 @@ class OutboxRelay:
         return len(batch)
 
     def _read_batch(self, start: int) -> list[tuple[int, Any]]:
-        """Up to `batch_size` messages from `start`, read in notification-log sections (the log
-        refuses selections larger than its section size)."""
-        section = max(1, min(self.batch_size, self.app.notification_log.section_size))
-        batch: list[tuple[int, Any]] = []
-        while len(batch) < self.batch_size:
-            chunk = read_messages(self.app, start, min(section, self.batch_size - len(batch)))
-            batch.extend(chunk)
-            if len(chunk) < section:
-                break
-            start = chunk[-1][0] + 1
-        return batch
+        """Up to `batch_size` messages from `start`, in one read: `read_messages` selects from the
+        recorder, which has no section cap (reading in the log's sections of 10 cost one query
+        and one meta lookup per 10 events)."""
+        return list(read_messages(self.app, start, self.batch_size))
 
     def drain(self, timeout_s: float = 60.0) -> int:
         """Publish until nothing is left (tests, tools); returns how many were published."""
@@ -221,7 +218,7 @@ class OutboxRelay:
     def run(
         self,
         *,
-        idle_sleep_s: float = 0.1,
+        idle_sleep_s: float = IDLE_SLEEP_S,
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 10.0,
     ) -> None:

@@ -1,0 +1,652 @@
+"""`make bench`: every figure beside its raw baseline, measured in the same run on the same machine.
+
+Writes bench/results.json, bench/results.md and bench/latency.png (or under --out). Sections:
+
+- `http_embedded`: HTTP command throughput (open + partial-refund response, closed loop, concurrent
+  clients) against `seller-support serve` on SQLite, beside a plain eventsourcing Application's save
+  rate on SQLite in the same directory (bench/baselines.py).
+- `http_distributed`: the same against the requests API of `make up` (PostgreSQL), beside the raw
+  save rate on the same PostgreSQL server (a scratch schema).
+- `e2e_latency`: command -> ledger entry visible through the ledger API at each offered rate, in
+  distributed mode, beside raw kafka-python produce -> consume latency at the same rate.
+- `relay`: OutboxRelay draining a backlog (PostgreSQL -> Kafka) beside a raw kafka-python producer
+  sending the same number of records of the same value and header sizes.
+- `rebuild`: replay of every projection (ledger, ratings, notifications + inbox) into fresh SQLite
+  stores from a SQLite event store of `--rebuild-events` events, beside a raw read + decode of the
+  same notification log. The store is generated once per size under var/bench/ and reused.
+- `peak_rss_mb`: VmHWM of every process (the embedded server, each `make up` process from its pid
+  file in var/up/, this driver).
+
+Run: `.venv/bin/python bench/run.py [--quick] [--out DIR]`; `--help` lists every parameter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench import baselines, e2e_latency, http_load  # noqa: E402
+
+PY = sys.executable
+UP_PROCESSES = (
+    "requests-api",
+    "requests-relay",
+    "requests-upstream",
+    "ledger",
+    "ratings",
+    "notifications",
+    "notifications-smtp",
+)
+
+
+def log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+# --- machine and processes --------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    meminfo = Path("/proc/meminfo").read_text()
+    total_kb = int(next(x for x in meminfo.splitlines() if x.startswith("MemTotal")).split()[1])
+    model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(total_kb / 1024 / 1024, 1),
+        "cpu": model or platform.processor() or platform.machine(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """VmHWM (the process's peak resident set) in MiB, or None when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout_s} s")
+
+
+def script(path: str, env: dict[str, str] | None = None) -> str:
+    return subprocess.run(
+        ["bash", str(REPO / path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+    ).stdout.strip()
+
+
+def scratch_schema(base_url: str, admin: Any, prefix: str) -> tuple[str, str]:
+    from sqlalchemy import text
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    options = quote(f"-csearch_path={schema}", safe="")
+    return f"{base_url}{'&' if '?' in base_url else '?'}options={options}", schema
+
+
+# --- sections ---------------------------------------------------------------------------------------
+
+
+def http_embedded(args: argparse.Namespace, rss: dict[str, Any]) -> dict[str, Any]:
+    folder = Path(tempfile.mkdtemp(prefix="bench-embedded-"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "SUPPORT_DATA_DIR": str(folder),
+        "SUPPORT_PORT": str(port),
+        "SUPPORT_HOST": "127.0.0.1",
+    }
+    for name in ("SUPPORT_DATABASE_URL", "SUPPORT_SMTP_URL", "SUPPORT_NOTIFICATIONS_SMTP_URL"):
+        env.pop(name, None)
+    server_log = (folder / "server.log").open("w")
+    server = subprocess.Popen(
+        [str(REPO / ".venv/bin/seller-support"), "serve"],
+        env=env,
+        cwd=REPO,
+        stdout=server_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        log(f"embedded server on :{port} (pid {server.pid}, SQLite in {folder})")
+        http_load.run_throughput(f"http://127.0.0.1:{port}", args.warmup, args.concurrency)
+        runs = [
+            http_load.run_throughput(f"http://127.0.0.1:{port}", args.http_requests, c)
+            for c in args.concurrency_levels
+        ]
+        rss["embedded-server"] = peak_rss_mb(server.pid)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(5)
+        server_log.close()
+    raw = baselines.raw_save_rate(f"sqlite:///{folder}/raw.db", 2 * args.http_requests)
+    shutil.rmtree(folder, ignore_errors=True)
+    best = max(runs, key=lambda r: r["commands_per_s"])
+    return {
+        "store": "SQLite file (embedded `seller-support serve`, one process)",
+        "runs": runs,
+        "best_commands_per_s": best["commands_per_s"],
+        "raw_save": raw,
+        "ratio": round(best["commands_per_s"] / raw["commands_per_s"], 3),
+    }
+
+
+class Distributed:
+    """`make up` (deploy/up.sh): started when not running, stopped afterwards only if started here."""
+
+    def __init__(self) -> None:
+        self.started_here = False
+        self.preexisting: list[str] = []
+
+    def _pid(self, name: str) -> int | None:
+        try:
+            pid = int((REPO / "var/up" / f"{name}.pid").read_text().strip())
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    def up(self) -> None:
+        self.preexisting = [n for n in UP_PROCESSES if self._pid(n) is not None]
+        self.started_here = not self.preexisting
+        started = time.perf_counter()
+        subprocess.run(["bash", str(REPO / "deploy/up.sh")], check=True, cwd=REPO)
+        log(f"make up ready in {time.perf_counter() - started:.1f} s")
+
+    def rss(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in UP_PROCESSES:
+            pid = self._pid(name)
+            if pid is not None:
+                out[name] = peak_rss_mb(pid)
+        return out
+
+    def down(self) -> None:
+        if self.started_here:
+            subprocess.run(
+                ["bash", str(REPO / "deploy/down.sh")],
+                check=False,
+                cwd=REPO,
+                env={**os.environ, "SUPPORT_KEEP_INFRA": "1"},
+            )
+
+
+def http_distributed(args: argparse.Namespace, pg_url: str, admin: Any) -> dict[str, Any]:
+    from sqlalchemy import text
+
+    base = f"http://127.0.0.1:{os.environ.get('SUPPORT_REQUESTS_PORT', '8001')}"
+    http_load.run_throughput(base, args.warmup, args.concurrency)
+    runs = [http_load.run_throughput(base, args.http_requests, c) for c in args.concurrency_levels]
+    url, schema = scratch_schema(pg_url, admin, "bench_raw")
+    try:
+        raw = baselines.raw_save_rate(url, 2 * args.http_requests)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    best = max(runs, key=lambda r: r["commands_per_s"])
+    return {
+        "store": "PostgreSQL (local; requests API of `make up` on :8001, its own database)",
+        "runs": runs,
+        "best_commands_per_s": best["commands_per_s"],
+        "raw_save": raw,
+        "ratio": round(best["commands_per_s"] / raw["commands_per_s"], 3),
+    }
+
+
+def e2e(args: argparse.Namespace, bootstrap: str, topics: list[str]) -> dict[str, Any]:
+    from shared.transport.kafka import ensure_topics
+
+    requests_url = f"http://127.0.0.1:{os.environ.get('SUPPORT_REQUESTS_PORT', '8001')}"
+    ledger_url = f"http://127.0.0.1:{os.environ.get('SUPPORT_LEDGER_PORT', '8002')}"
+    rows = []
+    for rate in args.rates:
+        count = max(2, int(rate * args.e2e_seconds))
+        log(f"end-to-end latency at {rate}/s ({count} commands)")
+        system = e2e_latency.measure(requests_url, ledger_url, rate, count)
+        topic = f"bench-raw-latency-{uuid.uuid4().hex[:8]}"
+        topics.append(topic)
+        ensure_topics(bootstrap, {topic: 3})
+        raw = baselines.raw_produce_consume_latency(bootstrap, topic, rate, count)
+        rows.append(
+            {
+                "rate_per_s": rate,
+                "system": system,
+                "raw_kafka": raw,
+                "p99_ratio": round(system["latency_ms"]["p99"] / max(raw["p99"], 0.1), 1),
+            }
+        )
+    return {
+        "path": "POST respond full_refund (requests API, PostgreSQL) -> outbox relay -> Kafka -> "
+        "ledger consumer -> ledger DB -> GET /v1/sellers/{id}/ledger",
+        "seconds_per_rate": args.e2e_seconds,
+        "rows": rows,
+    }
+
+
+def relay(args: argparse.Namespace, pg_url: str, admin: Any, bootstrap: str, topics: list[str]):
+    from kafka import KafkaConsumer
+    from sqlalchemy import text
+
+    from services.requests.application import Actor, open_application
+    from services.requests.relay import OutboxRelay
+    from shared.clock import AdjustableClock
+    from shared.contracts.upstream import upstream_fact_adapter
+    from shared.transport.kafka import ensure_topics
+
+    url, schema = scratch_schema(pg_url, admin, "bench_relay")
+    app = open_application(url, AdjustableClock(datetime(2026, 12, 7, 19, tzinfo=UTC)))
+    try:
+        for k in range(args.relay_events):
+            order = http_load.Order(f"relay-{k}", f"b-{k}", "s")
+            app.record_order_placed(upstream_fact_adapter.validate_python(_fact(order)))
+            app.open_request(
+                Actor("buyer", order.buyer),
+                order_id=order.order_id,
+                item_ids=["i1"],
+                reason="defective",
+                description="does not power on",
+                photos=[],
+            )
+        topic = f"bench-relay-{uuid.uuid4().hex[:8]}"
+        topics.append(topic)
+        ensure_topics(bootstrap, {topic: 3})
+        outbox = OutboxRelay.for_bootstrap(
+            app, bootstrap, topic=topic, name="bench", batch_size=500
+        )
+        started = time.perf_counter()
+        published = outbox.drain(timeout_s=600)
+        elapsed = time.perf_counter() - started
+        outbox.close()
+        consumer = KafkaConsumer(
+            topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+        )
+        sample = []
+        deadline = time.monotonic() + 20
+        while len(sample) < min(20, published) and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=200).values():
+                sample.extend(records)
+        consumer.close()
+        value_bytes = round(sum(len(r.value) for r in sample) / len(sample))
+        headers = sample[0].headers
+        header_sizes = [len(k) + len(v or b"") for k, v in headers]
+    finally:
+        app.close()
+        app.engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    raw_topic = f"bench-raw-producer-{uuid.uuid4().hex[:8]}"
+    topics.append(raw_topic)
+    ensure_topics(bootstrap, {raw_topic: 3})
+    raw = baselines.raw_producer_rate(bootstrap, raw_topic, published, value_bytes, header_sizes)
+    rate = round(published / elapsed)
+    return {
+        "store": "PostgreSQL (scratch schema); relay batch 500; acks=all, idempotence",
+        "events": published,
+        "seconds": round(elapsed, 2),
+        "events_per_s": rate,
+        "value_bytes": value_bytes,
+        "headers": len(header_sizes),
+        "header_bytes": sum(header_sizes),
+        "raw_producer": raw,
+        "ratio": round(rate / raw["messages_per_s"], 3),
+    }
+
+
+def _fact(order: http_load.Order) -> dict[str, Any]:
+    fact = http_load.order_fact(order)
+    fact["placed_at"] = "2026-12-01T10:00:00+00:00"
+    return fact
+
+
+def rebuild_store(events: int) -> tuple[Path, dict[str, Any]]:
+    """The event store of about `events` events under var/bench/, generated once per size with
+    bench/rebuild.py's history (opened, message, partial refund, accepted; 50 sellers)."""
+    from sqlalchemy import event as sa_event
+
+    from bench import rebuild as rebuild_bench
+    from services.requests.application import open_application
+    from shared.clock import AdjustableClock
+
+    folder = REPO / "var/bench" / f"rebuild-sqlite-{events}"
+    store = folder / "events.db"
+    info_file = folder / "generation.json"
+    if store.exists() and info_file.exists():
+        return store, {**json.loads(info_file.read_text()), "reused": True}
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    log(f"generating a {events}-event store in {folder} (once per size)")
+    app = open_application(f"sqlite:///{store}", AdjustableClock(rebuild_bench.START, frozen=True))
+
+    @sa_event.listens_for(app.engine, "connect")
+    def _no_fsync(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA synchronous=OFF")  # generation only; the store is throwaway
+        cursor.close()
+
+    app.engine.dispose()
+    started = time.perf_counter()
+    written = rebuild_bench.write_history(app, events)
+    elapsed = time.perf_counter() - started
+    app.close()
+    app.engine.dispose()
+    info = {
+        "events": written,
+        "generation_s": round(elapsed, 1),
+        "generation_events_per_s": round(written / elapsed),
+        "how": "RequestsApplication commands, SQLite synchronous=OFF",
+    }
+    info_file.write_text(json.dumps(info))
+    return store, {**info, "reused": False}
+
+
+def rebuild(args: argparse.Namespace) -> dict[str, Any]:
+    from services.auditing import ScratchStores, StoreUrls, open_rebuilt, replay_event_store
+    from services.requests.application import open_application
+    from shared.clock import AdjustableClock
+
+    store, generation = rebuild_store(args.rebuild_events)
+    work = Path(tempfile.mkdtemp(prefix="bench-rebuild-"))
+    try:
+        copy = work / "events.db"
+        shutil.copyfile(store, copy)  # never touch the cached store
+        from bench import rebuild as rebuild_bench
+
+        clock = AdjustableClock(rebuild_bench.START, frozen=True)
+        app = open_application(f"sqlite:///{copy}", clock)
+        try:
+            raw = baselines.raw_read_rate(app)
+            live = StoreUrls(*(f"sqlite:///{work}/{n}.db" for n in ("l", "r", "n")))
+            scratch = ScratchStores(live)
+            rebuilt = open_rebuilt(scratch.urls, clock.now(), None)
+            try:
+                started = time.perf_counter()
+                applied = replay_event_store(app, rebuilt)
+                elapsed = time.perf_counter() - started
+            finally:
+                rebuilt.close()
+                scratch.close()
+        finally:
+            app.close()
+            app.engine.dispose()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    rate = round(applied / elapsed)
+    return {
+        "store": "SQLite event store -> fresh SQLite ledger, ratings, notifications (+ inbox)",
+        "events": applied,
+        "generation": generation,
+        "seconds": round(elapsed, 2),
+        "events_per_s": rate,
+        "raw_read": raw,
+        "ratio": round(rate / raw["events_per_s"], 3),
+    }
+
+
+# --- output -----------------------------------------------------------------------------------------
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m, p = results["machine"], results["parameters"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"{results['finished_at']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
+        f"Python {m['python']}; total {results['duration_s']} s. Parameters: "
+        + ", ".join(f"`{k}={v}`" for k, v in p.items())
+        + ".",
+        "",
+        "| figure | system | raw baseline (same run) | ratio |",
+        "| --- | --- | --- | --- |",
+    ]
+    for key, label in (("http_embedded", "embedded, SQLite"), ("http_distributed", "distributed")):
+        s = results[key]
+        runs = ", ".join(f"c={r['concurrency']}: {r['commands_per_s']}" for r in s["runs"])
+        lines.append(
+            f"| HTTP commands/s ({label}; {runs}) | **{s['best_commands_per_s']}** | "
+            f"{s['raw_save']['commands_per_s']} saves/s (eventsourcing) | {s['ratio']:.0%} |"
+        )
+    for row in results["e2e_latency"]["rows"]:
+        lat, raw = row["system"]["latency_ms"], row["raw_kafka"]
+        lines.append(
+            f"| end-to-end ms at {row['rate_per_s']}/s (p50 / p95 / p99) | "
+            f"{lat['p50']} / {lat['p95']} / **{lat['p99']}** | "
+            f"{raw['p50']} / {raw['p95']} / {raw['p99']} (produce -> consume) | "
+            f"p99 x{row['p99_ratio']} |"
+        )
+    r = results["relay"]
+    lines.append(
+        f"| relay events/s ({r['events']} events, {r['value_bytes']} B + {r['header_bytes']} B "
+        f"headers) | **{r['events_per_s']}** | {r['raw_producer']['messages_per_s']} msgs/s "
+        f"(kafka-python producer) | {r['ratio']:.0%} |"
+    )
+    b = results["rebuild"]
+    lines.append(
+        f"| rebuild events/s ({b['events']} events, SQLite) | **{b['events_per_s']}** | "
+        f"{b['raw_read']['events_per_s']} events/s (read + decode) | {b['ratio']:.0%} |"
+    )
+    lines += [
+        "",
+        "Peak RSS (VmHWM, MiB): "
+        + ", ".join(f"{k} {v}" for k, v in results["peak_rss_mb"].items())
+        + ".",
+        "",
+        "Targets:",
+        "",
+    ]
+    for t in results["targets"]:
+        lines.append(f"- {t['target']}: {t['measured']} — **{'met' if t['met'] else 'not met'}**")
+    g = b["generation"]
+    lines += [
+        "",
+        f"Rebuild store: {g['events']} events, generated in {g['generation_s']} s "
+        f"({g['generation_events_per_s']} events/s){', reused' if g['reused'] else ''}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    rows = results["e2e_latency"]["rows"]
+    rates = [r["rate_per_s"] for r in rows]
+    for q, style in (("p50", "o-"), ("p95", "s-"), ("p99", "^-")):
+        left.plot(rates, [r["system"]["latency_ms"][q] for r in rows], style, label=f"system {q}")
+        left.plot(
+            rates, [r["raw_kafka"][q] for r in rows], style, alpha=0.4, label=f"raw Kafka {q}"
+        )
+    left.axhline(250, color="red", linestyle=":", label="target p99 250 ms")
+    left.set_yscale("log")
+    left.set(
+        xlabel="offered load (commands/s)", ylabel="ms", title="command -> ledger entry visible"
+    )
+    left.legend(fontsize=7)
+    for key, label in (("http_embedded", "embedded"), ("http_distributed", "distributed")):
+        runs = results[key]["runs"]
+        conc = [r["concurrency"] for r in runs]
+        for q, style in (("p50", "o-"), ("p99", "^-")):
+            right.plot(conc, [r["latency_ms"][q] for r in runs], style, label=f"{label} {q}")
+    right.set(xlabel="concurrent clients", ylabel="ms", title="HTTP command latency (closed loop)")
+    right.legend(fontsize=7)
+    fig.suptitle(
+        f"{results['machine']['cores']} cores, {results['machine']['memory_gib']} GiB — "
+        f"{results['finished_at']}"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for key in ("http_embedded", "http_distributed"):
+        ratio = results[key]["ratio"]
+        out.append(
+            {
+                "target": f"HTTP command throughput >= 40% of raw save rate ({key})",
+                "measured": f"{ratio:.0%}",
+                "met": ratio >= 0.4,
+            }
+        )
+    top = [r for r in results["e2e_latency"]["rows"] if r["rate_per_s"] >= 100]
+    if top:
+        p99 = top[0]["system"]["latency_ms"]["p99"]
+        out.append(
+            {
+                "target": "p99 end-to-end < 250 ms at 100 commands/s (distributed)",
+                "measured": f"{p99} ms",
+                "met": p99 < 250 and top[0]["system"]["visible"] == top[0]["system"]["commands"],
+            }
+        )
+    rate = results["rebuild"]["events_per_s"]
+    big = results["rebuild"]["events"] >= 100_000
+    out.append(
+        {
+            "target": "rebuild >= 20,000 events/s on SQLite (store >= 100,000 events)",
+            "measured": f"{rate} events/s over {results['rebuild']['events']} events",
+            "met": rate >= 20_000 and big,
+        }
+    )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "bench")
+    parser.add_argument("--http-requests", type=int, default=400, help="orders per HTTP run")
+    parser.add_argument("--concurrency", type=int, default=8, help="warm-up concurrency")
+    parser.add_argument("--concurrency-levels", type=int, nargs="+", default=[4, 16])
+    parser.add_argument("--warmup", type=int, default=40, help="orders in the untimed warm-up")
+    parser.add_argument("--rates", type=float, nargs="+", default=[25.0, 50.0, 100.0])
+    parser.add_argument("--e2e-seconds", type=float, default=10.0, help="per offered rate")
+    parser.add_argument("--relay-events", type=int, default=3000)
+    parser.add_argument("--rebuild-events", type=int, default=100_000)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes (the smoke test): figures are not meaningful",
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.http_requests, args.warmup, args.concurrency_levels = 20, 4, [2, 4]
+        args.rates, args.e2e_seconds = [10.0, 20.0], 1.0
+        args.relay_events, args.rebuild_events = 50, 200
+    args.out.mkdir(parents=True, exist_ok=True)
+    begin = time.perf_counter()
+    from sqlalchemy import create_engine
+
+    pg_url = os.environ.get("SUPPORT_TEST_DATABASE_URL") or script("deploy/postgres/start.sh")
+    bootstrap = script("deploy/kafka/start.sh").splitlines()[-1]
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    parameters = {k: v for k, v in vars(args).items() if k not in ("out",)} | {
+        "kafka": bootstrap,
+        "postgres": pg_url.split("@")[-1],
+    }
+    results: dict[str, Any] = {"machine": machine(), "parameters": parameters}
+    rss: dict[str, Any] = {}
+    topics: list[str] = []
+    distributed = Distributed()
+    try:
+        log("HTTP throughput, embedded")
+        results["http_embedded"] = http_embedded(args, rss)
+        log("rebuild")
+        results["rebuild"] = rebuild(args)
+        log("relay")
+        results["relay"] = relay(args, pg_url, admin, bootstrap, topics)
+        log("make up")
+        distributed.up()
+        log("HTTP throughput, distributed")
+        results["http_distributed"] = http_distributed(args, pg_url, admin)
+        results["e2e_latency"] = e2e(args, bootstrap, topics)
+        rss.update(distributed.rss())
+        if distributed.preexisting:
+            results["preexisting_processes"] = distributed.preexisting
+    finally:
+        distributed.down()
+        admin.dispose()
+        _delete_topics(bootstrap, topics)
+    rss["bench-driver"] = peak_rss_mb(os.getpid())
+    results["peak_rss_mb"] = rss
+    results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    results["duration_s"] = round(time.perf_counter() - begin, 1)
+    results["targets"] = targets(results)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "results.md").write_text(markdown(results))
+    plot(results, args.out / "latency.png")
+    print((args.out / "results.md").read_text())
+    return 0
+
+
+def _delete_topics(bootstrap: str, topics: list[str]) -> None:
+    if not topics:
+        return
+    from kafka.admin import KafkaAdminClient
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        try:
+            admin.delete_topics(topics)
+        finally:
+            admin.close()
+    except Exception as error:  # leftover bench topics are harmless
+        log(f"could not delete bench topics: {error}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""`make bench` in miniature: the driver runs every section with tiny sizes and writes a complete
+results file. No thresholds on speed: only that every section is there with sane, non-zero figures.
+
+Uses the real PostgreSQL and Kafka of the deploy scripts and `make up`'s processes (started and
+stopped by the driver unless they were already running)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+
+
+def _positive(value: float) -> bool:
+    return isinstance(value, int | float) and value > 0
+
+
+def test_bench_driver_writes_every_section(tmp_path: Path) -> None:
+    env = dict(os.environ)
+    completed = subprocess.run(
+        [sys.executable, str(REPO / "bench/run.py"), "--quick", "--out", str(tmp_path)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+
+    machine = results["machine"]
+    assert machine["cores"] >= 1 and machine["memory_gib"] > 0
+    assert results["parameters"]["quick"] is True
+
+    for key in ("http_embedded", "http_distributed"):
+        section = results[key]
+        assert section["runs"], key
+        for run in section["runs"]:
+            assert run["commands"] > 0 and not run["failures"], run
+            assert _positive(run["commands_per_s"]) and _positive(run["latency_ms"]["p50"])
+        assert _positive(section["raw_save"]["commands_per_s"])
+        assert _positive(section["ratio"])
+
+    rows = results["e2e_latency"]["rows"]
+    assert [r["rate_per_s"] for r in rows] == results["parameters"]["rates"]
+    for row in rows:
+        system = row["system"]
+        assert system["visible"] == system["commands"] > 0, system
+        assert _positive(system["latency_ms"]["p99"])
+        assert row["raw_kafka"]["received"] == row["raw_kafka"]["messages"] > 0
+        assert _positive(row["raw_kafka"]["p50"])
+        assert system["latency_ms"]["p50"] <= system["latency_ms"]["p99"]
+
+    relay = results["relay"]
+    assert relay["events"] == results["parameters"]["relay_events"]
+    assert _positive(relay["events_per_s"]) and _positive(relay["raw_producer"]["messages_per_s"])
+    assert relay["value_bytes"] > 0 and relay["headers"] > 0
+
+    rebuild = results["rebuild"]
+    assert rebuild["events"] >= results["parameters"]["rebuild_events"]
+    assert _positive(rebuild["events_per_s"]) and _positive(rebuild["raw_read"]["events_per_s"])
+    assert _positive(rebuild["generation"]["generation_s"])
+
+    rss = results["peak_rss_mb"]
+    for name in ("embedded-server", "requests-api", "requests-relay", "ledger", "bench-driver"):
+        assert _positive(rss[name]), name
+
+    assert {t["target"] for t in results["targets"]} and all(
+        isinstance(t["met"], bool) for t in results["targets"]
+    )
+    markdown = (tmp_path / "results.md").read_text()
+    assert "| figure |" in markdown and "Peak RSS" in markdown
+    assert (tmp_path / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
