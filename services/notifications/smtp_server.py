@@ -56,7 +56,8 @@ class MaildirHandler(MessageHandler):
             os.replace(temporary, self.mail_dir / name)
 
 
-def serve(host: str, port: int, data_dir: Path) -> None:
+def serve(host: str, port: int, data_dir: Path, parent_pid: int | None = None) -> None:
+    """Serve until SIGTERM/SIGINT, or, given `parent_pid`, until that parent process is gone."""
     mail_dir = data_dir / "mail"
     controller = Controller(MaildirHandler(mail_dir), hostname=host, port=port)
     controller.start()
@@ -67,6 +68,14 @@ def serve(host: str, port: int, data_dir: Path) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    if parent_pid is not None:
+        # A parent killed by a signal runs no cleanup: without this the server would outlive it.
+        def _watch_parent() -> None:
+            while not stop.wait(1.0):
+                if os.getppid() != parent_pid:
+                    stop.set()
+
+        threading.Thread(target=_watch_parent, daemon=True).start()
     print(f"{READY_PREFIX} {host}:{port}, storing mail in {mail_dir}", flush=True)
     try:
         stop.wait()
@@ -83,8 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--data-dir", type=Path, default=Path(os.environ.get("SUPPORT_DATA_DIR", "var"))
     )
+    parser.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop when the process that started this one exits",
+    )
     args = parser.parse_args(argv)
-    serve(args.host, args.port, args.data_dir)
+    serve(args.host, args.port, args.data_dir, os.getppid() if args.exit_with_parent else None)
     return 0
 
 
@@ -131,6 +145,7 @@ def _spawn(host: str, port: int, data_dir: Path, log_file: Any) -> subprocess.Po
             str(port),
             "--data-dir",
             str(data_dir),
+            "--exit-with-parent",
         ],
         stdout=subprocess.PIPE,
         stderr=log_file,
