@@ -202,7 +202,7 @@ def test_two_consumers_in_one_group_split_the_partitions_and_apply_each_event_on
             owned = [{tp.partition for tp in rt.assignment()} for rt in runtimes.values()]
             return all(owned) and owned[0] | owned[1] == {0, 1, 2, 3} and not owned[0] & owned[1]
 
-        wait_for(split, 30, "both consumers to own partitions")
+        wait_for(split, 60, "both consumers to own partitions")
         publish(kafka_bootstrap, topic, messages)
         publish(kafka_bootstrap, topic, messages[:30])  # a relay re-publication: duplicates
         wait_for(lambda: len({e for e, _ in applied(engine)}) == 120, 30, "all 120 events")
