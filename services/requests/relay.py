@@ -27,14 +27,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kafka import KafkaProducer
-from kafka.errors import KafkaTimeoutError
 from prometheus_client import Counter, Gauge
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, insert, select, update
 
 from services.requests.application import RequestsApplication
 from services.requests.publishing import read_messages
 from shared.envelope import to_kafka
-from shared.transport.kafka import make_producer
+from shared.transport.kafka import make_producer, send_acknowledged
 
 log = logging.getLogger("seller_support.relay")
 
@@ -169,27 +168,11 @@ class OutboxRelay:
         if not batch:
             RELAY_LAG.labels(self.name).set(0)
             return 0
-        producer = self._ensure_producer()
-        futures = []
-        for _, message in batch:
-            # The HTTP command's trace context, stored with the event, rides in the header.
-            record = to_kafka(message, traceparent=getattr(message, "traceparent", None))
-            futures.append(
-                producer.send(
-                    self.topic, key=record.key, value=record.value, headers=record.headers
-                )
-            )
-        for future in futures:
-            while not future.is_done:
-                if self.stop_event.is_set():
-                    self.reset_producer()
-                    raise RelayStopped("stopped while waiting for acknowledgements")
-                try:
-                    producer.flush(timeout=1.0)
-                except KafkaTimeoutError:
-                    continue
-            if future.failed():
-                raise future.exception
+        # The HTTP command's trace context, stored with the event, rides in the header.
+        records = [to_kafka(message, traceparent=message.traceparent) for _, message in batch]
+        if not send_acknowledged(self._ensure_producer(), self.topic, records, self.stop_event):
+            self.reset_producer()
+            raise RelayStopped("stopped while waiting for acknowledgements")
         last = batch[-1][0]
         if self.after_publish is not None:
             self.after_publish(last)

@@ -37,7 +37,7 @@ from typing import Any, Generic, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import CommitFailedError, TopicAlreadyExistsError
+from kafka.errors import CommitFailedError, KafkaTimeoutError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
 from shared.auth import DEV_SECRET, TokenCodec
@@ -91,6 +91,26 @@ def producer_config(bootstrap_servers: str, client_id: str, **overrides: Any) ->
 def make_producer(bootstrap_servers: str, client_id: str, **overrides: Any) -> KafkaProducer:
     """A producer that only reports success once every in-sync replica has the record."""
     return KafkaProducer(**producer_config(bootstrap_servers, client_id, **overrides))
+
+
+def send_acknowledged(
+    producer: KafkaProducer, topic: str, records: Sequence[Any], stop: threading.Event
+) -> bool:
+    """Send every record (`key`, `value`, `headers`) and wait until the broker acknowledged each.
+
+    False when `stop` was set first: the caller must then drop the producer, whose buffered records
+    may still go out. Raises the first delivery failure. Callers store their progress only after
+    True, so a crash anywhere re-sends rather than loses."""
+    futures = [producer.send(topic, key=r.key, value=r.value, headers=r.headers) for r in records]
+    for future in futures:
+        while not future.is_done:
+            if stop.is_set():
+                return False
+            with contextlib.suppress(KafkaTimeoutError):
+                producer.flush(timeout=1.0)
+        if future.failed():
+            raise future.exception
+    return True
 
 
 def ensure_topics(

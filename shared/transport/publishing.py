@@ -30,7 +30,6 @@ from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from kafka import KafkaProducer
-from kafka.errors import KafkaTimeoutError
 from prometheus_client import Counter, Gauge
 
 from shared.envelope import (
@@ -42,7 +41,7 @@ from shared.envelope import (
     is_valid_traceparent,
     traceparent_for,
 )
-from shared.transport.kafka import make_producer
+from shared.transport.kafka import make_producer, send_acknowledged
 
 log = logging.getLogger("seller_support.outbox")
 
@@ -224,26 +223,10 @@ class OutboxPublisher:
             return 0
         if self._producer is None:
             self._producer = self.producer_factory()
-        producer = self._producer
-        futures = []
-        for message in batch:
-            record = to_kafka_record(message)
-            futures.append(
-                producer.send(
-                    self.topic, key=record.key, value=record.value, headers=record.headers
-                )
-            )
-        for future in futures:
-            while not future.is_done:
-                if self.stop_event.is_set():
-                    self.reset_producer()
-                    raise PublisherStopped("stopped while waiting for acknowledgements")
-                try:
-                    producer.flush(timeout=1.0)
-                except KafkaTimeoutError:
-                    continue
-            if future.failed():
-                raise future.exception
+        records = [to_kafka_record(message) for message in batch]
+        if not send_acknowledged(self._producer, self.topic, records, self.stop_event):
+            self.reset_producer()
+            raise PublisherStopped("stopped while waiting for acknowledgements")
         ids = [m.id for m in batch]
         if self.before_mark is not None:
             self.before_mark(ids)
