@@ -123,7 +123,7 @@ def token(args: argparse.Namespace) -> int:
 
 
 class DemoFailed(Exception):
-    pass
+    """A demo step got an answer other than the one the walk expects."""
 
 
 class Demo:
@@ -379,7 +379,7 @@ USAGE_ERROR = 2
 
 
 class UsageError(Exception):
-    pass
+    """An audit command was called wrongly (exit 2)."""
 
 
 def _err(text: str) -> None:

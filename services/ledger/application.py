@@ -45,7 +45,7 @@ class Forbidden(PermissionError):
 
 
 class InvalidQuery(ValueError):
-    pass
+    """A ledger query with an impossible filter or page (422)."""
 
 
 @dataclass(frozen=True)

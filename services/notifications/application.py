@@ -30,11 +30,11 @@ MAX_PAGE = 100
 
 
 class NotFound(LookupError):
-    pass
+    """Not the caller's, or unknown: both answer 404."""
 
 
 class InvalidQuery(ValueError):
-    pass
+    """An inbox or feed query with an impossible filter or cursor (422)."""
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class RequestNotFound(LookupError):
 
 
 class OrderNotFound(LookupError):
-    pass
+    """R9: unknown order, or not the caller's."""
 
 
 class Forbidden(PermissionError):
@@ -59,7 +59,7 @@ class Forbidden(PermissionError):
 
 
 class UnknownItems(InvalidCommand):
-    pass
+    """R4/R9: named items that are not on the order."""
 
 
 class ItemAlreadyOpen(IllegalTransition):
@@ -71,7 +71,7 @@ class ConcurrentUpdate(IllegalTransition):
 
 
 class TrackingNumberInUse(IllegalTransition):
-    pass
+    """A tracking number already belongs to another return or replacement."""
 
 
 class UpstreamConflict(IllegalTransition):
@@ -79,7 +79,7 @@ class UpstreamConflict(IllegalTransition):
 
 
 class UnknownTrackingNumber(LookupError):
-    pass
+    """A scan for a shipment no order or request knows."""
 
 
 # --- who is acting ------------------------------------------------------------------------------

@@ -129,83 +129,79 @@ class IllegalTransition(DomainError):
 
 
 class NoItemsNamed(InvalidCommand):
-    pass
+    """R4: a request names at least one item of the order."""
 
 
 class DuplicateItems(InvalidCommand):
-    pass
+    """R4: each item is named once."""
 
 
 class UnknownReason(InvalidCommand):
-    pass
+    """R4/R6: the reason is one of `Reason`."""
 
 
 class DescriptionRequired(InvalidCommand):
-    pass
+    """R4: the buyer describes the problem."""
 
 
 class PhotosRequired(InvalidCommand):
-    pass
+    """R5: photos for not_as_described and wrong_item."""
 
 
 class InvalidPartialAmount(InvalidCommand):
-    pass
+    """R13: more than 0 and less than the full refund."""
 
 
 class EvidenceRequired(InvalidCommand):
-    pass
+    """R17: a no-refund explanation comes with evidence."""
 
 
 class MessageRequired(InvalidCommand):
-    pass
+    """R17, R18, R12: the words the rule asks for are missing."""
 
 
 class TrackingRequired(InvalidCommand):
-    pass
+    """R16: a replacement names its carrier and tracking number."""
 
 
 class AutoClaimNotEligible(InvalidCommand):
-    pass
-
-
-class MixedCurrencies(InvalidCommand):
-    pass
+    """R38: the shipment or its items do not qualify for an automatic claim."""
 
 
 class ResponseNotDue(IllegalTransition):
-    pass
+    """R10-R18: the request is not waiting for the seller."""
 
 
 class NoOfferPending(IllegalTransition):
-    pass
+    """R14: there is no offer to accept or decline."""
 
 
 class NoReturnToInspect(IllegalTransition):
-    pass
+    """R12: no delivered return waits for the seller's inspection."""
 
 
 class ReturnForRefundNotAllowed(IllegalTransition):
-    pass
+    """R16: the replacement is not overdue, or the window closed."""
 
 
 class ConversationClosed(IllegalTransition):
-    pass
+    """R21: no messages once escalated."""
 
 
 class EscalationNotAllowed(IllegalTransition):
-    pass
+    """R19/R20: none of the grounds for a buyer's escalation holds."""
 
 
 class DecisionNotDue(IllegalTransition):
-    pass
+    """R22: only an escalated request is decided."""
 
 
 class FeedbackNotAllowed(IllegalTransition):
-    pass
+    """R46: once, after completion."""
 
 
 class ReturnLabelNotExpected(IllegalTransition):
-    pass
+    """No return is awaiting a label."""
 
 
 # --- values -------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 
 class UnknownPolicyError(ValueError):
-    pass
+    """A request names a policy version this build does not know."""
 
 
 @dataclass(frozen=True)

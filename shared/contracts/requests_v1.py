@@ -302,7 +302,7 @@ REQUEST_EVENT_CONTRACTS: dict[str, type[RequestEventV1]] = {
 
 
 class UnknownEventType(LookupError):
-    pass
+    """No v1 contract has this event name."""
 
 
 def contract_for(name: str) -> type[RequestEventV1]:

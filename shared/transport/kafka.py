@@ -167,7 +167,7 @@ class ConsumerStats:
 
 
 class _StopRequested(Exception):
-    pass
+    """Unwinds a retry loop when shutdown was asked for."""
 
 
 class ConsumerRuntime(Generic[T]):

@@ -47,7 +47,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
                     if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                         break
                 except httpx.TransportError:
-                    pass
+                    time.sleep(0.05)  # not listening yet
                 if process.poll() is not None:
                     pytest.fail(f"server exited: {log.read_text()}")
                 time.sleep(0.1)

@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 
 class Injected(Exception):
-    pass
+    """The relay dies after the broker acknowledged, before it stored its position."""
 
 
 def make_events(app, requests: int) -> set[str]:
