@@ -47,7 +47,7 @@ def _database_url(settings: Settings, name: str) -> str:
 def pump_projections(app: FastAPI) -> int:
     """Apply every new request event to the ledger and ratings; returns how many were applied."""
     state = app.state
-    applied = state.projection_feed.pump(batch_size=state.log_section_size)
+    applied = state.projection_feed.pump()
     state.ratings.refresh()
     return applied
 
@@ -89,10 +89,9 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
             app.state.fact_handlers = {
                 "claim_paid": lambda fact: record_claim_paid_or_problem(ledger, fact)["created"]
             }
-            app.state.log_section_size = requests.notification_log.section_size
 
             def read(start: int, limit: int) -> Any:
-                return read_messages(requests, start, min(limit, app.state.log_section_size))
+                return read_messages(requests, start, limit)
 
             app.state.projection_feed = NotificationLogFeed(
                 read, [ledger.projection, ratings.projection]
@@ -100,7 +99,6 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
             notifications = NotificationsService(
                 read,
                 NotificationsSettings(database_url=_database_url(settings, "notifications")),
-                batch_size=app.state.log_section_size,
             )
             app.state.notifications = notifications.application
             stop = asyncio.Event()

@@ -80,12 +80,12 @@ class NotificationsService:
         self,
         read_log: LogReader,
         settings: NotificationsSettings | None = None,
-        batch_size: int = 10,
+        batch_size: int = 500,
     ) -> None:
         self.settings = settings or NotificationsSettings()
         self.application = open_notifications(self.settings)
         self.feed = NotificationLogFeed(read_log, [self.application.projection])
-        self.batch_size = batch_size  # at most the event store's log section size
+        self.batch_size = batch_size
 
     def run_once(self, now: datetime, send: bool = True) -> Round:
         applied = self.feed.pump(batch_size=self.batch_size)

@@ -86,8 +86,7 @@ def feed(app: RequestsApplication, *ledgers: LedgerApplication) -> NotificationL
 
 
 def pump(app: RequestsApplication, *ledgers: LedgerApplication) -> int:
-    # The notification log serves at most `log_section_size` per read.
-    return feed(app, *ledgers).pump(batch_size=app.log_section_size)
+    return feed(app, *ledgers).pump()
 
 
 class KafkaLedgerPath:
