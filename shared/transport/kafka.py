@@ -216,6 +216,10 @@ class ConsumerRuntime(Generic[T]):
             **{"reconnect_backoff_max_ms": 1_000, "metadata_max_age_ms": 5_000}
             | s.consumer_overrides,
         )
+        # Fetch the topics' partitions before the first poll joins the group: a leader that
+        # assigns without them hands out nothing, and the client may not rebalance once they appear.
+        for topic in s.topics:
+            self._consumer.partitions_for_topic(topic)
 
     def request_stop(self) -> None:
         self._stop.set()
