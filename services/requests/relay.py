@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +32,13 @@ from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, in
 from services.requests.application import RequestsApplication
 from services.requests.publishing import read_messages
 from shared.envelope import to_kafka
-from shared.transport.kafka import make_producer, send_acknowledged
+from shared.transport.kafka import (
+    PublishingStopped,
+    drain_until_empty,
+    make_producer,
+    publish_until_stopped,
+    send_acknowledged,
+)
 
 log = logging.getLogger("seller_support.relay")
 
@@ -70,10 +75,6 @@ RELAY_FAILURES = Counter(
 )
 
 ProducerFactory = Callable[[], KafkaProducer]
-
-
-class RelayStopped(Exception):
-    """Stop was requested while a batch was waiting for the broker; its position was not stored."""
 
 
 class OutboxRelay:
@@ -172,7 +173,7 @@ class OutboxRelay:
         records = [to_kafka(message, traceparent=message.traceparent) for _, message in batch]
         if not send_acknowledged(self._ensure_producer(), self.topic, records, self.stop_event):
             self.reset_producer()
-            raise RelayStopped("stopped while waiting for acknowledgements")
+            raise PublishingStopped("stopped while waiting for acknowledgements")
         last = batch[-1][0]
         if self.after_publish is not None:
             self.after_publish(last)
@@ -188,15 +189,9 @@ class OutboxRelay:
 
     def drain(self, timeout_s: float = 60.0) -> int:
         """Publish until nothing is left (tests, tools); returns how many were published."""
-        deadline = time.monotonic() + timeout_s
-        published = 0
-        while True:
-            n = self.run_once()
-            published += n
-            if n == 0:
-                return published
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"relay still has {self.lag()} events after {timeout_s}s")
+        return drain_until_empty(
+            self.run_once, timeout_s, lambda: f"relay still has {self.lag()} events"
+        )
 
     def run(
         self,
@@ -207,32 +202,32 @@ class OutboxRelay:
     ) -> None:
         """Publish forever (until `stop()`), retrying broker failures with backoff: the relay must
         outlive broker outages, so it never gives up; its lag shows how far behind it is."""
-        backoff = backoff_initial_s
         log.info(
             "relay %s publishing to %s from position %d", self.name, self.topic, self.position()
         )
+
+        def on_failure(error: Exception, backoff: float) -> None:
+            RELAY_FAILURES.labels(self.name).inc()
+            log.warning(
+                "relay %s: publishing failed (lag %s), retrying in %.1fs: %r",
+                self.name,
+                _safe(self.lag),
+                backoff,
+                error,
+            )
+            self.reset_producer()
+
         try:
-            while not self.stop_event.is_set():
-                try:
-                    published = self.run_once()
-                    backoff = backoff_initial_s
-                    if published < self.batch_size:
-                        self.lag()
-                        self.stop_event.wait(idle_sleep_s)
-                except RelayStopped:
-                    break
-                except Exception as error:
-                    RELAY_FAILURES.labels(self.name).inc()
-                    log.warning(
-                        "relay %s: publishing failed (lag %s), retrying in %.1fs: %r",
-                        self.name,
-                        _safe(self.lag),
-                        backoff,
-                        error,
-                    )
-                    self.reset_producer()
-                    self.stop_event.wait(backoff)
-                    backoff = min(backoff_max_s, backoff * 2)
+            publish_until_stopped(
+                self.run_once,
+                stop=self.stop_event,
+                batch_size=self.batch_size,
+                on_failure=on_failure,
+                idle_sleep_s=idle_sleep_s,
+                backoff_initial_s=backoff_initial_s,
+                backoff_max_s=backoff_max_s,
+                after_idle_round=self.lag,
+            )
         finally:
             self.close()
             log.info("relay %s stopped at position %s", self.name, _safe(self.position))

@@ -113,6 +113,60 @@ def send_acknowledged(
     return True
 
 
+class PublishingStopped(Exception):
+    """Shutdown was asked for while a batch waited for its acknowledgements."""
+
+
+def drain_until_empty(
+    run_once: Callable[[], int], timeout_s: float, busy: Callable[[], str]
+) -> int:
+    """Publish rounds until one publishes nothing (tests, tools); returns how many were published."""
+    deadline = time.monotonic() + timeout_s
+    published = 0
+    while True:
+        n = run_once()
+        published += n
+        if n == 0:
+            return published
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{busy()} after {timeout_s}s")
+
+
+def publish_until_stopped(
+    run_once: Callable[[], int],
+    *,
+    stop: threading.Event,
+    batch_size: int,
+    on_failure: Callable[[Exception, float], None],
+    idle_sleep_s: float,
+    backoff_initial_s: float,
+    backoff_max_s: float,
+    before_round: Callable[[], None] | None = None,
+    after_idle_round: Callable[[], None] | None = None,
+) -> None:
+    """The loop of a publisher that must outlive broker outages: rounds until `stop`, sleeping when
+    a round published less than a batch, retrying failures with exponential backoff, never giving
+    up (nothing is marked done that the broker did not acknowledge). `on_failure(error, backoff)`
+    reports and resets the producer."""
+    backoff = backoff_initial_s
+    while not stop.is_set():
+        try:
+            if before_round is not None:
+                before_round()
+            published = run_once()
+            backoff = backoff_initial_s
+            if published < batch_size:
+                if after_idle_round is not None:
+                    after_idle_round()
+                stop.wait(idle_sleep_s)
+        except PublishingStopped:
+            return
+        except Exception as error:
+            on_failure(error, backoff)
+            stop.wait(backoff)
+            backoff = min(backoff_max_s, backoff * 2)
+
+
 def ensure_topics(
     bootstrap_servers: str, topics: dict[str, int], *, client_id: str = "seller-support-admin"
 ) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,7 +40,13 @@ from shared.envelope import (
     is_valid_traceparent,
     traceparent_for,
 )
-from shared.transport.kafka import make_producer, send_acknowledged
+from shared.transport.kafka import (
+    PublishingStopped,
+    drain_until_empty,
+    make_producer,
+    publish_until_stopped,
+    send_acknowledged,
+)
 
 log = logging.getLogger("seller_support.outbox")
 
@@ -165,10 +170,6 @@ Marker = Callable[[Sequence[str]], Any]  # ids -> mark them published
 ProducerFactory = Callable[[], KafkaProducer]
 
 
-class PublisherStopped(Exception):
-    """Stop was requested while a batch waited for the broker; nothing was marked."""
-
-
 class OutboxPublisher:
     """Publishes `pending(limit)` to `topic`; `mark(ids)` only after the broker acknowledged them."""
 
@@ -226,7 +227,7 @@ class OutboxPublisher:
         records = [to_kafka_record(message) for message in batch]
         if not send_acknowledged(self._producer, self.topic, records, self.stop_event):
             self.reset_producer()
-            raise PublisherStopped("stopped while waiting for acknowledgements")
+            raise PublishingStopped("stopped while waiting for acknowledgements")
         ids = [m.id for m in batch]
         if self.before_mark is not None:
             self.before_mark(ids)
@@ -236,15 +237,7 @@ class OutboxPublisher:
 
     def drain(self, timeout_s: float = 30.0) -> int:
         """Publish until nothing is pending (tests, tools)."""
-        deadline = time.monotonic() + timeout_s
-        published = 0
-        while True:
-            n = self.run_once()
-            published += n
-            if n == 0:
-                return published
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"outbox {self.name} still busy after {timeout_s}s")
+        return drain_until_empty(self.run_once, timeout_s, lambda: f"outbox {self.name} still busy")
 
     def run(
         self,
@@ -256,30 +249,26 @@ class OutboxPublisher:
     ) -> None:
         """Publish until `stop()`, retrying failures with backoff (never gives up; nothing is
         marked that the broker did not acknowledge). `before_round()` runs before every round."""
-        backoff = backoff_initial_s
         log.info("outbox %s publishing to %s", self.name, self.topic)
+
+        def on_failure(error: Exception, backoff: float) -> None:
+            OUTBOX_FAILURES.labels(self.name).inc()
+            log.warning(
+                "outbox %s: publishing failed, retrying in %.1fs: %r", self.name, backoff, error
+            )
+            self.reset_producer()
+
         try:
-            while not self.stop_event.is_set():
-                try:
-                    if before_round is not None:
-                        before_round()
-                    published = self.run_once()
-                    backoff = backoff_initial_s
-                    if published < self.batch_size:
-                        self.stop_event.wait(idle_sleep_s)
-                except PublisherStopped:
-                    break
-                except Exception as error:
-                    OUTBOX_FAILURES.labels(self.name).inc()
-                    log.warning(
-                        "outbox %s: publishing failed, retrying in %.1fs: %r",
-                        self.name,
-                        backoff,
-                        error,
-                    )
-                    self.reset_producer()
-                    self.stop_event.wait(backoff)
-                    backoff = min(backoff_max_s, backoff * 2)
+            publish_until_stopped(
+                self.run_once,
+                stop=self.stop_event,
+                batch_size=self.batch_size,
+                on_failure=on_failure,
+                idle_sleep_s=idle_sleep_s,
+                backoff_initial_s=backoff_initial_s,
+                backoff_max_s=backoff_max_s,
+                before_round=before_round,
+            )
         finally:
             self.close()
             log.info("outbox %s stopped", self.name)
