@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
 import os
 import shutil
 import tempfile
+import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from typing import Any
 from urllib.parse import quote
 
@@ -132,7 +135,6 @@ class Rebuilt:
     notifications: NotificationsApplication
     applied: int = 0
     poison: list[str] = field(default_factory=list)
-    _seen: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def projections(self) -> list[Any]:
@@ -142,33 +144,13 @@ class Rebuilt:
         self.apply_batch([(position, message)])
 
     def apply_batch(self, batch: Sequence[tuple[int | None, EventMessage]]) -> None:
-        """Apply events to every rebuilt projection, one transaction per projection and batch.
-
-        What `Projection.apply` does per event - run the handler, record the event id as applied
-        (a redelivered id is skipped) - done for many events at once: the stores are fresh and only
-        this rebuild writes them, so the ids seen so far are known. Feed positions are not kept:
-        a rebuilt store is compared, never resumed."""
+        """Apply events to every rebuilt projection, one transaction per projection and batch,
+        through the projections' own `apply_batch` (without a log line per event)."""
         if not batch:
             return
         for projection in self.projections:
-            seen = self._seen.setdefault(projection.consumer, set())
-            with projection.engine.begin() as conn:
-                rows = []
-                for _position, message in batch:
-                    if message.id in seen:
-                        continue
-                    seen.add(message.id)
-                    projection.handler(message, conn)
-                    rows.append(
-                        {
-                            "consumer": projection.consumer,
-                            "event_id": message.id,
-                            "applied_at": datetime.now(UTC),
-                        }
-                    )
-                if rows:
-                    conn.execute(applied_events.insert(), rows)
-        self.applied += sum(1 for _ in batch)
+            projection.apply_batch(batch, log_each=False)
+        self.applied += len(batch)
 
     def close(self) -> None:
         self.ledger.close()
@@ -215,20 +197,76 @@ def _has_table(conn: Any, name: str) -> bool:
 
 
 def replay_event_store(
-    app: RequestsApplication, rebuilt: Rebuilt, progress: Progress | None = None, batch: int = 500
+    app: RequestsApplication,
+    rebuilt: Rebuilt,
+    progress: Progress | None = None,
+    batch: int = 500,
+    workers: int = 1,
 ) -> int:
-    """Apply every stored event, in the notification log's order, to every rebuilt projection."""
-    total = app.recorder.max_notification_id() or 0
-    start = 1
-    while True:
-        chunk = read_messages(app, start, batch)
-        if not chunk:
-            break
-        rebuilt.apply_batch(chunk)
+    """Apply every stored event, in the notification log's order, to every rebuilt projection.
+
+    With `workers=2` the ledger and ratings are rebuilt by a forked child process that reads the
+    store on its own while this process rebuilds notifications: each projection still sees every
+    event in the log's order, and the two halves share nothing but the read-only event store. Fork
+    is used (not spawn) because a fresh interpreter's imports would cost more than the replay of a
+    large store saves; call it from a process without other threads (the CLI, the benchmark)."""
+    head = app.recorder.max_notification_id() or 0  # both halves stop at the same event
+    if workers <= 1:
+        rebuilt.applied += _replay(app, rebuilt.projections, head, progress, batch)
+        return rebuilt.applied
+    children = [rebuilt.ledger.projection, rebuilt.ratings.projection]
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_replay_in_child,
+        args=(app, children, head, batch, send),
+        name="seller-support-rebuild-ledger-ratings",
+    )
+    child.start()
+    send.close()
+    try:
+        replayed = _replay(app, [rebuilt.notifications.projection], head, progress, batch)
+        outcome = receive.recv()
+    finally:
+        child.join()
+        receive.close()
+    if outcome != replayed:
+        raise RuntimeError(f"the ledger/ratings rebuild process failed:\n{outcome}")
+    rebuilt.applied += replayed
+    return rebuilt.applied
+
+
+def _replay(
+    app: RequestsApplication,
+    projections: Sequence[Any],
+    head: int,
+    progress: Progress | None,
+    batch: int,
+) -> int:
+    """Replay the log up to position `head` into `projections`; returns how many events."""
+    start, replayed = 1, 0
+    while start <= head and (chunk := read_messages(app, start, min(batch, head - start + 1))):
+        for projection in projections:
+            projection.apply_batch(chunk, log_each=False)
+        replayed += len(chunk)
         start = chunk[-1][0] + 1
         if progress is not None:
-            progress("replayed", chunk[-1][0], total)
-    return rebuilt.applied
+            progress("replayed", chunk[-1][0], head)
+    return replayed
+
+
+def _replay_in_child(
+    app: RequestsApplication, projections: Sequence[Any], head: int, batch: int, send: Connection
+) -> None:
+    try:
+        # The parent's pooled connections must not be shared: fresh pools, parent's left open.
+        for engine in {id(e): e for e in [app.engine, *(p.engine for p in projections)]}.values():
+            engine.dispose(close=False)
+        send.send(_replay(app, projections, head, None, batch))
+    except BaseException:
+        send.send(traceback.format_exc())
+    finally:
+        send.close()
 
 
 def replay_kafka(
@@ -354,10 +392,12 @@ IGNORED: dict[str, str] = {
     "compared, computed at the same instant on both sides",
     "notif_notifications.seq": "insertion order across the event feed and the reminder loop",
     "notif_notifications.read": "a user action (mark read), not a request event",
-    "notif_notifications[source=reminder:*], notif_outbox[kind=reminder_*]": "sent by the reminder "
-    "loop when the clock reached them, not by an event; the rebuild fires no reminders",
-    "notif_outbox.status/attempts/next_attempt_at/claimed_until/last_error/sent_at": "e-mail "
-    "delivery state (wall-clock, SMTP outcome); a rebuild sends nothing",
+    "notif_notifications[source=reminder:*], notif_sources[source=reminder:*], "
+    "notif_outbox[kind=reminder_*]": "sent by the reminder loop when the clock reached them, not "
+    "by an event; the rebuild fires no reminders",
+    "notif_outbox.subject/body/status/attempts/next_attempt_at/claimed_until/last_error/sent_at": (
+        "e-mail delivery state (the text as sent, wall-clock, SMTP outcome); a rebuild sends nothing"
+    ),
     "notif_reminders.fired_at/skipped": "when the reminder loop ran",
     "notif_reminders.cancelled (of sent reminders)": "a sent reminder is never cancelled later",
     "notif_inbox.unread/archived": "user actions (mark read/unread, archive) change them",
@@ -378,6 +418,7 @@ RATINGS_RULES = (
 )
 NOTIFICATIONS_RULES = (
     TableRule(notif_store.request_facts),
+    TableRule(notif_store.sources, skip=lambda r: str(r["source_id"]).startswith("reminder:")),
     TableRule(
         notif_store.notifications,
         key=("id",),  # unique, derived from (event, recipient, channel); `seq` is arrival order
@@ -386,7 +427,16 @@ NOTIFICATIONS_RULES = (
     ),
     TableRule(
         notif_store.outbox,
-        ignore=("status", "attempts", "next_attempt_at", "claimed_until", "last_error", "sent_at"),
+        ignore=(
+            "subject",
+            "body",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "claimed_until",
+            "last_error",
+            "sent_at",
+        ),
         skip=_is_reminder_kind,
     ),
     TableRule(
@@ -543,6 +593,7 @@ def rebuild_and_compare(
     topic: str = REQUESTS_TOPIC,
     progress: Progress | None = None,
     keep: bool = False,
+    workers: int = 1,
 ) -> tuple[Comparison, int]:
     """Rebuild into scratch stores and compare with `live`; returns (comparison, events applied)."""
     now = now or datetime.now(UTC)
@@ -556,7 +607,7 @@ def rebuild_and_compare(
             applied = replay_kafka(kafka_bootstrap, rebuilt, topic, progress)
             out.notes.extend(f"undecodable record: {p}" for p in rebuilt.poison)
         else:
-            applied = replay_event_store(app, rebuilt, progress)
+            applied = replay_event_store(app, rebuilt, progress, workers=workers)
         head = app.recorder.max_notification_id() or 0
         with (
             _engine(live.ledger) as ledger_live,

@@ -1,10 +1,15 @@
 """The ledger projection: request events in, ledger entries out.
 
-`handle(message, connection)` is a plain transport handler (shared/transport): it runs inside the
-transaction in which `Projection.apply` records the event id as applied, so each event changes the
-ledger exactly once in effect. It reads nothing but `EventMessage.data`. Entry ids are derived from
-the event id, and `event_id` is unique, so even a handler run twice for one event (a second consumer
-without shared tracking rows, a replay) cannot append a second row: the insert is skipped.
+`handle(messages, connection)` is a batch transport handler (shared/transport): it runs inside the
+transaction in which `Projection.apply_batch` records the events' ids as applied, so each event
+changes the ledger exactly once in effect. It reads nothing but `EventMessage.data`.
+
+A batch leaves exactly the rows that applying its messages one at a time, in order, would: the
+requests it touches are loaded once, every message is folded in memory with the pure `decide`, and
+only the end state is written (one statement per table and kind of write). Entry ids are derived
+from the event id, and `event_id` is unique, so even a handler run twice for one event (a second
+consumer without shared tracking rows, a replay, a repeat within one batch) cannot append a second
+row: the entry is skipped.
 
 `record_claim_paid` is the other writer: a carrier's payment of a scheduled claim (R39).
 
@@ -14,10 +19,11 @@ transaction (the transactional outbox the publisher drains).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from services.ledger import store
@@ -44,30 +50,37 @@ class ConcurrentClaimReport(Exception):
     """Another transaction recorded the same claim's payment first; retry to see its result."""
 
 
-def handle(message: EventMessage, conn: Connection) -> None:
-    data = message.data
-    request_id = str(data.get("request_id") or message.subject)
-    known = load_facts(conn, request_id)
-    outcome = decide(known, message.name, data, message.id)
-    if not outcome.changed:
-        return
-    if outcome.facts is not None and outcome.facts != known:
-        save_facts(conn, outcome.facts, exists=known is not None)
-    for entry in outcome.entries:
-        append_entry(conn, entry)
-    if outcome.claim is not None:
-        schedule_claim(conn, outcome.claim)
+def handle(messages: Sequence[EventMessage], conn: Connection) -> None:
+    keyed = [(str(m.data.get("request_id") or m.subject), m) for m in messages]
+    stored = {
+        request_id: facts_from_row(row)
+        for request_id, row in store.request_rows(conn, {key for key, _m in keyed}).items()
+    }
+    known: dict[str, RequestFacts] = dict(stored)
+    planned: list[PlannedEntry] = []
+    claims: list[ScheduledClaim] = []
+    for request_id, message in keyed:
+        outcome = decide(known.get(request_id), message.name, message.data, message.id)
+        if not outcome.changed:
+            continue
+        if outcome.facts is not None:
+            known[request_id] = outcome.facts
+        planned.extend(outcome.entries)
+        if outcome.claim is not None:
+            claims.append(outcome.claim)
+    store.write_requests(
+        conn,
+        new=[facts_row(f) for key, f in known.items() if key not in stored],
+        changed=[facts_row(f) for key, f in known.items() if key in stored and f != stored[key]],
+    )
+    append_entries(conn, planned)
+    schedule_claims(conn, claims)
 
 
 # --- per-request facts ---------------------------------------------------------------------------
 
 
-def load_facts(conn: Connection, request_id: str) -> RequestFacts | None:
-    row = conn.execute(select(store.requests).where(store.requests.c.request_id == request_id))
-    found = row.first()
-    if found is None:
-        return None
-    r = found._mapping
+def facts_from_row(r: Mapping[str, Any]) -> RequestFacts:
     return RequestFacts(
         request_id=r["request_id"],
         seller_id=r["seller_id"],
@@ -79,8 +92,9 @@ def load_facts(conn: Connection, request_id: str) -> RequestFacts | None:
     )
 
 
-def save_facts(conn: Connection, facts: RequestFacts, *, exists: bool) -> None:
-    values = {
+def facts_row(facts: RequestFacts) -> dict[str, Any]:
+    return {
+        "request_id": facts.request_id,
         "seller_id": facts.seller_id,
         "currency": facts.currency,
         "items": [
@@ -96,48 +110,47 @@ def save_facts(conn: Connection, facts: RequestFacts, *, exists: bool) -> None:
         "return_label_cost": facts.return_label_cost,
         "return_delivered": facts.return_delivered,
     }
-    if exists:
-        conn.execute(
-            update(store.requests)
-            .where(store.requests.c.request_id == facts.request_id)
-            .values(**values)
-        )
-    else:
-        conn.execute(insert(store.requests).values(request_id=facts.request_id, **values))
 
 
 # --- entries and claims -----------------------------------------------------------------------------
 
 
-def append_entry(conn: Connection, entry: PlannedEntry) -> bool:
-    """Append one entry; False (and nothing written) when its causing event already has one."""
-    present = conn.execute(
-        select(store.entries.c.id).where(store.entries.c.event_id == entry.event_id)
-    ).first()
-    if present is not None:
-        return False
-    conn.execute(
-        insert(store.entries).values(
-            id=entry.id,
-            seller_id=entry.seller_id,
-            request_id=entry.request_id,
-            kind=str(entry.kind),
-            amount=entry.amount.amount,
-            currency=entry.amount.currency,
-            at=entry.at.astimezone(UTC),
-            event_id=entry.event_id,
-        )
+def append_entries(conn: Connection, planned: Iterable[PlannedEntry]) -> None:
+    """Append the entries whose causing event has none yet (stored, or earlier in `planned`), in
+    order, each with its outbox message."""
+    by_event: dict[str, PlannedEntry] = {}
+    for entry in planned:
+        by_event.setdefault(entry.event_id, entry)
+    if not by_event:
+        return
+    present = store.entry_event_ids(conn, by_event.keys())
+    new = [entry for event_id, entry in by_event.items() if event_id not in present]
+    store.insert_entries(
+        conn,
+        [
+            {
+                "id": entry.id,
+                "seller_id": entry.seller_id,
+                "request_id": entry.request_id,
+                "kind": str(entry.kind),
+                "amount": entry.amount.amount,
+                "currency": entry.amount.currency,
+                "at": entry.at.astimezone(UTC),
+                "event_id": entry.event_id,
+            }
+            for entry in new
+        ],
+        # The outbox of seller-support.ledger.v1, in the entries' own transaction.
+        [
+            {
+                "entry_id": entry.id,
+                "seller_id": entry.seller_id,
+                "payload": published_entry(entry).model_dump(mode="json"),
+                "published_at": None,
+            }
+            for entry in new
+        ],
     )
-    # The outbox of seller-support.ledger.v1, in the entry's own transaction.
-    conn.execute(
-        insert(store.outbox).values(
-            entry_id=entry.id,
-            seller_id=entry.seller_id,
-            payload=published_entry(entry).model_dump(mode="json"),
-            published_at=None,
-        )
-    )
-    return True
 
 
 def published_entry(entry: PlannedEntry) -> LedgerEntryRecorded:
@@ -154,13 +167,31 @@ def published_entry(entry: PlannedEntry) -> LedgerEntryRecorded:
     )
 
 
-def schedule_claim(conn: Connection, claim: ScheduledClaim) -> None:
+def schedule_claims(conn: Connection, planned: Sequence[ScheduledClaim]) -> None:
     """R38: one claim per shipment. When two requests on one shipment both turn the claim on, the
     lowest request id holds it (whatever order their events arrive in), until it is paid."""
-    existing = conn.execute(
-        select(store.claims).where(store.claims.c.tracking_number == claim.tracking_number)
-    ).first()
-    values = {
+    if not planned:
+        return
+    stored = store.claim_holders(conn, {claim.tracking_number for claim in planned})
+    holders = {number: holder for number, (holder, paid_at) in stored.items() if paid_at is None}
+    taken: dict[str, ScheduledClaim] = {}
+    for claim in planned:
+        number = claim.tracking_number
+        if number in stored and number not in holders:
+            continue  # paid: it keeps the request it was paid for
+        if number not in holders or claim.request_id < holders[number]:
+            holders[number] = claim.request_id
+            taken[number] = claim
+    store.write_claims(
+        conn,
+        new=[claim_values(c) for number, c in taken.items() if number not in stored],
+        changed=[claim_values(c) for number, c in taken.items() if number in stored],
+    )
+
+
+def claim_values(claim: ScheduledClaim) -> dict[str, Any]:
+    return {
+        "tracking_number": claim.tracking_number,
         "request_id": claim.request_id,
         "seller_id": claim.seller_id,
         "currency": claim.currency,
@@ -168,16 +199,6 @@ def schedule_claim(conn: Connection, claim: ScheduledClaim) -> None:
         "file_at": claim.file_at.astimezone(UTC),
         "scheduled_by_event": claim.event_id,
     }
-    if existing is None:
-        conn.execute(insert(store.claims).values(tracking_number=claim.tracking_number, **values))
-        return
-    row = existing._mapping
-    if row["paid_at"] is None and claim.request_id < row["request_id"]:
-        conn.execute(
-            update(store.claims)
-            .where(store.claims.c.tracking_number == claim.tracking_number)
-            .values(**values)
-        )
 
 
 def claim_row(conn: Connection, tracking_number: str) -> dict[str, Any] | None:
@@ -224,7 +245,7 @@ def record_claim_paid(
     ).rowcount
     if not moved:  # a concurrent report won; the caller's transaction retries and sees it
         raise ConcurrentClaimReport(tracking_number)
-    append_entry(conn, credit)
+    append_entries(conn, [credit])
     return credit, True
 
 

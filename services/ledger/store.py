@@ -11,9 +11,17 @@
 
 The projection's tracking rows (`applied_events`, `feed_positions`) live in the same database:
 see shared/transport/projection.py.
+
+The reads and writes below serve a whole batch of events at once: one SELECT per table for every key
+the batch touches (IN-lists of at most `IN_CHUNK` keys), one executemany per kind of write. Their
+statements are built once, here: building an SQLAlchemy construct per row cost more than the row.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -26,7 +34,11 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
+    select,
+    update,
 )
+from sqlalchemy.engine import Connection
 
 metadata = MetaData()
 
@@ -84,3 +96,92 @@ outbox = Table(
     Column("published_at", DateTime(timezone=True), nullable=True),
     Index("ix_ledger_outbox_pending", "published_at", "position"),
 )
+
+
+# --- batch reads and writes -----------------------------------------------------------------------
+
+# Keeps every IN-list well under SQLite's and PostgreSQL's bound-parameter limits.
+IN_CHUNK = 500
+
+_REQUESTS_BY_ID = select(requests).where(
+    requests.c.request_id.in_(bindparam("keys", expanding=True))
+)
+_UPDATE_REQUEST = update(requests).where(requests.c.request_id == bindparam("b_request_id"))
+_ENTRY_EVENTS = select(entries.c.event_id).where(
+    entries.c.event_id.in_(bindparam("keys", expanding=True))
+)
+_CLAIM_HOLDERS = select(claims.c.tracking_number, claims.c.request_id, claims.c.paid_at).where(
+    claims.c.tracking_number.in_(bindparam("keys", expanding=True))
+)
+_UPDATE_CLAIM = update(claims).where(claims.c.tracking_number == bindparam("b_tracking_number"))
+
+
+def _chunks(keys: Collection[str]) -> Iterator[list[str]]:
+    ordered = list(keys)
+    for start in range(0, len(ordered), IN_CHUNK):
+        yield ordered[start : start + IN_CHUNK]
+
+
+def request_rows(conn: Connection, request_ids: Collection[str]) -> dict[str, Mapping[str, Any]]:
+    """The stored `ledger_requests` rows of these requests, by request id (absent: never opened)."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for keys in _chunks(request_ids):
+        for row in conn.execute(_REQUESTS_BY_ID, {"keys": keys}):
+            found[row.request_id] = row._mapping
+    return found
+
+
+def write_requests(
+    conn: Connection, new: list[dict[str, Any]], changed: list[dict[str, Any]]
+) -> None:
+    """Insert the `new` rows, overwrite the `changed` ones (every column but the key)."""
+    if new:
+        conn.execute(requests.insert(), new)
+    if changed:
+        conn.execute(_UPDATE_REQUEST, [_keyed(row, "request_id") for row in changed])
+
+
+def entry_event_ids(conn: Connection, event_ids: Collection[str]) -> set[str]:
+    """Which of these events already caused an entry."""
+    present: set[str] = set()
+    for keys in _chunks(event_ids):
+        present.update(conn.execute(_ENTRY_EVENTS, {"keys": keys}).scalars())
+    return present
+
+
+def insert_entries(
+    conn: Connection, entry_rows: list[dict[str, Any]], outbox_rows: list[dict[str, Any]]
+) -> None:
+    """New entries and their outbox messages; the outbox's positions follow the rows' order."""
+    if entry_rows:
+        conn.execute(entries.insert(), entry_rows)
+    if outbox_rows:
+        conn.execute(outbox.insert(), outbox_rows)
+
+
+def claim_holders(
+    conn: Connection, tracking_numbers: Collection[str]
+) -> dict[str, tuple[str, datetime | None]]:
+    """The stored claims on these shipments, by tracking number: (request id, paid at or None)."""
+    found: dict[str, tuple[str, datetime | None]] = {}
+    for keys in _chunks(tracking_numbers):
+        for row in conn.execute(_CLAIM_HOLDERS, {"keys": keys}):
+            found[row.tracking_number] = (row.request_id, row.paid_at)
+    return found
+
+
+def write_claims(
+    conn: Connection, new: list[dict[str, Any]], changed: list[dict[str, Any]]
+) -> None:
+    """Insert the `new` claims, overwrite the given columns of the `changed` ones."""
+    if new:
+        conn.execute(claims.insert(), new)
+    if changed:
+        conn.execute(_UPDATE_CLAIM, [_keyed(row, "tracking_number") for row in changed])
+
+
+def _keyed(row: dict[str, Any], key: str) -> dict[str, Any]:
+    """An UPDATE's parameters: the key under its `b_` name (the WHERE), the rest as the SET."""
+    params = {name: value for name, value in row.items() if name != key}
+    params[f"b_{key}"] = row[key]
+    return params

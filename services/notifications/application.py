@@ -49,13 +49,20 @@ class InboxPage:
     next_cursor: str | None
 
 
-def _notification_view(row: Any) -> dict[str, Any]:
+# A notification with its source's template context, to render.
+_NOTIFICATIONS = select(store.notifications, store.sources.c.context).join(
+    store.sources, store.sources.c.source_id == store.notifications.c.source_id
+)
+
+
+def _notification_view(row: Any, renderer: Renderer) -> dict[str, Any]:
+    text = renderer.render_notification(row._mapping)
     return {
         "id": row.id,
         "kind": row.kind,
         "channel": row.channel,
-        "subject": row.subject,
-        "body": row.body,
+        "subject": text.subject,
+        "body": text.body,
         "request_id": row.request_id,
         "at": store.aware(row.at),
         "read": bool(row.read),
@@ -103,9 +110,10 @@ class NotificationsApplication:
         self.engine = engine
         self.settings = settings or NotificationsSettings()
         store.metadata.create_all(engine)
-        self.handler = NotificationsProjection(self.settings, renderer)
+        self.renderer = renderer or Renderer()
+        self.handler = NotificationsProjection(self.settings)
         self.projection = Projection(engine, self.settings.consumer_name, self.handler)
-        self.mailer = mailer or Mailer(engine, self.settings)
+        self.mailer = mailer or Mailer(engine, self.settings, renderer=self.renderer)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -145,14 +153,15 @@ class NotificationsApplication:
         if not 1 <= limit <= 500:
             raise InvalidQuery("limit must be between 1 and 500")
         table = store.notifications
-        query = select(table).where(table.c.recipient_id == user_id)
+        query = _NOTIFICATIONS.where(table.c.recipient_id == user_id)
         if channel is not None:
             query = query.where(table.c.channel == channel)
         if before is not None:
             query = query.where(table.c.seq < before)
         query = query.order_by(table.c.seq.desc()).limit(limit)
         with self.engine.connect() as conn:
-            return [_notification_view(r) for r in conn.execute(query)]
+            rows = conn.execute(query).all()
+        return [_notification_view(r, self.renderer) for r in rows]
 
     def mark_notification_read(self, user_id: str, viewer: Viewer, notification_id: str) -> None:
         self._check_feed(viewer, user_id)
@@ -180,8 +189,7 @@ class NotificationsApplication:
         table = store.notifications
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(table)
-                .where(
+                _NOTIFICATIONS.where(
                     table.c.recipient_id == user_id,
                     table.c.channel == "in_app",
                     table.c.seq > seq,
@@ -189,7 +197,7 @@ class NotificationsApplication:
                 .order_by(table.c.seq)
                 .limit(200)
             ).all()
-        return [(r.seq, _notification_view(r)) for r in rows]
+        return [(r.seq, _notification_view(r, self.renderer)) for r in rows]
 
     # --- the inbox (R50, R51) ------------------------------------------------------------------
 

@@ -6,9 +6,10 @@ event delivered again creates no second row and no second e-mail. The mailer:
 
 1. claims a due row (`pending` and `next_attempt_at <= now`, or a `sending` row whose claim lease
    expired after a crash) with a conditional update, so two mailers never send one row at once;
-2. sends it (`Message-ID: <notification id@seller-support.invalid>`, so a receiver can discard the
-   rare duplicate a crash between sending and step 3 can cause);
-3. marks it `sent`; on an error, schedules the next attempt after `initial * 2^(attempts-1)` (capped),
+2. renders its notification (kind, locale, context) with today's templates, the generic `update`
+   one if the kind's fails, and sends it (`Message-ID: <notification id@seller-support.invalid>`,
+   so a receiver can discard the rare duplicate a crash between sending and step 3 can cause);
+3. marks it `sent`, keeping the subject and body sent; on an error, schedules the next attempt after `initial * 2^(attempts-1)` (capped),
    and marks it `failed` after `send_max_attempts`. A permanent refusal (SMTP 5xx for the recipient)
    fails at once.
 """
@@ -26,6 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, or_, select, update
 
 from services.notifications import store
+from services.notifications.rendering import Renderer
 from services.notifications.settings import NotificationsSettings, SmtpTarget
 
 log = logging.getLogger("seller_support.notifications.mailer")
@@ -82,13 +84,33 @@ class SmtpSender:
             raise
 
 
+# An outbox row with what its notification says, to render.
+_CLAIMED = (
+    select(
+        store.outbox,
+        store.notifications.c.kind,
+        store.notifications.c.locale,
+        store.notifications.c.audience,
+        store.notifications.c.recipient_id,
+        store.sources.c.context,
+    )
+    .join(store.notifications, store.notifications.c.id == store.outbox.c.notification_id)
+    .join(store.sources, store.sources.c.source_id == store.notifications.c.source_id)
+)
+
+
 class Mailer:
     def __init__(
-        self, engine: Engine, settings: NotificationsSettings, sender: SmtpSender | None = None
+        self,
+        engine: Engine,
+        settings: NotificationsSettings,
+        sender: SmtpSender | None = None,
+        renderer: Renderer | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.sender = sender or SmtpSender(settings.smtp, settings.smtp_timeout_seconds)
+        self.renderer = renderer or Renderer()
 
     def backoff(self, attempts: int) -> timedelta:
         initial = self.settings.send_backoff_initial
@@ -138,13 +160,15 @@ class Mailer:
             ).rowcount
             if not claimed:
                 return None
-            row = conn.execute(select(table).where(table.c.notification_id == nid)).first()
+            row = conn.execute(_CLAIMED.where(table.c.notification_id == nid)).first()
         return None if row is None else dict(row._mapping)
 
     def _send_one(self, row: dict[str, Any], now: datetime) -> int:
         table = store.outbox
         attempts = row["attempts"] + 1
         try:
+            text = self.renderer.render_notification(row)
+            row = {**row, "subject": text.subject, "body": text.body}
             self.sender.send(build_message(row, self.settings.sender))
         except Exception as error:
             permanent = isinstance(error, PermanentFailure)
@@ -181,6 +205,8 @@ class Mailer:
                     sent_at=now,
                     claimed_until=None,
                     last_error=None,
+                    subject=row["subject"],
+                    body=row["body"],
                 )
             )
         return 1

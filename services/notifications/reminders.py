@@ -21,13 +21,13 @@ from services.notifications.domain import (
     reminder_delivery,
     reminder_due,
 )
-from services.notifications.projection import Notifier, load_facts
+from services.notifications.projection import Notice, Notifier, load_facts
 
 
 def fire_due(engine: Engine, notifier: Notifier, now: datetime, limit: int = 500) -> int:
     """Send the reminders that are due at `now`; returns how many were sent."""
     table = store.reminders
-    sent = 0
+    claimed: list[tuple[str, str, ReminderKind, datetime, datetime]] = []
     with engine.begin() as conn:
         due = conn.execute(
             select(table)
@@ -52,26 +52,27 @@ def fire_due(engine: Engine, notifier: Notifier, now: datetime, limit: int = 500
             if not reminder_due(remind, due_at, now):
                 conn.execute(update(table).where(*pending).values(skipped=True))
                 continue
-            claimed = conn.execute(
-                update(table).where(*pending).values(fired_at=store.utc(now))
-            ).rowcount
-            facts = load_facts(conn, row.request_id)
-            if not claimed or facts is None:
+            if conn.execute(update(table).where(*pending).values(fired_at=store.utc(now))).rowcount:
+                claimed.append((row.id, row.request_id, ReminderKind(row.kind), remind, due_at))
+        facts = load_facts(conn, {request_id for _, request_id, *_ in claimed})
+        notices: list[Notice] = []
+        for reminder, request_id, kind, remind, due_at in claimed:
+            if request_id not in facts:
                 continue
-            kind = ReminderKind(row.kind)
-            delivery = reminder_delivery(facts, kind, notifier.settings.support_team_id)
-            notifier.deliver(
-                conn,
-                facts,
-                delivery,
-                source_id=f"reminder:{row.id}",
-                at=remind,
-                event=delivery.kind,
-                data={"deadline": str(kind), "due_at": due_at.isoformat()},
-                due_at=due_at,
+            delivery = reminder_delivery(facts[request_id], kind, notifier.settings.support_team_id)
+            notices.append(
+                notifier.notice(
+                    facts[request_id],
+                    [delivery],
+                    source_id=f"reminder:{reminder}",
+                    at=store.utc(remind),
+                    event=delivery.kind,
+                    data={"deadline": str(kind), "due_at": due_at.isoformat()},
+                    due_at=due_at.isoformat(),
+                )
             )
-            sent += 1
-    return sent
+        notifier.record(conn, notices)
+    return len(notices)
 
 
 def pending_reminders(engine: Engine, request_id: str | None = None) -> list[dict]:

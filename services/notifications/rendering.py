@@ -5,11 +5,17 @@ and `content` (the body between the base's greeting and footer). The same text s
 the in-app notification. Undefined variables are errors (StrictUndefined), so a template that
 names a field its event does not carry fails the rendering tests rather than a recipient.
 
+Rendering happens at the edge, never in the projection: the feed, the live stream and the mailer
+render a stored notification (kind, locale, recipient, its source's JSON context) with
+`render_notification`, which falls back to the generic `update` template when the kind's own
+template fails.
+
 Times are shown in the marketplace's zone (R2), amounts from integer minor units.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +28,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from services.notifications.domain import DEFAULT_LOCALE, LOCALES
 from shared.business_time import calendar_for
 
+log = logging.getLogger("seller_support.notifications")
+
 TEMPLATES = Path(__file__).with_name("templates")
+FALLBACK_KIND = "update"
 
 _DAYS = {
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
@@ -78,6 +87,19 @@ def format_money(amount: Any, currency: str, locale: str) -> str:
     return f"{currency.upper()} {number}"
 
 
+def recipient_context(
+    shared: Mapping[str, Any], audience: str, recipient_id: str
+) -> dict[str, Any]:
+    """A source's stored context completed with what differs per recipient."""
+    counterpart = {"buyer": shared.get("seller_id"), "seller": shared.get("buyer_id")}.get(audience)
+    return {
+        "audience": audience,
+        "recipient_id": recipient_id,
+        "counterpart_id": counterpart,
+        **shared,
+    }
+
+
 class Renderer:
     def __init__(self, templates: Path = TEMPLATES) -> None:
         self.env = Environment(
@@ -111,3 +133,16 @@ class Renderer:
         subject = " ".join("".join(template.blocks["subject"](ctx)).split())
         body = template.render(values).strip() + "\n"
         return Rendered(subject=subject, body=body, locale=chosen)
+
+    def render_notification(self, notification: Mapping[str, Any]) -> Rendered:
+        """A stored notification's text (its `kind`, `locale`, `audience`, `recipient_id` and its
+        source's `context`); the generic update when its own template fails."""
+        kind, locale = notification["kind"], notification["locale"]
+        context = recipient_context(
+            notification["context"], notification["audience"], notification["recipient_id"]
+        )
+        try:
+            return self.render(kind, locale, context)
+        except Exception:  # a template bug must not keep a notification from being read or sent
+            log.exception("rendering %s failed; showing the generic update", kind)
+            return self.render(FALLBACK_KIND, locale, context)

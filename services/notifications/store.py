@@ -1,15 +1,21 @@
 """Tables of the notifications service (SQLAlchemy Core), in its own database.
 
 - `request_facts`: the parties of each request, from its `opened` event (later events omit them).
-- `notifications`: every notification sent, rendered; `id` is derived from (source, recipient,
-  channel) and unique, `source_id` is the event id (`<request id>:<version>`) or the reminder id.
+- `sources`: what one source (an event, `<request id>:<version>`, or a reminder, `reminder:<id>`)
+  tells its recipients: the template context (JSON) they share. Written once with the source's
+  notifications, so a stored source means its notifications are recorded.
+- `notifications`: every notification sent, as what to say, not the text: its `kind` (the template),
+  `locale`, recipient and audience, and its source's context; the text is rendered when read or
+  mailed (docs/notifications.md). `id` is derived from (source, recipient, channel) and unique.
   `seq` orders them for the live stream.
 - `outbox`: one row per e-mail notification, inserted in the projection's transaction; the mailer
-  claims, sends and marks it. The row's existence is the once-only guard.
+  claims, renders, sends and marks it, keeping the subject and body it sent. The row's existence is
+  the once-only guard.
 - `reminders`: one row per (request, deadline kind, due time); cancelled when the deadline no
   longer applies; `fired_at` once sent, `skipped` when its deadline passed before it was due.
 - `preferences`: a user's locale (default `en`) and optional e-mail address.
-- `inbox`: one conversation per user per request (R50, R51).
+- `inbox`: one conversation per user per request (R50, R51); keyed request first, so the projection
+  loads a batch's conversations by request.
 """
 
 from __future__ import annotations
@@ -25,10 +31,10 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
-    UniqueConstraint,
     insert,
 )
 from sqlalchemy.engine import Connection
@@ -36,6 +42,7 @@ from sqlalchemy.engine import Connection
 from shared.database import insert_ignoring
 
 metadata = MetaData()
+
 
 request_facts = Table(
     "notif_request_facts",
@@ -51,6 +58,13 @@ request_facts = Table(
     Column("return_required_by", String(32)),
 )
 
+sources = Table(
+    "notif_sources",
+    metadata,
+    Column("source_id", String(200), primary_key=True),
+    Column("context", JSON, nullable=False),  # the template's variables but the recipient's
+)
+
 notifications = Table(
     "notif_notifications",
     metadata,
@@ -63,11 +77,8 @@ notifications = Table(
     Column("kind", String(64), nullable=False),
     Column("request_id", String(64)),
     Column("locale", String(8), nullable=False),
-    Column("subject", Text, nullable=False),
-    Column("body", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("read", Boolean, nullable=False, default=False),
-    UniqueConstraint("source_id", "recipient_id", "channel", name="uq_notif_source_recipient"),
     Index("ix_notif_recipient_seq", "recipient_id", "seq"),
 )
 
@@ -76,8 +87,8 @@ outbox = Table(
     metadata,
     Column("notification_id", String(36), primary_key=True),
     Column("to_address", String(320), nullable=False),
-    Column("subject", Text, nullable=False),
-    Column("body", Text, nullable=False),
+    Column("subject", Text),  # as sent (rendered at send time)
+    Column("body", Text),
     Column("headers", JSON, nullable=False),
     Column("status", String(16), nullable=False),  # pending | sending | sent | failed
     Column("attempts", Integer, nullable=False, default=0),
@@ -114,8 +125,8 @@ preferences = Table(
 inbox = Table(
     "notif_inbox",
     metadata,
-    Column("user_id", String(200), primary_key=True),
-    Column("request_id", String(64), primary_key=True),
+    Column("user_id", String(200), nullable=False),
+    Column("request_id", String(64), nullable=False),
     Column("role", String(16), nullable=False),  # buyer | seller: the user's side
     Column("order_id", String(200), nullable=False),
     Column("counterpart_id", String(200), nullable=False),
@@ -124,6 +135,7 @@ inbox = Table(
     Column("last_event", String(64), nullable=False),
     Column("unread", Boolean, nullable=False),
     Column("archived", Boolean, nullable=False),
+    PrimaryKeyConstraint("request_id", "user_id"),
     Index("ix_notif_inbox_activity", "user_id", "last_activity_at"),
 )
 

@@ -18,6 +18,7 @@ see shared/transport/projection.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,12 +33,11 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     func,
-    insert,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from services.ratings.domain import Code, Reason, RequestFacts
@@ -117,27 +117,27 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def insert_ignoring_duplicates(conn: Connection, table: Table, values: dict[str, Any]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL (safe under concurrent consumers)."""
-    dialect = {"postgresql": postgresql, "sqlite": sqlite}.get(conn.dialect.name)
-    if dialect is None:  # pragma: no cover - other databases: check first (single consumer)
-        key = [c for c in table.primary_key.columns]
-        if conn.execute(select(*key).where(and_(*(c == values[c.name] for c in key)))).first():
-            return
-        conn.execute(insert(table).values(**values))
-        return
+def insert_ignoring_duplicates(
+    conn: Connection, table: Table, values: dict[str, Any] | list[dict[str, Any]]
+) -> None:
+    """INSERT … ON CONFLICT DO NOTHING of one row or many (executemany), on SQLite and PostgreSQL
+    alike: safe under concurrent consumers."""
     conn.execute(insert_ignoring(table), values)
 
 
 # --- per-request facts ---------------------------------------------------------------------------
 
+_IN_CHUNK = 500  # ids per IN list: one query for a usual batch, far below any bound-parameter limit
+
+
+def _chunks(ids: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(ids), _IN_CHUNK):
+        yield ids[start : start + _IN_CHUNK]
+
 
 def _reasons_of(conn: Connection, request_ids: list[str]) -> dict[str, list[Reason]]:
     found: dict[str, list[Reason]] = {rid: [] for rid in request_ids}
-    if not request_ids:
-        return found
-    for chunk_start in range(0, len(request_ids), 500):
-        chunk = request_ids[chunk_start : chunk_start + 500]
+    for chunk in _chunks(request_ids):
         rows = conn.execute(
             select(reasons).where(reasons.c.request_id.in_(chunk)).order_by(reasons.c.at)
         ).all()
@@ -160,68 +160,101 @@ def _facts(row: Any, found: list[Reason]) -> RequestFacts:
     )
 
 
-def load_request(conn: Connection, request_id: str) -> RequestFacts | None:
-    row = conn.execute(select(requests).where(requests.c.request_id == request_id)).first()
-    if row is None:
-        return None
-    return _facts(row, _reasons_of(conn, [request_id])[request_id])
+def load_requests(conn: Connection, request_ids: Iterable[str]) -> dict[str, RequestFacts]:
+    """The stored facts of those of `request_ids` that are stored, by id: one query per table per
+    500 ids."""
+    wanted = sorted(set(request_ids))
+    rows = [
+        row
+        for chunk in _chunks(wanted)
+        for row in conn.execute(select(requests).where(requests.c.request_id.in_(chunk)))
+    ]
+    found = _reasons_of(conn, [row.request_id for row in rows])
+    return {row.request_id: _facts(row, found[row.request_id]) for row in rows}
 
 
-def save_request(conn: Connection, before: RequestFacts | None, after: RequestFacts) -> None:
-    """Writes what changed between two versions of a request's facts; bumps the seller's counter."""
-    if before == after:
-        return
-    if before is None:
-        conn.execute(
-            insert(requests).values(
-                request_id=after.request_id,
-                seller_id=after.seller_id,
-                opened_at=utc(after.opened_at),
-                routed_to_support=after.routed_to_support,
-                last_escalation_by=after.last_escalation_by,
-                support_decided=after.support_decided,
-            )
-        )
-    else:
-        conn.execute(
-            update(requests)
-            .where(requests.c.request_id == after.request_id)
-            .values(
-                last_escalation_by=after.last_escalation_by,
-                support_decided=after.support_decided,
-            )
-        )
-    known = set() if before is None else {r.code for r in before.reasons}
-    for reason in after.reasons:
-        if reason.code in known:
+# Built once: per-row `.where()`/`.values()` constructs cost more than the rows' SQL itself.
+_UPDATE_REQUEST = (
+    update(requests)
+    .where(requests.c.request_id == bindparam("b_request_id"))
+    .values(
+        last_escalation_by=bindparam("b_last_escalation_by"),
+        support_decided=bindparam("b_support_decided"),
+    )
+)
+_BUMP_SELLER = (
+    update(sellers)
+    .where(sellers.c.seller_id == bindparam("b_seller_id"))
+    .values(changes=sellers.c.changes + bindparam("b_changes"))
+)
+
+
+def save_requests(
+    conn: Connection,
+    stored: Mapping[str, RequestFacts],
+    current: Mapping[str, RequestFacts],
+    seller_changes: Mapping[str, int],
+) -> None:
+    """Writes what differs between the `stored` facts and the `current` ones, one executemany per
+    table, and adds `seller_changes` (changes per seller) to the sellers' counters."""
+    new_requests: list[dict[str, Any]] = []
+    updated: list[dict[str, Any]] = []
+    new_reasons: list[dict[str, Any]] = []
+    for request_id, after in current.items():
+        before = stored.get(request_id)
+        if after is before:
             continue
-        insert_ignoring_duplicates(
-            conn,
-            reasons,
+        if before is None:
+            new_requests.append(
+                {
+                    "request_id": request_id,
+                    "seller_id": after.seller_id,
+                    "opened_at": utc(after.opened_at),
+                    "routed_to_support": after.routed_to_support,
+                    "last_escalation_by": after.last_escalation_by,
+                    "support_decided": after.support_decided,
+                }
+            )
+        elif (before.last_escalation_by, before.support_decided) != (
+            after.last_escalation_by,
+            after.support_decided,
+        ):
+            updated.append(
+                {
+                    "b_request_id": request_id,
+                    "b_last_escalation_by": after.last_escalation_by,
+                    "b_support_decided": after.support_decided,
+                }
+            )
+        known = set() if before is None else {r.code for r in before.reasons}
+        new_reasons.extend(
             {
-                "request_id": after.request_id,
+                "request_id": request_id,
                 "code": str(reason.code),
                 "seller_id": after.seller_id,
                 "at": utc(reason.at),
                 "detail": reason.detail,
                 "event_id": reason.event_id,
-            },
+            }
+            for reason in after.reasons
+            if reason.code not in known
         )
-    if after.counts_for_seller:
-        _touch_seller(conn, after.seller_id)
-
-
-def _touch_seller(conn: Connection, seller_id: str) -> None:
-    insert_ignoring_duplicates(
-        conn,
-        sellers,
-        {"seller_id": seller_id, "changes": 0, "evaluated_changes": 0},
-    )
-    conn.execute(
-        update(sellers)
-        .where(sellers.c.seller_id == seller_id)
-        .values(changes=sellers.c.changes + 1)
-    )
+    if new_requests:
+        conn.execute(requests.insert(), new_requests)
+    if updated:
+        conn.execute(_UPDATE_REQUEST, updated)
+    if new_reasons:
+        insert_ignoring_duplicates(conn, reasons, new_reasons)
+    if seller_changes:
+        insert_ignoring_duplicates(
+            conn,
+            sellers,
+            [{"seller_id": s, "changes": 0, "evaluated_changes": 0} for s in seller_changes],
+        )
+        conn.execute(
+            _BUMP_SELLER,
+            [{"b_seller_id": s, "b_changes": n} for s, n in seller_changes.items()],
+        )
 
 
 def seller_requests(

@@ -13,6 +13,12 @@ Consumer runtime, for every record, in partition order:
    `PoisonMessage` too (e.g. a fact the application rejects), which dead-letters the record;
 3. commit the record's offset only after the handler returned, i.e. after its DB commit.
 
+With a batch handler (`handle_batch`, projections: `Projection.apply_batch`) the records of one poll
+are decoded (poison ones dead-lettered as above), handled together in ONE transaction, and their
+offsets committed in one call after it. When the batch fails for any reason, its records are handled
+again one at a time through the path above, so a poison record is isolated and dead-lettered and a
+transient failure is retried per record; the records already applied are recognised and skipped.
+
 Any other exception is treated as transient: retried with exponential backoff up to
 `max_attempts`, then the runtime raises `ConsumerFailed` without committing (the process exits
 non-zero and the record is redelivered on restart). Nothing is ever skipped silently.
@@ -51,6 +57,7 @@ log = logging.getLogger("seller_support.kafka")
 T = TypeVar("T")
 Decoder = Callable[[ConsumerRecord], T]
 RecordHandler = Callable[[T, ConsumerRecord], None]
+BatchHandler = Callable[[Sequence[tuple[T, ConsumerRecord]]], None]
 
 DLQ_SUFFIX = ".dlq"
 
@@ -234,11 +241,13 @@ class ConsumerRuntime(Generic[T]):
         decode: Decoder[T],
         handle: RecordHandler[T],
         *,
+        handle_batch: BatchHandler[T] | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.settings = settings
         self.decode = decode
         self.handle = handle
+        self.handle_batch = handle_batch
         self.stats = ConsumerStats()
         self._stop = threading.Event()
         self._sleep = sleep or self._interruptible_sleep
@@ -399,9 +408,24 @@ class ConsumerRuntime(Generic[T]):
         """One poll; returns how many records were committed (processed or dead-lettered)."""
         self.start()
         assert self._consumer is not None
-        batches = self._consumer.poll(timeout_ms=self.settings.poll_timeout_ms)
+        polled = self._consumer.poll(timeout_ms=self.settings.poll_timeout_ms)
+        try:
+            if self.handle_batch is not None:
+                done = self._process_polled_batch(polled)
+            else:
+                done = self._process_polled_records(polled)
+        except CommitFailedError as error:
+            # The group rebalanced under us: the partition may belong to another member now. The
+            # handler's effect is committed and idempotent; the records are redelivered to the
+            # new owner, which recognises them.
+            log.warning("commit failed after a rebalance (%s); re-polling", error)
+            return 0
+        self.update_lag(0.0 if done else 1.0)
+        return done
+
+    def _process_polled_records(self, polled: dict[TopicPartition, list[ConsumerRecord]]) -> int:
         done = 0
-        for tp, records in batches.items():
+        for tp, records in polled.items():
             for record in records:
                 if self._stop.is_set():
                     return done  # not processed, not committed: redelivered later
@@ -409,30 +433,53 @@ class ConsumerRuntime(Generic[T]):
                     self._process(record)
                 except _StopRequested:
                     return done
-                except CommitFailedError as error:
-                    # The group rebalanced under us: the partition may belong to another member
-                    # now. The handler's effect is committed and idempotent; the record will be
-                    # redelivered to the new owner, which recognises it.
-                    log.warning("commit failed after a rebalance (%s); re-polling", error)
-                    return done
                 self.stats.partitions_seen.add(tp.partition)
                 done += 1
-        self.update_lag(0.0 if done else 1.0)
         return done
+
+    def _process_polled_batch(self, polled: dict[TopicPartition, list[ConsumerRecord]]) -> int:
+        assert self.handle_batch is not None
+        records = [record for batch in polled.values() for record in batch]
+        if not records or self._stop.is_set():
+            return 0
+        decoded: list[tuple[T, ConsumerRecord]] = []
+        try:
+            for record in records:
+                with self._record_context(record):
+                    try:
+                        decoded.append((self.decode(record), record))
+                    except PoisonMessage as poison:
+                        self._dead_letter(record, str(poison))
+            try:
+                self.handle_batch(decoded)
+                self.stats.processed += len(decoded)
+            except Exception as error:
+                log.warning(
+                    "a batch of %d records failed (%r); handling them one at a time",
+                    len(decoded),
+                    error,
+                )
+                for value, record in decoded:
+                    if self._stop.is_set():
+                        return 0  # nothing committed: the batch is redelivered, applied ids skip
+                    with self._record_context(record):
+                        self._handle_with_retries(value, record)
+        except _StopRequested:
+            return 0
+        self._commit_all(records)
+        self.stats.partitions_seen.update(tp.partition for tp in polled)
+        return len(records)
 
     def _process(self, record: ConsumerRecord) -> None:
         """Decode, handle, commit — with the record's `traceparent` as the trace context, so the
         handler's log lines (and anything it records) carry the producer's trace id."""
+        with self._record_context(record):
+            self._process_record(record)
+
+    def _record_context(self, record: ConsumerRecord) -> contextlib.AbstractContextManager[None]:
         header = dict(record.headers or ()).get(TRACEPARENT)
         traceparent = header.decode("latin-1") if isinstance(header, bytes) else header
-        with trace_context(
-            traceparent,
-            kafka_topic=record.topic,
-            kafka_partition=record.partition,
-            kafka_offset=record.offset,
-            consumer_group=self.settings.group_id,
-        ):
-            self._process_record(record)
+        return trace_context(traceparent, **record_fields(record, self.settings.group_id))
 
     def _process_record(self, record: ConsumerRecord) -> None:
         try:
@@ -501,21 +548,28 @@ class ConsumerRuntime(Generic[T]):
         log.warning("dead-lettered %s to %s: %s", _where(record), topic, reason[:500])
 
     def _commit(self, record: ConsumerRecord) -> None:
+        self._commit_all([record])
+
+    def _commit_all(self, records: Sequence[ConsumerRecord]) -> None:
+        """Commit, in one call, the offset after the last of `records` on each partition."""
         assert self._consumer is not None
-        tp = TopicPartition(record.topic, record.partition)
-        epoch = record.leader_epoch if record.leader_epoch is not None else -1
-        offsets = {tp: OffsetAndMetadata(record.offset + 1, "", epoch)}
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            epoch = record.leader_epoch if record.leader_epoch is not None else -1
+            offsets[tp] = OffsetAndMetadata(record.offset + 1, "", epoch)
         attempt = 0
         while True:
             attempt += 1
             try:
                 self._consumer.commit(offsets)
-                self._next_offsets[tp] = record.offset + 1
+                for tp, committed in offsets.items():
+                    self._next_offsets[tp] = committed.offset
                 return
             except CommitFailedError:
                 raise
             except Exception as error:
-                self._retry_or_fail(attempt, error, f"committing {_where(record)}")
+                self._retry_or_fail(attempt, error, f"committing {_where(records[-1])}")
 
 
 @contextlib.contextmanager
@@ -548,6 +602,16 @@ def _fetch_position(consumer: KafkaConsumer, tp: TopicPartition) -> int | None:
         return None
 
 
+def record_fields(record: ConsumerRecord, group_id: str) -> dict[str, Any]:
+    """Where a record came from, for its log lines."""
+    return {
+        "kafka_topic": record.topic,
+        "kafka_partition": record.partition,
+        "kafka_offset": record.offset,
+        "consumer_group": group_id,
+    }
+
+
 def _where(record: ConsumerRecord) -> str:
     return f"{record.topic}[{record.partition}]@{record.offset}"
 
@@ -561,10 +625,23 @@ def decode_request_event(record: ConsumerRecord) -> EventMessage:
 
 
 def projection_handler(projection: Projection) -> RecordHandler[EventMessage]:
-    """Feed a projection: the same `Projection.apply` the in-process notification-log feed uses."""
+    """Feed a projection one record: the same `Projection.apply` the in-process feed uses."""
 
     def handle(message: EventMessage, _record: ConsumerRecord) -> None:
         projection.apply(message)
+
+    return handle
+
+
+def projection_batch_handler(projection: Projection, group_id: str) -> BatchHandler[EventMessage]:
+    """Feed a projection a poll's records in one transaction (`Projection.apply_batch`); each
+    event's log line names the record it came from."""
+
+    def handle(items: Sequence[tuple[EventMessage, ConsumerRecord]]) -> None:
+        projection.apply_batch(
+            [(None, message) for message, _ in items],
+            log_fields=lambda index: record_fields(items[index][1], group_id),
+        )
 
     return handle
 
@@ -593,6 +670,7 @@ class StreamOptions:
             ),
             decode_request_event,
             projection_handler(projection),
+            handle_batch=projection_batch_handler(projection, self.group_id),
         )
 
 

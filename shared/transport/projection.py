@@ -1,14 +1,20 @@
-"""Idempotent application of events to a projection's own database.
+"""Idempotent application of events to a projection's own database, a batch at a time.
 
-The handler's changes, the record that this event id was applied, and (for ordered feeds) the feed
-position all commit in one transaction: a crash before commit applies nothing, a redelivery after
-commit is recognised and skipped, so every event is applied exactly once in effect.
+A batch's handler changes, the record that each of its event ids was applied, and (for ordered feeds)
+the feed position all commit in one transaction: a crash before commit applies nothing, a redelivery
+after commit is recognised and skipped, so every event is applied exactly once in effect.
+
+Handlers take the whole batch (`handler(messages, connection)`) so that they can load the state a
+batch touches with one query per table and write it back with one statement per table: per-row
+statements were what capped a rebuild at a few hundred events per second. A handler must leave the
+database exactly as applying the messages one at a time, in order, would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -30,7 +36,13 @@ from shared.transport.messages import EventMessage
 
 log = get_logger("seller_support.projection")
 
-Handler = Callable[[EventMessage, Connection], None]
+Handler = Callable[[Sequence[EventMessage], Connection], None]
+# (position in the log or None, message), in the order they are to be applied
+Batch = Sequence[tuple[int | None, EventMessage]]
+# index in the batch -> extra fields for that event's log line (the Kafka record it came from)
+LogFields = Callable[[int], Mapping[str, Any]]
+
+_IN_CHUNK = 500  # bound parameters per IN list (SQLite allows 32,766; keeps statements cacheable)
 
 tracking_metadata = MetaData()
 
@@ -60,53 +72,85 @@ class Projection:
         tracking_metadata.create_all(engine)
 
     def apply(self, message: EventMessage, position: int | None = None) -> bool:
-        """Apply one event; False when it had been applied before (a harmless redelivery).
+        """Apply one event; False when it had been applied before (a harmless redelivery)."""
+        return self.apply_batch([(position, message)]) == 1
 
-        Logs one line per applied event with the trace context the event carries (the HTTP
-        command's `traceparent`, stored with the event), or else the one its carrier set (the
-        Kafka consumer binds the record's `traceparent` header)."""
-        traceparent = getattr(message, "traceparent", None) or tracing.current_traceparent()
-        with trace_context(traceparent):
-            applied = self._apply(message, position)
-            if applied:
-                EVENTS_APPLIED.labels(self.consumer).inc()
-                log.info(
-                    "event applied",
-                    projection=self.consumer,
-                    event_id=message.id,
-                    event_type=message.name,
-                    subject=message.subject,
-                    position=position,
-                )
-            else:
-                EVENTS_SKIPPED.labels(self.consumer).inc()
-                log.debug(
-                    "event already applied; skipped",
-                    projection=self.consumer,
-                    event_id=message.id,
-                    event_type=message.name,
-                    subject=message.subject,
-                )
-        return applied
+    def apply_batch(
+        self, batch: Batch, *, log_fields: LogFields | None = None, log_each: bool = True
+    ) -> int:
+        """Apply a batch in one transaction; returns how many of its events were new.
 
-    def _apply(self, message: EventMessage, position: int | None) -> bool:
+        Logs one line per event with the trace context the event carries (the HTTP command's
+        `traceparent`, stored with the event), or else the one its carrier set, plus
+        `log_fields(index)`. A rebuild passes `log_each=False`: a line per replayed event would
+        cost more than applying it."""
+        if not batch:
+            return 0
         with self.engine.begin() as conn:
-            seen = conn.execute(
-                select(applied_events.c.event_id).where(
-                    applied_events.c.consumer == self.consumer,
-                    applied_events.c.event_id == message.id,
-                )
-            ).first()
-            if seen is None:
-                self.handler(message, conn)
+            seen = self._already_applied(conn, [m.id for _, m in batch])
+            fresh: list[EventMessage] = []
+            fresh_at: list[int] = []
+            for index, (_, message) in enumerate(batch):
+                if message.id not in seen:
+                    seen.add(message.id)
+                    fresh.append(message)
+                    fresh_at.append(index)
+            if fresh:
+                self.handler(fresh, conn)
+                now = datetime.now(UTC)
                 conn.execute(
-                    insert(applied_events).values(
-                        consumer=self.consumer, event_id=message.id, applied_at=datetime.now(UTC)
-                    )
+                    insert(applied_events),
+                    [
+                        {"consumer": self.consumer, "event_id": m.id, "applied_at": now}
+                        for m in fresh
+                    ],
                 )
-            if position is not None:
-                self._store_position(conn, position)
-        return seen is None
+            last_position = max((p for p, _ in batch if p is not None), default=None)
+            if last_position is not None:
+                self._store_position(conn, last_position)
+        EVENTS_APPLIED.labels(self.consumer).inc(len(fresh))
+        EVENTS_SKIPPED.labels(self.consumer).inc(len(batch) - len(fresh))
+        if log_each:
+            self._log(batch, set(fresh_at), log_fields)
+        return len(fresh)
+
+    def _already_applied(self, conn: Connection, ids: list[str]) -> set[str]:
+        column = applied_events.c.event_id
+        seen: set[str] = set()
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[start : start + _IN_CHUNK]
+            seen.update(
+                conn.execute(
+                    select(column).where(
+                        applied_events.c.consumer == self.consumer, column.in_(chunk)
+                    )
+                ).scalars()
+            )
+        return seen
+
+    def _log(self, batch: Batch, applied: set[int], log_fields: LogFields | None) -> None:
+        for index, (position, message) in enumerate(batch):
+            fields = log_fields(index) if log_fields is not None else {}
+            traceparent = message.traceparent or tracing.current_traceparent()
+            with trace_context(traceparent, **fields):
+                if index in applied:
+                    log.info(
+                        "event applied",
+                        projection=self.consumer,
+                        event_id=message.id,
+                        event_type=message.name,
+                        subject=message.subject,
+                        position=position,
+                    )
+                else:
+                    log.debug(
+                        "event already applied; skipped",
+                        projection=self.consumer,
+                        event_id=message.id,
+                        event_type=message.name,
+                        subject=message.subject,
+                    )
 
     def position(self) -> int:
         """The last feed position applied (0 before the first)."""

@@ -93,6 +93,16 @@ def system(app, clock, database_url, tmp_path):
         live.close()
 
 
+def test_r62_rebuild_in_two_processes_equals_the_live_projections(system, clock) -> None:
+    # given a walk through many kinds of requests
+    _run(system, FIXED_WALK)
+    # when the ledger and ratings are rebuilt in a forked process beside notifications
+    comparison, applied = rebuild_and_compare(system.app, system.urls, now=clock.now(), workers=2)
+    # then every table equals the live one, and each half replayed every event
+    _assert_identical(comparison)
+    assert applied == system.app.recorder.max_notification_id()
+
+
 def test_rebuild_compare_is_identical_then_reports_a_tampered_projection(system, clock) -> None:
     _run(system, FIXED_WALK)
     app = system.app

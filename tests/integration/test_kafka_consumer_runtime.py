@@ -1,5 +1,6 @@
 """The Kafka consumer runtime against a real broker and PostgreSQL: DLQ for poison messages, bounded
-retries then a loud stop, scale-out in one consumer group with exactly-once effect, SIGTERM."""
+retries then a loud stop, scale-out in one consumer group with exactly-once effect, SIGTERM — one
+record at a time and a poll's records as one batch (what the projection services run)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ import pytest
 from kafka import TopicPartition
 from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, select
 
-from shared.envelope import to_kafka
+from shared.envelope import PoisonMessage, to_kafka
 from shared.transport import EventMessage, Projection
 from shared.transport.kafka import (
     ConsumerFailed,
     ConsumerRuntime,
     ConsumerSettings,
     decode_request_event,
+    projection_batch_handler,
     projection_handler,
 )
 from tests.integration.kafka_fixtures import (
@@ -78,11 +80,31 @@ def engine(pg_url_2: str):
     engine.dispose()
 
 
-def counting_projection(engine, tag: str) -> Projection:
-    def handle(message: EventMessage, conn: Any) -> None:
-        conn.execute(insert(applied_rows).values(event_id=message.id, applied_by=tag))
+def counting_projection(engine, tag: str, poison: str | None = None) -> Projection:
+    """Counts each applied event; rejects the event with id `poison` as a poison message."""
+
+    def handle(messages: list[EventMessage], conn: Any) -> None:
+        if any(m.id == poison for m in messages):
+            raise PoisonMessage(f"{poison} is not for this projection")
+        conn.execute(
+            insert(applied_rows), [{"event_id": m.id, "applied_by": tag} for m in messages]
+        )
 
     return Projection(engine, "it-counter", handle)
+
+
+def projection_runtime(
+    settings: ConsumerSettings, projection: Projection, batched: bool
+) -> ConsumerRuntime[EventMessage]:
+    return ConsumerRuntime(
+        settings,
+        decode_request_event,
+        projection_handler(projection),
+        handle_batch=projection_batch_handler(projection, settings.group_id) if batched else None,
+    )
+
+
+per_record_or_batched = pytest.mark.parametrize("batched", [False, True], ids=["record", "batch"])
 
 
 def applied(engine) -> list[tuple[str, str]]:
@@ -96,8 +118,9 @@ def settings(bootstrap: str, topic: str, group: str, **overrides: Any) -> Consum
     return ConsumerSettings(bootstrap_servers=bootstrap, topics=[topic], group_id=group, **values)
 
 
+@per_record_or_batched
 def test_poison_messages_go_to_the_dlq_with_their_origin_and_the_partition_moves_on(
-    kafka_bootstrap, topics, engine
+    kafka_bootstrap, topics, engine, batched
 ) -> None:
     topic = topics("requests", partitions=1)
     rid = str(uuid.uuid4())
@@ -122,10 +145,8 @@ def test_poison_messages_go_to_the_dlq_with_their_origin_and_the_partition_moves
     producer.close()
 
     group = unique("group")
-    runtime = ConsumerRuntime(
-        settings(kafka_bootstrap, topic, group),
-        decode_request_event,
-        projection_handler(counting_projection(engine, "a")),
+    runtime = projection_runtime(
+        settings(kafka_bootstrap, topic, group), counting_projection(engine, "a"), batched
     )
     with running(runtime):
         wait_for(lambda: runtime.stats.processed + runtime.stats.dead_lettered == 6, 30, "all 6")
@@ -181,16 +202,17 @@ def test_transient_errors_are_retried_with_backoff_then_the_consumer_stops_loudl
     assert committed_offsets(kafka_bootstrap, group) == {TopicPartition(topic, 0): 1}
 
 
+@per_record_or_batched
 def test_two_consumers_in_one_group_split_the_partitions_and_apply_each_event_once(
-    kafka_bootstrap, topics, engine
+    kafka_bootstrap, topics, engine, batched
 ) -> None:
     topic = topics("requests", partitions=4)
     group = unique("group")
     runtimes = {
-        tag: ConsumerRuntime(
+        tag: projection_runtime(
             settings(kafka_bootstrap, topic, group, client_id=f"it-{tag}"),
-            decode_request_event,
-            projection_handler(counting_projection(engine, tag)),
+            counting_projection(engine, tag),
+            batched,
         )
         for tag in ("a", "b")
     }
@@ -219,17 +241,16 @@ def test_two_consumers_in_one_group_split_the_partitions_and_apply_each_event_on
     assert runtimes["a"].stats.partitions_seen.isdisjoint(runtimes["b"].stats.partitions_seen)
 
 
+@per_record_or_batched
 def test_sigterm_finishes_the_record_in_hand_commits_and_leaves(
-    kafka_bootstrap, topics, engine
+    kafka_bootstrap, topics, engine, batched
 ) -> None:
     topic = topics("requests", partitions=1)
     rid = str(uuid.uuid4())
     publish(kafka_bootstrap, topic, [event(rid, v) for v in range(1, 6)])
     group = unique("group")
-    runtime = ConsumerRuntime(
-        settings(kafka_bootstrap, topic, group),
-        decode_request_event,
-        projection_handler(counting_projection(engine, "a")),
+    runtime = projection_runtime(
+        settings(kafka_bootstrap, topic, group), counting_projection(engine, "a"), batched
     )
     previous = signal.getsignal(signal.SIGTERM)
 
@@ -245,3 +266,28 @@ def test_sigterm_finishes_the_record_in_hand_commits_and_leaves(
     assert runtime._consumer is None  # closed: left the group
     assert committed_offsets(kafka_bootstrap, group) == {TopicPartition(topic, 0): 5}
     assert len(applied(engine)) == 5
+
+
+def test_a_batch_with_a_message_its_handler_rejects_is_applied_one_at_a_time_around_it(
+    kafka_bootstrap, topics, engine
+) -> None:
+    # given ten events in one partition, the fourth of which the projection rejects as poison
+    topic = topics("requests", partitions=1)
+    rid = str(uuid.uuid4())
+    publish(kafka_bootstrap, topic, [event(rid, v) for v in range(1, 11)])
+    group = unique("group")
+    projection = counting_projection(engine, "a", poison=f"{rid}:4")
+    runtime = projection_runtime(
+        settings(kafka_bootstrap, topic, group, max_poll_records=50), projection, batched=True
+    )
+    # when the consumer takes them as one batch
+    with running(runtime):
+        wait_for(lambda: runtime.stats.processed + runtime.stats.dead_lettered == 10, 30, "all")
+    # then the batch's transaction rolled back, and one at a time the nine others were applied
+    # exactly once while the rejected one went to the DLQ; every offset is committed
+    assert sorted(e for e, _ in applied(engine)) == sorted(
+        f"{rid}:{v}" for v in range(1, 11) if v != 4
+    )
+    (dead,) = read_topic(kafka_bootstrap, f"{topic}.dlq", expect=1)
+    assert dict(dead.headers)["original_offset"] == b"3"
+    assert committed_offsets(kafka_bootstrap, group) == {TopicPartition(topic, 0): 10}

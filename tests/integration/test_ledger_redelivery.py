@@ -92,7 +92,7 @@ def test_the_handler_itself_never_appends_twice_for_one_event(
     for _ in range(2):
         for _position, message in messages:
             with ledger.engine.begin() as conn:
-                handle(message, conn)
+                handle([message], conn)
     with ledger.engine.connect() as conn:
         rows = conn.execute(select(store.entries.c.event_id)).scalars().all()
     assert len(rows) == len(set(rows)) == 4

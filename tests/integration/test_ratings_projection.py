@@ -289,8 +289,7 @@ def test_idempotent_every_message_applied_twice_changes_nothing(app, ratings, cl
         assert ratings.projection.apply(message, position=position) is False
     # and the handler on its own, bypassing the tracking rows (a replay into the same tables)
     with ratings.engine.begin() as conn:
-        for _, message in messages:
-            handle(message, conn)
+        handle([message for _, message in messages], conn)
     assert _dump(ratings) == once
     assert ratings.rating(seller.id) == rating
     assert pump(app, ratings) == 0

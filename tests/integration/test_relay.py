@@ -107,7 +107,9 @@ def test_a_relay_crashing_after_the_ack_but_before_storing_its_position_loses_no
     # a consumer dedupes them by ce_id: each event applied once
     engine = create_engine(pg_url_2)
     applied: list[str] = []
-    projection = Projection(engine, "it-dedupe", lambda message, conn: applied.append(message.id))
+    projection = Projection(
+        engine, "it-dedupe", lambda messages, conn: applied.extend(m.id for m in messages)
+    )
     for record in records:
         projection.apply(from_kafka(record.key, record.value, record.headers))
     assert sorted(applied) == sorted(expected)
