@@ -114,10 +114,16 @@ _bearer = HTTPBearer(auto_error=False, description="a JWT from `seller-support t
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="seller-support"'}
 
 
-def principal_from_request(
+PRINCIPAL_SCOPE_KEY = "seller_support.principal"
+"""Where a middleware that already verified the request's bearer token leaves its `(token,
+Principal)`, so the route's dependency does not verify the same token a second time."""
+
+
+async def principal_from_request(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    # `async def` without awaiting anything: a plain `def` dependency costs a thread-pool hop.
     if credentials is None:
         raise ProblemError(
             401,
@@ -126,6 +132,9 @@ def principal_from_request(
             slug="unauthenticated",
             headers=_CHALLENGE,
         )
+    verified = request.scope.get(PRINCIPAL_SCOPE_KEY)
+    if verified is not None and verified[0] == credentials.credentials:
+        return verified[1]
     try:
         return codec_of(request.app).decode(credentials.credentials)
     except InvalidToken as error:
@@ -146,7 +155,7 @@ def require_roles(*roles: str) -> Callable[[Principal], Principal]:
     if unknown:
         raise ValueError(f"unknown roles: {sorted(unknown)}")
 
-    def check(principal: Authenticated) -> Principal:
+    async def check(principal: Authenticated) -> Principal:
         if principal.role not in roles:
             raise ProblemError(
                 403,

@@ -1,4 +1,5 @@
-"""Engines for the projections' own databases: SQLite files (embedded) or PostgreSQL (distributed)."""
+"""Engines for the projections' own databases: SQLite files (embedded) or PostgreSQL (distributed),
+and the SQLite tuning the requests event store shares with them."""
 
 from __future__ import annotations
 
@@ -18,21 +19,28 @@ def create_projection_engine(database_url: str) -> Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30})
+    tune_sqlite(engine)
+    return engine
+
+
+def tune_sqlite(engine: Engine, *, durable: bool = False) -> None:
+    """WAL and a 30 s busy timeout on every new connection of a SQLite file engine (call it before
+    the engine's pool holds connections, or dispose the pool after); `durable` keeps an fsync per
+    commit (synchronous=FULL), else synchronous=NORMAL."""
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-        # WAL lets the API read while the feed writes; the busy timeout rides out short write locks.
+        # WAL lets readers (the API, the projection feed) read while one writer writes; the busy
+        # timeout rides out short write locks of other processes.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
-        # WAL + NORMAL: no fsync per commit (one at each checkpoint). A power loss may drop the
-        # last commits, never tear one; a projection's position is stored in the same database,
-        # so it resumes from where its rows end. Per-event FULL fsyncs were the embedded
-        # system's top cost (docs/benchmarks.md).
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # WAL + NORMAL: no fsync per commit (one at each checkpoint). A power loss (not a process
+        # crash) may drop the last commits, never tear one: fine for a projection, which is
+        # rebuilt from the event store and keeps its position beside its rows; not for the event
+        # store, whose acknowledged commands must survive it (docs/operations.md).
+        cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         cursor.close()
-
-    return engine
 
 
 class _InsertIgnoringDuplicates(Insert):

@@ -23,6 +23,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
+    TypeAdapter,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -66,17 +67,19 @@ ERROR_STATUS: dict[type[BaseException], int] = {
 }
 
 # --- dependencies -------------------------------------------------------------------------------
+# `async def` although they do no I/O: FastAPI runs a plain `def` dependency in the thread pool, a
+# thread hop per dependency per request.
 
 
-def _application(request: Request) -> RequestsApplication:
+async def _application(request: Request) -> RequestsApplication:
     return request.app.state.requests
 
 
-def _clock(request: Request) -> AdjustableClock:
+async def _clock(request: Request) -> AdjustableClock:
     return request.app.state.clock
 
 
-def _timer_lock(request: Request) -> threading.Lock:
+async def _timer_lock(request: Request) -> threading.Lock:
     return request.app.state.timer_lock
 
 
@@ -461,22 +464,35 @@ REQUEST_PATH = "/support-requests/{request_id}"
 COMMAND_ERRORS = problem_responses(*AUTH_ERRORS, 404, 409, 413, 415, 422)
 
 
+def _state(request: SupportRequest, status_code: int = 200, **headers: str) -> Response:
+    """The request's state as the response, serialized here in the route's worker thread: a returned
+    model would be validated again in another thread-pool hop and serialized on the event loop."""
+    return Response(
+        RequestState.of(request).model_dump_json(by_alias=True),
+        status_code=status_code,
+        headers=headers or None,
+        media_type="application/json",
+    )
+
+
+_STATES = TypeAdapter(list[RequestState])
+
+
 @router.post(
     "/support-requests",
     status_code=status.HTTP_201_CREATED,
+    response_model=RequestState,
     responses=problem_responses(*AUTH_ERRORS, 404, 409, 413, 415, 422),
     summary="Open a support request (buyer, R4-R9)",
 )
-def open_request(
-    body: OpenRequest, buyer: Buyer, requests: Requests, response: Response
-) -> RequestState:
+def open_request(body: OpenRequest, buyer: Buyer, requests: Requests) -> Response:
     opened = requests.open_request(actor(buyer), **body.model_dump())
-    response.headers["Location"] = f"/v1/support-requests/{opened.id}"
-    return RequestState.of(opened)
+    return _state(opened, status.HTTP_201_CREATED, Location=f"/v1/support-requests/{opened.id}")
 
 
 @router.get(
     REQUEST_PATH,
+    response_model=RequestState,
     responses=problem_responses(*AUTH_ERRORS, 404, 422),
     summary="A request's state, now or `as_of` a past moment (R62)",
     response_model_by_alias=True,
@@ -489,8 +505,8 @@ def get_request(
         AsOf,
         Query(description="ISO 8601 time with offset; encode `+` as %2B or use Z"),
     ] = None,
-) -> RequestState:
-    return RequestState.of(requests.get_request(request_id, actor(caller), as_of=as_of))
+) -> Response:
+    return _state(requests.get_request(request_id, actor(caller), as_of=as_of))
 
 
 @router.get(
@@ -507,77 +523,78 @@ def get_history(request_id: str, caller: Reader, requests: Requests) -> list[His
 
 @router.get(
     "/orders/{order_id}/support-request",
+    response_model=list[RequestState],
     responses=problem_responses(*AUTH_ERRORS, 404),
     summary="The support request(s) on an order, oldest first",
 )
-def requests_for_order(order_id: str, caller: Reader, requests: Requests) -> list[RequestState]:
-    return [RequestState.of(r) for r in requests.requests_for_order(order_id, actor(caller))]
+def requests_for_order(order_id: str, caller: Reader, requests: Requests) -> Response:
+    states = [RequestState.of(r) for r in requests.requests_for_order(order_id, actor(caller))]
+    return Response(_STATES.dump_json(states, by_alias=True), media_type="application/json")
 
 
-@router.post(REQUEST_PATH + "/responses", responses=COMMAND_ERRORS, summary="Seller responds")
+COMMAND = {"response_model": RequestState, "responses": COMMAND_ERRORS}
+
+
+@router.post(REQUEST_PATH + "/responses", **COMMAND, summary="Seller responds")
 def respond(
     request_id: str,
     body: Annotated[SellerResponseBody, Body(openapi_examples=RESPONSE_EXAMPLES)],
     seller: Seller,
     requests: Requests,
-) -> RequestState:
+) -> Response:
     fields = body.model_dump()
     if "evidence" in fields:
         fields["evidence"] = tuple(fields["evidence"])
-    return RequestState.of(requests.respond(request_id, actor(seller), SellerResponse(**fields)))
+    return _state(requests.respond(request_id, actor(seller), SellerResponse(**fields)))
 
 
-@router.post(REQUEST_PATH + "/offer/accept", responses=COMMAND_ERRORS, summary="Buyer accepts")
-def accept_offer(request_id: str, buyer: Buyer, requests: Requests) -> RequestState:
-    return RequestState.of(requests.accept_offer(request_id, actor(buyer)))
+@router.post(REQUEST_PATH + "/offer/accept", **COMMAND, summary="Buyer accepts")
+def accept_offer(request_id: str, buyer: Buyer, requests: Requests) -> Response:
+    return _state(requests.accept_offer(request_id, actor(buyer)))
 
 
-@router.post(REQUEST_PATH + "/offer/decline", responses=COMMAND_ERRORS, summary="Buyer declines")
-def decline_offer(request_id: str, buyer: Buyer, requests: Requests) -> RequestState:
-    return RequestState.of(requests.decline_offer(request_id, actor(buyer)))
+@router.post(REQUEST_PATH + "/offer/decline", **COMMAND, summary="Buyer declines")
+def decline_offer(request_id: str, buyer: Buyer, requests: Requests) -> Response:
+    return _state(requests.decline_offer(request_id, actor(buyer)))
 
 
-@router.post(REQUEST_PATH + "/return/confirm", responses=COMMAND_ERRORS, summary="Seller confirms")
-def confirm_return(request_id: str, seller: Seller, requests: Requests) -> RequestState:
-    return RequestState.of(requests.confirm_return(request_id, actor(seller)))
+@router.post(REQUEST_PATH + "/return/confirm", **COMMAND, summary="Seller confirms")
+def confirm_return(request_id: str, seller: Seller, requests: Requests) -> Response:
+    return _state(requests.confirm_return(request_id, actor(seller)))
 
 
-@router.post(REQUEST_PATH + "/return/dispute", responses=COMMAND_ERRORS, summary="Seller disputes")
-def dispute_return(
-    request_id: str, body: Dispute, seller: Seller, requests: Requests
-) -> RequestState:
-    return RequestState.of(requests.dispute_return(request_id, actor(seller), **body.model_dump()))
+@router.post(REQUEST_PATH + "/return/dispute", **COMMAND, summary="Seller disputes")
+def dispute_return(request_id: str, body: Dispute, seller: Seller, requests: Requests) -> Response:
+    return _state(requests.dispute_return(request_id, actor(seller), **body.model_dump()))
 
 
 @router.post(
     REQUEST_PATH + "/return-for-refund",
-    responses=COMMAND_ERRORS,
+    **COMMAND,
     summary="Buyer returns the original after an overdue replacement (R16)",
 )
-def return_for_refund(request_id: str, buyer: Buyer, requests: Requests) -> RequestState:
-    return RequestState.of(requests.return_for_refund(request_id, actor(buyer)))
+def return_for_refund(request_id: str, buyer: Buyer, requests: Requests) -> Response:
+    return _state(requests.return_for_refund(request_id, actor(buyer)))
 
 
-@router.post(REQUEST_PATH + "/messages", responses=COMMAND_ERRORS, summary="Post a message")
-def post_message(request_id: str, body: Message, party: Party, requests: Requests) -> RequestState:
-    return RequestState.of(requests.post_message(request_id, actor(party), **body.model_dump()))
+@router.post(REQUEST_PATH + "/messages", **COMMAND, summary="Post a message")
+def post_message(request_id: str, body: Message, party: Party, requests: Requests) -> Response:
+    return _state(requests.post_message(request_id, actor(party), **body.model_dump()))
 
 
-@router.post(REQUEST_PATH + "/escalate", responses=COMMAND_ERRORS, summary="Buyer escalates")
-def escalate(request_id: str, body: Escalation, buyer: Buyer, requests: Requests) -> RequestState:
-    return RequestState.of(requests.escalate(request_id, actor(buyer), reason=body.reason))
+@router.post(REQUEST_PATH + "/escalate", **COMMAND, summary="Buyer escalates")
+def escalate(request_id: str, body: Escalation, buyer: Buyer, requests: Requests) -> Response:
+    return _state(requests.escalate(request_id, actor(buyer), reason=body.reason))
 
 
-@router.post(REQUEST_PATH + "/decision", responses=COMMAND_ERRORS, summary="Support decides")
-def decide(request_id: str, body: Decision, agent: Support, requests: Requests) -> RequestState:
-    return RequestState.of(requests.decide(request_id, actor(agent), outcome=body.outcome))
+@router.post(REQUEST_PATH + "/decision", **COMMAND, summary="Support decides")
+def decide(request_id: str, body: Decision, agent: Support, requests: Requests) -> Response:
+    return _state(requests.decide(request_id, actor(agent), outcome=body.outcome))
 
 
-@router.post(REQUEST_PATH + "/feedback", responses=COMMAND_ERRORS, summary="Buyer feedback (R46)")
-def give_feedback(
-    request_id: str, body: Feedback, buyer: Buyer, requests: Requests
-) -> RequestState:
-    return RequestState.of(requests.give_feedback(request_id, actor(buyer), thumbs=body.thumbs))
+@router.post(REQUEST_PATH + "/feedback", **COMMAND, summary="Buyer feedback (R46)")
+def give_feedback(request_id: str, body: Feedback, buyer: Buyer, requests: Requests) -> Response:
+    return _state(requests.give_feedback(request_id, actor(buyer), thumbs=body.thumbs))
 
 
 # --- upstream facts -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.requests import audit, store
@@ -41,6 +41,7 @@ from shared.contracts.upstream import (
     ReturnLabelCreated,
     ShipmentScanned,
 )
+from shared.database import tune_sqlite
 from shared.tracing import current_traceparent
 
 # --- errors the application adds to the domain's ---------------------------------------------
@@ -116,7 +117,11 @@ _ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "origina
 
 def event_name(domain_event: Any) -> str:
     """`SupportRequest.FullRefundOffered` -> `full_refund_offered` (API.md, CloudEvents type)."""
-    return _CAMEL.sub("_", type(domain_event).__name__).lower()
+    return event_name_of_class(type(domain_event).__name__)
+
+
+def event_name_of_class(class_name: str) -> str:
+    return _CAMEL.sub("_", class_name).lower()
 
 
 def event_data(domain_event: Any) -> dict[str, Any]:
@@ -135,6 +140,11 @@ class RequestsApplication(Application):
         super().__init__(env=env)
         self.clock = clock
         store.metadata.create_all(self.engine)
+        if self.recorder.datastore.is_sqlite_filedb:
+            # The pool holds the connection that created the tables: drop it so every connection
+            # gets the pragmas (WAL; still an fsync per commit: an acknowledged command is durable).
+            tune_sqlite(self.engine, durable=True)
+            self.engine.dispose()
 
     @property
     def engine(self) -> Any:
@@ -210,41 +220,44 @@ class RequestsApplication(Application):
         """Save the new events and bring the side tables in line. `stored`: the deadline rows as
         they were when the request was loaded (`_deadline_rows`), or None when not known (always
         rewrite); the deadline rows are rewritten only when they changed - most commands leave
-        them alone, and the delete + inserts were a third of a command's statements."""
-        recordings = self.save(request)
-        # R62: each new event's link in its request's hash chain, and the trace it belongs to.
-        audit.record_chain(session, [r.notification for r in recordings], current_traceparent())
+        them alone, and the delete + inserts were a third of a command's statements.
+
+        The side tables are written before the events: on PostgreSQL saving the events locks the
+        events table until the commit (the relay's order), so every statement after `save` is one
+        that all other commands wait for."""
         rid = str(request.id)
         wanted = _deadline_rows(request)
         if wanted != stored:
             if stored is None or stored[1]:
-                session.execute(delete(store.deadlines).where(store.deadlines.c.request_id == rid))
+                session.execute(_DELETE_DEADLINES, {"b_request_id": rid})
             rows = [
                 {"request_id": rid, "kind": kind, "due_at": due_at, "policy_version": wanted[0]}
                 for kind, due_at in wanted[1]
             ]
             if rows:
-                session.execute(insert(store.deadlines), rows)
+                session.execute(_INSERT_DEADLINES, rows)
         if request.is_closed:
-            session.execute(delete(store.item_locks).where(store.item_locks.c.request_id == rid))
+            session.execute(_RELEASE_ITEM_LOCKS, {"b_request_id": rid})
         for purpose, tracking in (
             ("replacement", (request.replacement or {}).get("tracking_number")),
             ("return", (request.return_ or {}).get("tracking_number")),
         ):
             if tracking:
                 self._link_tracking(session, tracking, rid, purpose)
+        pending = len(request.pending_events)
+        heads = {rid: audit.chain_head(session, rid, request.version - pending)} if pending else {}
+        recordings = self.save(request)
+        # R62: each new event's link in its request's hash chain, and the trace it belongs to.
+        audit.record_chain(
+            session, [r.notification for r in recordings], current_traceparent(), heads
+        )
 
     def _link_tracking(self, session: Session, tracking: str, rid: str, purpose: str) -> None:
-        owner = session.execute(
-            select(store.tracking_links.c.request_id).where(
-                store.tracking_links.c.tracking_number == tracking
-            )
-        ).scalar_one_or_none()
+        owner = session.execute(_TRACKING_OWNER, {"b_tracking": tracking}).scalar_one_or_none()
         if owner is None:
             session.execute(
-                insert(store.tracking_links).values(
-                    tracking_number=tracking, request_id=rid, purpose=purpose
-                )
+                _INSERT_TRACKING_LINK,
+                {"tracking_number": tracking, "request_id": rid, "purpose": purpose},
             )
         elif owner != rid:
             raise TrackingNumberInUse(f"tracking number {tracking} belongs to another shipment")
@@ -356,9 +369,7 @@ class RequestsApplication(Application):
         return self._apply_fact(link.request_id, change)
 
     def _order_row(self, session: Session, order_id: str) -> dict[str, Any] | None:
-        row = session.execute(
-            select(store.orders).where(store.orders.c.order_id == order_id)
-        ).first()
+        row = session.execute(_ORDER, {"b_order_id": order_id}).first()
         return None if row is None else dict(row._mapping)
 
     def order(self, order_id: str) -> dict[str, Any] | None:
@@ -406,9 +417,12 @@ class RequestsApplication(Application):
                 )
                 self._lock_items(session, order_id, item_ids, str(request_id))
                 session.execute(
-                    insert(store.requests_by_order).values(
-                        request_id=str(request_id), order_id=order_id, opened_at=request.opened_at
-                    )
+                    _INDEX_BY_ORDER,
+                    {
+                        "request_id": str(request_id),
+                        "order_id": order_id,
+                        "opened_at": request.opened_at,
+                    },
                 )
                 self._save_with_side_tables(session, request, (request.policy_version, ()))
         except IntegrityError as error:
@@ -419,12 +433,7 @@ class RequestsApplication(Application):
 
     def _lock_items(self, session: Session, order_id: str, item_ids: list[str], rid: str) -> None:
         held = (
-            session.execute(
-                select(store.item_locks.c.item_id).where(
-                    store.item_locks.c.order_id == order_id,
-                    store.item_locks.c.item_id.in_(item_ids),
-                )
-            )
+            session.execute(_HELD_ITEMS, {"b_order_id": order_id, "b_item_ids": item_ids})
             .scalars()
             .all()
         )
@@ -433,10 +442,10 @@ class RequestsApplication(Application):
                 f"item(s) {', '.join(sorted(held))} of order {order_id} already have an open "
                 "support request (R9)"
             )
-        for item_id in item_ids:
-            session.execute(
-                insert(store.item_locks).values(order_id=order_id, item_id=item_id, request_id=rid)
-            )
+        session.execute(
+            _LOCK_ITEM,
+            [{"order_id": order_id, "item_id": item_id, "request_id": rid} for item_id in item_ids],
+        )
 
     def respond(
         self, request_id: UUID | str, actor: Actor, response: SellerResponse
@@ -689,6 +698,27 @@ class RequestsApplication(Application):
             raise OrderNotFound(f"no order {order_id}")
         return [self._load(i) for i in ids]
 
+
+# The statements of every command, built once: building and cache-keying a statement per call cost
+# as much as executing it.
+_ORDER = select(store.orders).where(store.orders.c.order_id == bindparam("b_order_id"))
+_HELD_ITEMS = select(store.item_locks.c.item_id).where(
+    store.item_locks.c.order_id == bindparam("b_order_id"),
+    store.item_locks.c.item_id.in_(bindparam("b_item_ids", expanding=True)),
+)
+_LOCK_ITEM = insert(store.item_locks)
+_RELEASE_ITEM_LOCKS = delete(store.item_locks).where(
+    store.item_locks.c.request_id == bindparam("b_request_id")
+)
+_INDEX_BY_ORDER = insert(store.requests_by_order)
+_DELETE_DEADLINES = delete(store.deadlines).where(
+    store.deadlines.c.request_id == bindparam("b_request_id")
+)
+_INSERT_DEADLINES = insert(store.deadlines)
+_TRACKING_OWNER = select(store.tracking_links.c.request_id).where(
+    store.tracking_links.c.tracking_number == bindparam("b_tracking")
+)
+_INSERT_TRACKING_LINK = insert(store.tracking_links)
 
 # (policy version, ((kind, due at), ...) sorted): what the deadlines side table holds for a request.
 _DeadlineRows = tuple[Any, tuple[tuple[str, datetime], ...]]

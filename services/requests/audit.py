@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 from uuid import UUID
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from services.requests import store
@@ -53,36 +53,49 @@ def chain_hash(previous: str, version: int, topic: str, state: bytes) -> str:
 # --- writing (inside the command's transaction) ----------------------------------------------------
 
 
-def record_chain(session: Session, notifications: Sequence[Any], traceparent: str | None) -> None:
+def record_chain(
+    session: Session,
+    notifications: Sequence[Any],
+    traceparent: str | None,
+    heads: dict[str, tuple[int, str]] | None = None,
+) -> None:
     """One `ss_event_meta` row per newly stored event (a recording's `.notification`), chained to the
-    request's previous event. Runs in the transaction that stores the events."""
-    heads: dict[str, tuple[int, str]] = {}
+    request's previous event. Runs in the transaction that stores the events. `heads`: request id ->
+    `chain_head` already read for it (so nothing is read here)."""
+    heads = dict(heads or {})
+    rows = []
     for n in sorted(notifications, key=lambda n: (str(n.originator_id), n.originator_version)):
         rid = str(n.originator_id)
         version = int(n.originator_version)
         head = heads.get(rid)
         if head is None or head[0] != version - 1:
-            head = (version - 1, _stored_hash(session, rid, version - 1))
+            head = chain_head(session, rid, version - 1)
         value = chain_hash(head[1], version, n.topic, n.state)
-        session.execute(
-            insert(store.event_meta).values(
-                request_id=rid, version=version, chain_hash=value, traceparent=traceparent
-            )
+        rows.append(
+            {"request_id": rid, "version": version, "chain_hash": value, "traceparent": traceparent}
         )
         heads[rid] = (version, value)
+    if rows:
+        session.execute(_INSERT_META, rows)
 
 
-def _stored_hash(session: Session, request_id: str, version: int) -> str:
+def chain_head(session: Session, request_id: str, version: int) -> tuple[int, str]:
+    """`(version, chain hash)` of a request's event `version` (0: the genesis)."""
     if version <= 0:
-        return genesis(request_id)
+        return version, genesis(request_id)
     stored = session.execute(
-        select(store.event_meta.c.chain_hash).where(
-            store.event_meta.c.request_id == request_id, store.event_meta.c.version == version
-        )
+        _STORED_HASH, {"b_request_id": request_id, "b_version": version}
     ).scalar_one_or_none()
     # An event stored before chaining existed (or a broken chain): chain from its absence; verify
     # reports the gap at that version.
-    return stored if stored is not None else "missing"
+    return version, stored if stored is not None else "missing"
+
+
+_INSERT_META = insert(store.event_meta)
+_STORED_HASH = select(store.event_meta.c.chain_hash).where(
+    store.event_meta.c.request_id == bindparam("b_request_id"),
+    store.event_meta.c.version == bindparam("b_version"),
+)
 
 
 def meta_for(

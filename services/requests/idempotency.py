@@ -15,18 +15,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.engine import Engine
+from eventsourcing.persistence import IntegrityError as PersistenceIntegrityError
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.requests.store import idempotency_keys
-from shared.auth import InvalidToken, codec_of
+from shared.auth import PRINCIPAL_SCOPE_KEY, InvalidToken, codec_of
 from shared.problems import problem_response
 
 BODY_SCOPE_KEY = "seller_support.body"
@@ -99,56 +102,66 @@ class Stored:
 
 
 class IdempotencyStore:
-    """Rows of `ss_idempotency_keys`: key -> request fingerprint and first response."""
+    """Rows of `ss_idempotency_keys`: key -> request fingerprint and first response.
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    `transaction` is the requests application's (`recorder.transaction`): on SQLite it holds the
+    process's write lock, so a claim queues behind a running command instead of meeting SQLite's
+    busy handler, whose sleeps (up to 100 ms each) were the top cost of an idempotent command."""
+
+    def __init__(self, transaction: Callable[[], AbstractContextManager[Session]]) -> None:
+        self.transaction = transaction
 
     def claim(self, key: str, fingerprint: str) -> Stored | None:
         """Reserve the key for a new request; None when reserved, else what is already stored."""
         now = datetime.now(UTC)
         for _ in range(3):
             try:
-                with self.engine.begin() as connection:
-                    connection.execute(
-                        insert(idempotency_keys).values(
-                            key=key,
-                            fingerprint=fingerprint,
-                            status_code=PENDING,
-                            body=None,
-                            created_at=now,
-                        )
+                with self.transaction() as session:
+                    if session.get_bind().dialect.name == "postgresql":
+                        # No wait for the WAL flush: a claim matters only once the command it
+                        # guards commits, and that (synchronous) commit flushes the log up to and
+                        # including the claim. A claim lost with the server guarded nothing.
+                        session.execute(_ASYNC_COMMIT)
+                    session.execute(
+                        _CLAIM,
+                        {
+                            "key": key,
+                            "fingerprint": fingerprint,
+                            "status_code": PENDING,
+                            "body": None,
+                            "created_at": now,
+                        },
                     )
                 return None
-            except IntegrityError:
-                with self.engine.begin() as connection:
-                    row = connection.execute(
-                        select(idempotency_keys).where(idempotency_keys.c.key == key)
-                    ).first()
+            except (IntegrityError, PersistenceIntegrityError):
+                with self.transaction() as session:
+                    row = session.execute(_READ, {"b_key": key}).first()
                     if row is None:
                         continue  # released in between: try to claim again
                     created = row.created_at
                     if created.tzinfo is None:
                         created = created.replace(tzinfo=UTC)
                     if created < now - RETENTION:
-                        connection.execute(
-                            delete(idempotency_keys).where(idempotency_keys.c.key == key)
-                        )
+                        session.execute(_RELEASE, {"b_key": key})
                         continue
                     return Stored(row.fingerprint, row.status_code, row.body, created)
         raise RuntimeError("could not claim an idempotency key")  # pragma: no cover
 
     def complete(self, key: str, status_code: int, body: dict[str, Any]) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
-                update(idempotency_keys)
-                .where(idempotency_keys.c.key == key)
-                .values(status_code=status_code, body=body)
-            )
+        with self.transaction() as session:
+            session.execute(_COMPLETE, {"b_key": key, "status_code": status_code, "body": body})
 
     def release(self, key: str) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(delete(idempotency_keys).where(idempotency_keys.c.key == key))
+        with self.transaction() as session:
+            session.execute(_RELEASE, {"b_key": key})
+
+
+# Built once: the statements are the same for every request.
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
+_CLAIM = insert(idempotency_keys)
+_READ = select(idempotency_keys).where(idempotency_keys.c.key == bindparam("b_key"))
+_COMPLETE = update(idempotency_keys).where(idempotency_keys.c.key == bindparam("b_key"))
+_RELEASE = delete(idempotency_keys).where(idempotency_keys.c.key == bindparam("b_key"))
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -202,6 +215,7 @@ class IdempotencyMiddleware:
         except InvalidToken:
             await self.app(scope, receive, send)  # the route answers 401
             return
+        scope[PRINCIPAL_SCOPE_KEY] = (token.strip(), principal)
         store: IdempotencyStore = state.idempotency
         body = scope.get(BODY_SCOPE_KEY)
         if body is None:  # pragma: no cover - BodyLimitMiddleware always runs first

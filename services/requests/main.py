@@ -114,7 +114,7 @@ def create_app(
         app.state.clock = clock
         app.state.timer_lock = threading.Lock()
         app.state.token_codec = settings.token_codec()
-        app.state.idempotency = IdempotencyStore(application.engine)
+        app.state.idempotency = IdempotencyStore(application.recorder.transaction)
         stop = asyncio.Event()
         timers = asyncio.create_task(timer_loop(app, settings.timer_interval_seconds, stop))
         try:

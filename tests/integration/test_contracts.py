@@ -161,6 +161,28 @@ def test_real_events_of_an_application_run_validate(app, schemas) -> None:
     assert len(seen) >= 15, sorted(seen)
 
 
+def test_stored_events_decode_straight_to_the_message_the_domain_event_gives(app) -> None:
+    # given a run with many kinds of events
+    _walk_many_flows(app)
+    # when the log is read by decoding stored rows directly
+    messages = []
+    while chunk := read_messages(app, messages[-1][0] + 1 if messages else 1, 7):
+        messages.extend(chunk)
+    # then each message equals the one built from the domain event (same data, same key order)
+    notifications = app.recorder.select_notifications(start=1, limit=len(messages) + 1)
+    assert [n.id for n in notifications] == [position for position, _ in messages]
+    kinds = set()
+    for notification, (_, message) in zip(notifications, messages, strict=True):
+        expected = to_message(
+            app.mapper.to_domain_event(notification), message.chain_hash, message.traceparent
+        )
+        assert message == expected
+        assert list(message.data) == list(expected.data)
+        assert message.chain_hash is not None
+        kinds.add(message.name)
+    assert len(kinds) >= 15, sorted(kinds)
+
+
 def test_envelope_round_trips_through_the_cloudevents_sdk(app) -> None:
     opened = open_on_fresh_order(app)
     (domain_event,) = list(app.events.get(opened.id))

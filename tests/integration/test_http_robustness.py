@@ -56,6 +56,41 @@ def test_idempotent_retry_returns_the_first_response_and_opens_once(api: Api) ->
     assert len(lookup.json()) == 1
 
 
+def test_simultaneous_retries_of_one_idempotent_open_open_exactly_once(api: Api) -> None:
+    # given an order, when four copies of one idempotent open arrive at the same moment
+    order = api.place_order()
+    results: list[Any] = [None] * 4
+    barrier = threading.Barrier(len(results))
+
+    def open_once(index: int) -> None:
+        barrier.wait()
+        results[index] = api.call(
+            "buyer",
+            "POST",
+            "/v1/support-requests",
+            _open_body(order),
+            sub=order["buyer_id"],
+            **{"Idempotency-Key": "open-simultaneous"},
+        )
+
+    threads = [threading.Thread(target=open_once, args=(i,)) for i in range(len(results))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then one ran, every other copy was replayed or told to retry, and one request exists
+    created = [r for r in results if r.status_code == 201]
+    assert created, [r.text for r in results]
+    assert all(r.content == created[0].content for r in created)
+    for other in (r for r in results if r.status_code != 201):
+        assert_problem(other, 409)
+        assert other.headers["retry-after"] == "1"
+    lookup = api.call(
+        "buyer", "GET", f"/v1/orders/{order['order_id']}/support-request", sub=order["buyer_id"]
+    )
+    assert len(lookup.json()) == 1
+
+
 def test_idempotent_retry_of_an_error_returns_the_same_error(api: Api) -> None:
     state = api.open_request()
     key = {"Idempotency-Key": "accept-1"}
