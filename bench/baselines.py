@@ -24,6 +24,8 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
+from shared.database import tune_sqlite
+
 
 class Ticket(Aggregate):
     """Shaped like a support request's first two events (opened, partial refund offered)."""
@@ -72,10 +74,14 @@ def _item() -> dict[str, Any]:
 
 
 def raw_save_rate(url: str, commands: int) -> dict[str, Any]:
-    """`commands` saves (half opens, half responds) through a plain eventsourcing Application."""
+    """`commands` saves (half opens, half responds) through a plain eventsourcing Application,
+    on a SQLite file tuned exactly as the requests event store is (WAL, fsync per commit)."""
     app = RawApplication(
         env={"PERSISTENCE_MODULE": "eventsourcing_sqlalchemy", "SQLALCHEMY_URL": url}
     )
+    if app.recorder.datastore.is_sqlite_filedb:
+        tune_sqlite(app.recorder.datastore.engine, durable=True)
+        app.recorder.datastore.engine.dispose()
     try:
         pairs = max(1, commands // 2)
         now = datetime.now(UTC)

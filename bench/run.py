@@ -408,29 +408,39 @@ def rebuild(args: argparse.Namespace) -> dict[str, Any]:
         try:
             raw = baselines.raw_read_rate(app)
             live = StoreUrls(*(f"sqlite:///{work}/{n}.db" for n in ("l", "r", "n")))
-            scratch = ScratchStores(live)
-            rebuilt = open_rebuilt(scratch.urls, clock.now(), None)
-            try:
-                started = time.perf_counter()
-                applied = replay_event_store(app, rebuilt)
-                elapsed = time.perf_counter() - started
-            finally:
-                rebuilt.close()
-                scratch.close()
+            runs = []
+            for workers in (1, 2):
+                scratch = ScratchStores(live)
+                rebuilt = open_rebuilt(scratch.urls, clock.now(), None)
+                try:
+                    started = time.perf_counter()
+                    applied = replay_event_store(app, rebuilt, workers=workers)
+                    elapsed = time.perf_counter() - started
+                finally:
+                    rebuilt.close()
+                    scratch.close()
+                runs.append(
+                    {
+                        "processes": workers,
+                        "seconds": round(elapsed, 2),
+                        "events_per_s": round(applied / elapsed),
+                    }
+                )
         finally:
             app.close()
             app.engine.dispose()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    rate = round(applied / elapsed)
+    best = max(runs, key=lambda r: r["events_per_s"])
     return {
         "store": "SQLite event store -> fresh SQLite ledger, ratings, notifications (+ inbox)",
         "events": applied,
         "generation": generation,
-        "seconds": round(elapsed, 2),
-        "events_per_s": rate,
+        "runs": runs,
+        "seconds": best["seconds"],
+        "events_per_s": best["events_per_s"],
         "raw_read": raw,
-        "ratio": round(rate / raw["events_per_s"], 3),
+        "ratio": round(best["events_per_s"] / raw["events_per_s"], 3),
     }
 
 
@@ -473,7 +483,9 @@ def markdown(results: dict[str, Any]) -> str:
     )
     b = results["rebuild"]
     lines.append(
-        f"| rebuild events/s ({b['events']} events, SQLite) | **{b['events_per_s']}** | "
+        f"| rebuild events/s ({b['events']} events, SQLite; "
+        + ", ".join(f"{r['processes']} process(es): {r['events_per_s']}" for r in b["runs"])
+        + f") | **{b['events_per_s']}** | "
         f"{b['raw_read']['events_per_s']} events/s (read + decode) | {b['ratio']:.0%} |"
     )
     lines += [
