@@ -1,12 +1,25 @@
 """Engines for the projections' own databases: SQLite files (embedded) or PostgreSQL (distributed),
-and the SQLite tuning the requests event store shares with them."""
+the SQLite tuning the requests event store shares with them, and the schema version a projection
+store was created with."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import (
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    insert,
+    inspect,
+    select,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.dml import Insert
@@ -41,6 +54,43 @@ def tune_sqlite(engine: Engine, *, durable: bool = False) -> None:
         # store, whose acknowledged commands must survive it (docs/operations.md).
         cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         cursor.close()
+
+
+_versions_metadata = MetaData()
+schema_versions = Table(
+    "schema_versions",
+    _versions_metadata,
+    Column("store", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+
+class SchemaOutdated(RuntimeError):
+    """A projection store was created by an older build whose tables this one cannot use."""
+
+
+def create_versioned(engine: Engine, metadata: MetaData, store: str, version: int) -> None:
+    """Create `metadata`'s tables in an empty store, recording `version`; in an existing store,
+    refuse (SchemaOutdated) unless it was created at `version`. A projection store is rebuilt from
+    history, not migrated (docs/operations.md, "A projection's schema changed"). A store with the
+    tables but no recorded version predates versioning: version 1."""
+    with engine.begin() as conn:
+        present = set(inspect(conn).get_table_names())
+        _versions_metadata.create_all(conn)
+        found = conn.execute(
+            select(schema_versions.c.version).where(schema_versions.c.store == store)
+        ).scalar_one_or_none()
+        if found is None and present & set(metadata.tables):
+            found = 1
+        if found is None:
+            conn.execute(insert(schema_versions).values(store=store, version=version))
+        elif found != version:
+            raise SchemaOutdated(
+                f"the {store} store ({engine.url.render_as_string(hide_password=True)}) has "
+                f"schema version {found}, this build needs {version}: rebuild it from history "
+                '(docs/operations.md, "A projection\'s schema changed")'
+            )
+        metadata.create_all(conn)
 
 
 class _InsertIgnoringDuplicates(Insert):

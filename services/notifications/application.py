@@ -23,6 +23,7 @@ from services.notifications.mailer import Mailer
 from services.notifications.projection import NotificationsProjection
 from services.notifications.rendering import Renderer
 from services.notifications.settings import NotificationsSettings
+from shared.database import create_versioned
 from shared.transport.projection import Projection
 
 TABS = ("customer_service", "all")
@@ -109,7 +110,7 @@ class NotificationsApplication:
     ) -> None:
         self.engine = engine
         self.settings = settings or NotificationsSettings()
-        store.metadata.create_all(engine)
+        create_versioned(engine, store.metadata, "notifications", store.SCHEMA_VERSION)
         self.renderer = renderer or Renderer()
         self.handler = NotificationsProjection(self.settings)
         self.projection = Projection(engine, self.settings.consumer_name, self.handler)

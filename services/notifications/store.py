@@ -42,6 +42,9 @@ from sqlalchemy.engine import Connection
 from shared.database import insert_ignoring
 
 metadata = MetaData()
+# 2: notifications store what to say (kind, locale, `sources` context), not rendered text; the
+# inbox is keyed (request, user). A version-1 store is rebuilt, not migrated.
+SCHEMA_VERSION = 2
 
 
 request_facts = Table(
