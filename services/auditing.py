@@ -346,7 +346,7 @@ def replay_kafka(
         runtime.close()
         with contextlib.suppress(Exception):
             admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-            admin.delete_consumer_groups([group])
+            admin.delete_groups([group])
             admin.close()
     return rebuilt.applied
 

@@ -472,6 +472,7 @@ def audit_rebuild(args: argparse.Namespace) -> int:
             topic=args.topic,
             progress=_Progress(args.quiet),
             keep=args.keep,
+            workers=args.workers,
         )
     finally:
         _close_requests(app)
@@ -572,6 +573,13 @@ def _add_audit(commands: Any) -> None:
         help="instant ratings are computed at (default now)",
     )
     rebuild.add_argument("--keep", action="store_true", help="keep the rebuilt stores")
+    rebuild.add_argument(
+        "--workers",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="2: ledger and ratings replay in a second process beside notifications (event store)",
+    )
     rebuild.add_argument("--max-differences", type=int, default=200)
     rebuild.add_argument("--quiet", action="store_true", help="no progress on stderr")
     rebuild.set_defaults(handler=audit_rebuild)

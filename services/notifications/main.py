@@ -44,6 +44,7 @@ from shared.observability import (
 from shared.problems import install_problem_handlers, install_problem_openapi
 from shared.transport.kafka import (
     StreamOptions,
+    at_most_every,
     consumer_thread,
     projection_service_parser,
     stream_options,
@@ -55,6 +56,9 @@ from shared.transport.notification_log import NotificationLogFeed
 log = logging.getLogger("seller_support.notifications")
 
 LogReader = Callable[[int, int], Sequence[tuple[int, EventMessage]]]
+
+# Due reminders and the e-mail outbox are worked at most this often, not after every poll.
+ROUND_EVERY_S = 0.5
 
 
 def build_engine(settings: NotificationsSettings) -> Engine:
@@ -144,7 +148,7 @@ def create_app(
                 if kafka is not None:
                     runtime = kafka.runtime(application.projection)
                     app.state.consumer = stack.enter_context(
-                        consumer_thread(runtime, reminders_and_mail)
+                        consumer_thread(runtime, at_most_every(ROUND_EVERY_S, reminders_and_mail))
                     )
                 yield
         finally:

@@ -40,6 +40,7 @@ from shared.observability import (
 from shared.problems import install_problem_handlers, install_problem_openapi
 from shared.transport.kafka import (
     StreamOptions,
+    at_most_every,
     consumer_thread,
     ensure_topics,
     projection_service_parser,
@@ -48,6 +49,10 @@ from shared.transport.kafka import (
 )
 
 log = logging.getLogger("seller_support.ratings")
+
+# Ratings are recomputed for the sellers whose requests changed at most this often (each
+# refresh reads those sellers' windows), not after every poll.
+REFRESH_EVERY_S = 1.0
 
 
 def build_engine(database_url: str) -> Engine:
@@ -100,7 +105,9 @@ def create_app(
             with contextlib.ExitStack() as stack:
                 if kafka is not None:
                     runtime = kafka.runtime(ratings.projection)
-                    app.state.consumer = stack.enter_context(consumer_thread(runtime, refresh))
+                    app.state.consumer = stack.enter_context(
+                        consumer_thread(runtime, at_most_every(REFRESH_EVERY_S, refresh))
+                    )
                     if ratings_topic is not None:
                         publisher = ratings_publisher(
                             ratings, kafka.bootstrap_servers, topic=ratings_topic

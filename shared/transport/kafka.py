@@ -572,6 +572,21 @@ class ConsumerRuntime(Generic[T]):
                 self._retry_or_fail(attempt, error, f"committing {_where(records[-1])}")
 
 
+def at_most_every(seconds: float, work: Callable[[], None]) -> Callable[[], None]:
+    """`work`, skipped when it last ran less than `seconds` ago: periodic work hung on the poll
+    loop (a rating refresh, the e-mail round, a lag gauge) at a steady pace however fast polls come
+    back under load, instead of once per poll."""
+    last = [-float("inf")]
+
+    def paced() -> None:
+        now = time.monotonic()
+        if now - last[0] >= seconds:
+            last[0] = now
+            work()
+
+    return paced
+
+
 @contextlib.contextmanager
 def consumer_thread(
     runtime: ConsumerRuntime[Any], after_poll: Callable[[], None] | None = None
