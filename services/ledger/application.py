@@ -84,7 +84,7 @@ class LedgerApplication:
                 f"the claim on {fact.tracking_number} is being recorded concurrently; retry"
             )
         assert entry is not None
-        return {**_entry_view_planned(entry), "created": created}
+        return {**projection.entry_row(entry), "created": created}
 
     # --- queries ---------------------------------------------------------------------------------
 
@@ -256,19 +256,6 @@ def _entry_view(row: Any) -> dict[str, Any]:
         "currency": row["currency"],
         "at": _aware(row["at"]),
         "event_id": row["event_id"],
-    }
-
-
-def _entry_view_planned(entry: Any) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "seller_id": entry.seller_id,
-        "request_id": entry.request_id,
-        "kind": str(entry.kind),
-        "amount": entry.amount.amount,
-        "currency": entry.amount.currency,
-        "at": entry.at.astimezone(UTC),
-        "event_id": entry.event_id,
     }
 
 

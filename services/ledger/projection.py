@@ -115,6 +115,20 @@ def facts_row(facts: RequestFacts) -> dict[str, Any]:
 # --- entries and claims -----------------------------------------------------------------------------
 
 
+def entry_row(entry: PlannedEntry) -> dict[str, Any]:
+    """A planned entry as its `ledger_entries` row."""
+    return {
+        "id": entry.id,
+        "seller_id": entry.seller_id,
+        "request_id": entry.request_id,
+        "kind": str(entry.kind),
+        "amount": entry.amount.amount,
+        "currency": entry.amount.currency,
+        "at": entry.at.astimezone(UTC),
+        "event_id": entry.event_id,
+    }
+
+
 def append_entries(conn: Connection, planned: Iterable[PlannedEntry]) -> None:
     """Append the entries whose causing event has none yet (stored, or earlier in `planned`), in
     order, each with its outbox message."""
@@ -127,19 +141,7 @@ def append_entries(conn: Connection, planned: Iterable[PlannedEntry]) -> None:
     new = [entry for event_id, entry in by_event.items() if event_id not in present]
     store.insert_entries(
         conn,
-        [
-            {
-                "id": entry.id,
-                "seller_id": entry.seller_id,
-                "request_id": entry.request_id,
-                "kind": str(entry.kind),
-                "amount": entry.amount.amount,
-                "currency": entry.amount.currency,
-                "at": entry.at.astimezone(UTC),
-                "event_id": entry.event_id,
-            }
-            for entry in new
-        ],
+        [entry_row(entry) for entry in new],
         # The outbox of seller-support.ledger.v1, in the entries' own transaction.
         [
             {

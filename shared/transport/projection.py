@@ -133,24 +133,17 @@ class Projection:
         for index, (position, message) in enumerate(batch):
             fields = log_fields(index) if log_fields is not None else {}
             traceparent = message.traceparent or tracing.current_traceparent()
+            about = {
+                "projection": self.consumer,
+                "event_id": message.id,
+                "event_type": message.name,
+                "subject": message.subject,
+            }
             with trace_context(traceparent, **fields):
                 if index in applied:
-                    log.info(
-                        "event applied",
-                        projection=self.consumer,
-                        event_id=message.id,
-                        event_type=message.name,
-                        subject=message.subject,
-                        position=position,
-                    )
+                    log.info("event applied", position=position, **about)
                 else:
-                    log.debug(
-                        "event already applied; skipped",
-                        projection=self.consumer,
-                        event_id=message.id,
-                        event_type=message.name,
-                        subject=message.subject,
-                    )
+                    log.debug("event already applied; skipped", **about)
 
     def position(self) -> int:
         """The last feed position applied (0 before the first)."""
