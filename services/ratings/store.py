@@ -246,15 +246,15 @@ def save_requests(
     if new_reasons:
         insert_ignoring_duplicates(conn, reasons, new_reasons)
     if seller_changes:
+        # In id order: two consumers of one group (other partitions, same sellers) then lock the
+        # rows in the same order and wait for each other instead of deadlocking.
+        ordered = sorted(seller_changes.items())
         insert_ignoring_duplicates(
             conn,
             sellers,
-            [{"seller_id": s, "changes": 0, "evaluated_changes": 0} for s in seller_changes],
+            [{"seller_id": s, "changes": 0, "evaluated_changes": 0} for s, _ in ordered],
         )
-        conn.execute(
-            _BUMP_SELLER,
-            [{"b_seller_id": s, "b_changes": n} for s, n in seller_changes.items()],
-        )
+        conn.execute(_BUMP_SELLER, [{"b_seller_id": s, "b_changes": n} for s, n in ordered])
 
 
 def seller_requests(
