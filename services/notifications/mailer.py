@@ -22,6 +22,7 @@ event delivered again creates no second row and no second e-mail. A round of the
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 import ssl
@@ -189,10 +190,10 @@ class SmtpSession:
         if client is None:
             return
         try:
-            if client.sock is not None:
-                client.quit()
-        except (smtplib.SMTPException, OSError):
-            pass
+            # A QUIT the server no longer answers changes nothing: the round's outcomes are known.
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                if client.sock is not None:
+                    client.quit()
         finally:
             client.close()
 
