@@ -41,9 +41,11 @@ from shared.observability import (
 from shared.problems import install_problem_handlers, install_problem_openapi
 from shared.transport.kafka import (
     StreamOptions,
+    add_create_topics,
     consumer_thread,
-    ensure_topics,
+    create_topics_with_dlq,
     projection_service_parser,
+    serve_projection_service,
     stream_options,
     token_codec_from_env,
 )
@@ -137,8 +139,6 @@ def main(argv: list[str] | None = None) -> int:
     `seller-support.requests.v1` (group `seller-support.ledger`), the `claim_paid` consumer of
     `shipments.v1` (group `seller-support.ledger.claims`) and the publisher of
     `seller-support.ledger.v1`; exit 2 when a consumer failed."""
-    import uvicorn
-
     env = os.environ.get
     parser = projection_service_parser("ledger", 8002)
     parser.add_argument(
@@ -146,25 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--claims-group", default=env("SUPPORT_LEDGER_CLAIMS_GROUP", CLAIMS_GROUP))
     parser.add_argument("--ledger-topic", default=env("SUPPORT_LEDGER_TOPIC", LEDGER_TOPIC))
-    parser.add_argument(
-        "--create-topics",
-        action="store_true",
-        default=env("SUPPORT_KAFKA_CREATE_TOPICS", "") == "1",
-        help="create the ledger topic, shipments.v1 and their .dlq (3 partitions) when missing",
-    )
+    add_create_topics(parser, "the ledger topic and shipments.v1")
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
     settings = LedgerSettings(database_url=args.database_url) if args.database_url else None
     kafka = stream_options(args, "ledger")
     if kafka is not None and args.create_topics:
-        ensure_topics(
-            args.bootstrap,
-            {
-                name: 3
-                for topic in (args.ledger_topic, args.shipments_topic)
-                for name in (topic, f"{topic}.dlq")
-            },
-        )
+        create_topics_with_dlq(args.bootstrap, [args.ledger_topic, args.shipments_topic])
     app = create_app(
         settings,
         token_codec_from_env(),
@@ -173,16 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         claims_group=args.claims_group,
         ledger_topic=args.ledger_topic,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None)
-    return 2 if _consumers_alive_after(app) else 0
-
-
-def _consumers_alive_after(app: FastAPI) -> bool:
-    """True when a consumer thread stopped on an error."""
-    return any(
-        getattr(getattr(app.state, name, None), "failure", None) is not None
-        for name in ("consumer", "claims_consumer")
-    )
+    return serve_projection_service(app, args, consumers=("consumer", "claims_consumer"))
 
 
 if __name__ == "__main__":  # pragma: no cover - process entry point

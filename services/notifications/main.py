@@ -47,6 +47,7 @@ from shared.transport.kafka import (
     at_most_every,
     consumer_thread,
     projection_service_parser,
+    serve_projection_service,
     stream_options,
     token_codec_from_env,
 )
@@ -176,16 +177,12 @@ def main(argv: list[str] | None = None, settings: NotificationsSettings | None =
     """`python -m services.notifications.main`: the API on SUPPORT_PORT (8004) and the consumer of
     `seller-support.requests.v1` (group `seller-support.notifications`), reminders and e-mail;
     exit 2 when the consumer failed."""
-    import uvicorn
-
     args = projection_service_parser("notifications", 8004).parse_args(argv)
     configure_logging(args.log_level)
     if settings is None and args.database_url:
         settings = NotificationsSettings(database_url=args.database_url)
     app = create_app(settings, token_codec_from_env(), kafka=stream_options(args, "notifications"))
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None)
-    consumer = getattr(app.state, "consumer", None)
-    return 2 if consumer is not None and consumer.failure is not None else 0
+    return serve_projection_service(app, args)
 
 
 if __name__ == "__main__":  # pragma: no cover - process entry point

@@ -40,10 +40,12 @@ from shared.observability import (
 from shared.problems import install_problem_handlers, install_problem_openapi
 from shared.transport.kafka import (
     StreamOptions,
+    add_create_topics,
     at_most_every,
     consumer_thread,
-    ensure_topics,
+    create_topics_with_dlq,
     projection_service_parser,
+    serve_projection_service,
     stream_options,
     token_codec_from_env,
 )
@@ -134,32 +136,23 @@ def create_app(
 def main(argv: list[str] | None = None) -> int:
     """`python -m services.ratings.main`: the API on SUPPORT_PORT (8003) and the consumer of
     `seller-support.requests.v1` (group `seller-support.ratings`); exit 2 when the consumer failed."""
-    import uvicorn
-
     env = os.environ.get
     parser = projection_service_parser("ratings", 8003)
     parser.add_argument("--ratings-topic", default=env("SUPPORT_RATINGS_TOPIC", RATINGS_TOPIC))
-    parser.add_argument(
-        "--create-topics",
-        action="store_true",
-        default=env("SUPPORT_KAFKA_CREATE_TOPICS", "") == "1",
-        help="create the ratings topic and its .dlq (3 partitions) when missing",
-    )
+    add_create_topics(parser, "the ratings topic")
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
     settings = RatingsSettings(database_url=args.database_url) if args.database_url else None
     kafka = stream_options(args, "ratings")
     if kafka is not None and args.create_topics:
-        ensure_topics(args.bootstrap, {args.ratings_topic: 3, f"{args.ratings_topic}.dlq": 3})
+        create_topics_with_dlq(args.bootstrap, [args.ratings_topic])
     app = create_app(
         settings,
         token_codec=token_codec_from_env(),
         kafka=kafka,
         ratings_topic=args.ratings_topic,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None)
-    consumer = getattr(app.state, "consumer", None)
-    return 2 if consumer is not None and consumer.failure is not None else 0
+    return serve_projection_service(app, args)
 
 
 if __name__ == "__main__":  # pragma: no cover - process entry point

@@ -718,6 +718,36 @@ def projection_service_parser(service: str, default_port: int) -> argparse.Argum
     return parser
 
 
+def add_create_topics(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--create-topics` (SUPPORT_KAFKA_CREATE_TOPICS=1): create `what` and their .dlq at start."""
+    parser.add_argument(
+        "--create-topics",
+        action="store_true",
+        default=os.environ.get("SUPPORT_KAFKA_CREATE_TOPICS", "") == "1",
+        help=f"create {what} and their .dlq (3 partitions) when missing",
+    )
+
+
+def create_topics_with_dlq(bootstrap_servers: str, topics: Sequence[str]) -> None:
+    ensure_topics(
+        bootstrap_servers, {name: 3 for topic in topics for name in (topic, f"{topic}{DLQ_SUFFIX}")}
+    )
+
+
+def serve_projection_service(
+    app: Any, args: argparse.Namespace, consumers: Sequence[str] = ("consumer",)
+) -> int:
+    """Serve `app` until it is shut down; 2 when one of its consumer threads (`app.state.<name>`)
+    stopped on an error (its supervisor restarts it and the record is redelivered), else 0."""
+    import uvicorn
+
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+    failed = any(
+        getattr(getattr(app.state, name, None), "failure", None) is not None for name in consumers
+    )
+    return 2 if failed else 0
+
+
 def stream_options(args: argparse.Namespace, service: str) -> StreamOptions | None:
     if args.no_consumer:
         return None
