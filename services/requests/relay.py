@@ -25,7 +25,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from kafka import KafkaProducer
 from prometheus_client import Counter, Gauge
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, insert, select, update
 
@@ -33,12 +32,12 @@ from services.requests.application import RequestsApplication
 from services.requests.publishing import read_messages
 from shared.envelope import to_kafka
 from shared.transport.kafka import (
-    PublishingStopped,
+    LazyProducer,
+    ProducerFactory,
     at_most_every,
     drain_until_empty,
     make_producer,
     publish_until_stopped,
-    send_acknowledged,
 )
 
 log = logging.getLogger("seller_support.relay")
@@ -75,8 +74,6 @@ RELAY_FAILURES = Counter(
     "seller_support_relay_failures", "Batches that failed to publish and will be retried", ["relay"]
 )
 
-ProducerFactory = Callable[[], KafkaProducer]
-
 
 class OutboxRelay:
     def __init__(
@@ -92,13 +89,12 @@ class OutboxRelay:
         """`after_publish(position)` runs after the broker acknowledged a batch and before its
         position is stored (a fault-injection point for tests)."""
         self.app = app
-        self.producer_factory = producer_factory
+        self.producer = LazyProducer(producer_factory)
         self.topic = topic
         self.name = name
         self.batch_size = batch_size
         self.after_publish = after_publish
         self.stop_event = threading.Event()
-        self._producer: KafkaProducer | None = None
         relay_metadata.create_all(app.engine)
 
     @classmethod
@@ -149,20 +145,6 @@ class OutboxRelay:
 
     # -- publishing --
 
-    def _ensure_producer(self) -> KafkaProducer:
-        if self._producer is None:
-            self._producer = self.producer_factory()
-        return self._producer
-
-    def reset_producer(self) -> None:
-        """Drop the producer after a failure; unacknowledged records are re-published later."""
-        if self._producer is not None:
-            try:
-                self._producer.close(timeout=0)
-            except Exception:  # closing a broken producer must not hide the original error
-                log.debug("closing the producer failed", exc_info=True)
-            self._producer = None
-
     def run_once(self) -> int:
         """Publish the next batch; returns how many events were acknowledged (0: nothing new).
         Raises when the broker did not acknowledge every record (the position stays)."""
@@ -172,9 +154,7 @@ class OutboxRelay:
             return 0
         # The HTTP command's trace context, stored with the event, rides in the header.
         records = [to_kafka(message, traceparent=message.traceparent) for _, message in batch]
-        if not send_acknowledged(self._ensure_producer(), self.topic, records, self.stop_event):
-            self.reset_producer()
-            raise PublishingStopped("stopped while waiting for acknowledgements")
+        self.producer.publish(self.topic, records, self.stop_event)
         last = batch[-1][0]
         if self.after_publish is not None:
             self.after_publish(last)
@@ -216,7 +196,7 @@ class OutboxRelay:
                 backoff,
                 error,
             )
-            self.reset_producer()
+            self.producer.reset()  # unacknowledged records are re-published by the next round
 
         try:
             publish_until_stopped(
@@ -237,12 +217,7 @@ class OutboxRelay:
         self.stop_event.set()
 
     def close(self) -> None:
-        if self._producer is not None:
-            try:
-                self._producer.close(timeout=5)
-            except Exception:
-                log.debug("closing the producer failed", exc_info=True)
-            self._producer = None
+        self.producer.close()
 
     def start_thread(self) -> threading.Thread:
         """Run the relay in a daemon thread of this process (e.g. beside the HTTP API)."""

@@ -124,6 +124,41 @@ class PublishingStopped(Exception):
     """Shutdown was asked for while a batch waited for its acknowledgements."""
 
 
+ProducerFactory = Callable[[], KafkaProducer]
+
+
+class LazyProducer:
+    """A publisher's producer: made on first use, dropped after a failure (the next round makes a
+    fresh one and re-sends what was not acknowledged), closed when the publisher stops."""
+
+    def __init__(self, factory: ProducerFactory) -> None:
+        self.factory = factory
+        self._producer: KafkaProducer | None = None
+
+    def publish(self, topic: str, records: Sequence[Any], stop: threading.Event) -> None:
+        """`send_acknowledged`, or PublishingStopped (producer dropped) when `stop` came first."""
+        if self._producer is None:
+            self._producer = self.factory()
+        if not send_acknowledged(self._producer, topic, records, stop):
+            self.reset()
+            raise PublishingStopped("stopped while waiting for acknowledgements")
+
+    def reset(self) -> None:
+        self._close(timeout=0)
+
+    def close(self) -> None:
+        self._close(timeout=5)
+
+    def _close(self, timeout: float) -> None:
+        producer, self._producer = self._producer, None
+        if producer is None:
+            return
+        try:
+            producer.close(timeout=timeout)
+        except Exception:  # closing a broken producer must not hide the error that broke it
+            log.debug("closing the producer failed", exc_info=True)
+
+
 def drain_until_empty(
     run_once: Callable[[], int], timeout_s: float, busy: Callable[[], str]
 ) -> int:

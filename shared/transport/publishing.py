@@ -28,7 +28,6 @@ from typing import Any
 from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
-from kafka import KafkaProducer
 from prometheus_client import Counter, Gauge
 
 from shared.envelope import (
@@ -41,11 +40,11 @@ from shared.envelope import (
     traceparent_for,
 )
 from shared.transport.kafka import (
-    PublishingStopped,
+    LazyProducer,
+    ProducerFactory,
     drain_until_empty,
     make_producer,
     publish_until_stopped,
-    send_acknowledged,
 )
 
 log = logging.getLogger("seller_support.outbox")
@@ -167,7 +166,6 @@ def from_kafka_record(
 
 PendingReader = Callable[[int], Sequence[Published]]  # limit -> oldest unpublished rows, in order
 Marker = Callable[[Sequence[str]], Any]  # ids -> mark them published
-ProducerFactory = Callable[[], KafkaProducer]
 
 
 class OutboxPublisher:
@@ -190,11 +188,10 @@ class OutboxPublisher:
         self.topic = topic
         self.pending = pending
         self.mark = mark
-        self.producer_factory = producer_factory
+        self.producer = LazyProducer(producer_factory)
         self.batch_size = batch_size
         self.before_mark = before_mark
         self.stop_event = threading.Event()
-        self._producer: KafkaProducer | None = None
 
     @classmethod
     def for_bootstrap(
@@ -222,12 +219,8 @@ class OutboxPublisher:
         OUTBOX_PENDING.labels(self.name).set(len(batch))
         if not batch:
             return 0
-        if self._producer is None:
-            self._producer = self.producer_factory()
         records = [to_kafka_record(message) for message in batch]
-        if not send_acknowledged(self._producer, self.topic, records, self.stop_event):
-            self.reset_producer()
-            raise PublishingStopped("stopped while waiting for acknowledgements")
+        self.producer.publish(self.topic, records, self.stop_event)
         ids = [m.id for m in batch]
         if self.before_mark is not None:
             self.before_mark(ids)
@@ -256,7 +249,7 @@ class OutboxPublisher:
             log.warning(
                 "outbox %s: publishing failed, retrying in %.1fs: %r", self.name, backoff, error
             )
-            self.reset_producer()
+            self.producer.reset()
 
         try:
             publish_until_stopped(
@@ -276,21 +269,8 @@ class OutboxPublisher:
     def stop(self) -> None:
         self.stop_event.set()
 
-    def reset_producer(self) -> None:
-        if self._producer is not None:
-            try:
-                self._producer.close(timeout=0)
-            except Exception:
-                log.debug("closing the producer failed", exc_info=True)
-            self._producer = None
-
     def close(self) -> None:
-        if self._producer is not None:
-            try:
-                self._producer.close(timeout=5)
-            except Exception:
-                log.debug("closing the producer failed", exc_info=True)
-            self._producer = None
+        self.producer.close()
 
     def start_thread(self, **run_kwargs: Any) -> threading.Thread:
         thread = threading.Thread(
