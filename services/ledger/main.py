@@ -32,18 +32,14 @@ from shared.auth import TokenCodec
 from shared.contracts.ledger_v1 import LEDGER_TOPIC
 from shared.database import create_projection_engine
 from shared.observability import (
-    Check,
-    broker_check,
     configure_logging,
-    database_check,
-    instrument,
 )
-from shared.problems import install_problem_handlers, install_problem_openapi
 from shared.transport.kafka import (
     StreamOptions,
     add_create_topics,
     consumer_thread,
     create_topics_with_dlq,
+    projection_service_app,
     projection_service_parser,
     serve_projection_service,
     stream_options,
@@ -105,24 +101,15 @@ def create_app(
                         publisher = ledger_publisher(
                             application, kafka.bootstrap_servers, topic=ledger_topic
                         )
-                        app.state.publisher = publisher
-                        thread = publisher.start_thread()
-                        stack.callback(thread.join, 30)
-                        stack.callback(publisher.stop)
+                        app.state.publisher = stack.enter_context(publisher.running())
                 yield
         finally:
             if ledger is None:
                 application.close()
 
-    app = FastAPI(title="Seller Support — ledger", version="1.0.0", lifespan=lifespan)
-    install_problem_handlers(app, {})
-    install_problem_openapi(app)
-    app.include_router(router)
-    checks: dict[str, Check] = {"database": database_check(lambda r: r.app.state.ledger.engine)}
-    if kafka is not None:
-        checks["broker"] = broker_check(kafka.bootstrap_servers)
-    instrument(app, "ledger", checks, alive=_consumers_alive)
-    return app
+    return projection_service_app(
+        "ledger", lifespan, router, lambda r: r.app.state.ledger.engine, kafka, _consumers_alive
+    )
 
 
 def _consumers_alive(request: Request) -> str | None:

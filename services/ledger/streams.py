@@ -16,12 +16,7 @@ publisher of `seller-support.ledger.v1`.
 
 from __future__ import annotations
 
-import json
-import logging
 from typing import Any
-
-from kafka.consumer.fetcher import ConsumerRecord
-from pydantic import ValidationError
 
 from services.ledger.application import (
     ClaimNotScheduled,
@@ -30,12 +25,15 @@ from services.ledger.application import (
     LedgerApplication,
 )
 from shared.contracts.ledger_v1 import LEDGER_TOPIC
-from shared.contracts.upstream import ClaimPaid, UpstreamFact, upstream_fact_adapter
+from shared.contracts.upstream import ClaimPaid, UpstreamFact
 from shared.envelope import PoisonMessage
-from shared.transport.kafka import ConsumerRuntime, ConsumerSettings
+from shared.transport.kafka import (
+    ConsumerRuntime,
+    ConsumerSettings,
+    decode_upstream_fact,
+    fact_handler,
+)
 from shared.transport.publishing import OutboxPublisher
-
-log = logging.getLogger("seller_support.ledger.kafka")
 
 SHIPMENTS_TOPIC = "shipments.v1"
 CLAIMS_GROUP = "seller-support.ledger.claims"
@@ -45,20 +43,6 @@ _REJECTIONS: dict[type[Exception], str] = {
     ClaimPaidTooEarly: "claim-paid-too-early",
     ClaimPaidConflict: "claim-paid-conflict",
 }
-
-
-def decode_fact(record: ConsumerRecord) -> UpstreamFact:
-    """An upstream fact (API.md's JSON) -> its contract model; PoisonMessage when it is none."""
-    if record.value is None:
-        raise PoisonMessage("empty value (tombstone): an upstream fact was expected")
-    try:
-        payload = json.loads(record.value)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise PoisonMessage(f"value is not JSON: {error}") from error
-    try:
-        return upstream_fact_adapter.validate_python(payload)
-    except ValidationError as error:
-        raise PoisonMessage(f"schema violation (upstream fact v1): {error}") from error
 
 
 def apply_claim_fact(ledger: LedgerApplication, fact: UpstreamFact) -> bool:
@@ -72,21 +56,6 @@ def apply_claim_fact(ledger: LedgerApplication, fact: UpstreamFact) -> bool:
     except tuple(_REJECTIONS) as error:
         slug = next(s for kind, s in _REJECTIONS.items() if isinstance(error, kind))
         raise PoisonMessage(f"rejected by the ledger ({slug}): {error}") from error
-
-
-def claims_handler(ledger: LedgerApplication) -> Any:
-    def handle(fact: UpstreamFact, record: ConsumerRecord) -> None:
-        credited = apply_claim_fact(ledger, fact)
-        log.debug(
-            "%s[%d]@%d %s: %s",
-            record.topic,
-            record.partition,
-            record.offset,
-            fact.type,
-            "credited" if credited else "nothing to do",
-        )
-
-    return handle
 
 
 def claims_runtime(
@@ -105,8 +74,8 @@ def claims_runtime(
             client_id="seller-support-ledger-claims",
             **settings,
         ),
-        decode_fact,
-        claims_handler(ledger),
+        decode_upstream_fact,
+        fact_handler(lambda fact: apply_claim_fact(ledger, fact), "credited", "nothing to do"),
     )
 
 

@@ -34,18 +34,14 @@ from shared.auth import TokenCodec
 from shared.clock import Clock
 from shared.database import create_projection_engine
 from shared.observability import (
-    Check,
-    broker_check,
     configure_logging,
     consumer_alive,
-    database_check,
-    instrument,
 )
-from shared.problems import install_problem_handlers, install_problem_openapi
 from shared.transport.kafka import (
     StreamOptions,
     at_most_every,
     consumer_thread,
+    projection_service_app,
     projection_service_parser,
     serve_projection_service,
     stream_options,
@@ -155,17 +151,14 @@ def create_app(
         finally:
             application.close()
 
-    app = FastAPI(title="Seller Support — notifications", version="1.0.0", lifespan=lifespan)
-    install_problem_handlers(app, {})
-    install_problem_openapi(app)
-    app.include_router(router)
-    checks: dict[str, Check] = {
-        "database": database_check(lambda r: r.app.state.notifications.engine)
-    }
-    if kafka is not None:
-        checks["broker"] = broker_check(kafka.bootstrap_servers)
-    instrument(app, "notifications", checks, alive=consumer_alive)
-    return app
+    return projection_service_app(
+        "notifications",
+        lifespan,
+        router,
+        lambda r: r.app.state.notifications.engine,
+        kafka,
+        consumer_alive,
+    )
 
 
 def run_kafka(bootstrap_servers: str, settings: NotificationsSettings | None = None) -> int:

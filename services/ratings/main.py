@@ -30,20 +30,16 @@ from shared.clock import Clock, SystemClock
 from shared.contracts.ratings_v1 import TOPIC as RATINGS_TOPIC
 from shared.database import create_projection_engine
 from shared.observability import (
-    Check,
-    broker_check,
     configure_logging,
     consumer_alive,
-    database_check,
-    instrument,
 )
-from shared.problems import install_problem_handlers, install_problem_openapi
 from shared.transport.kafka import (
     StreamOptions,
     add_create_topics,
     at_most_every,
     consumer_thread,
     create_topics_with_dlq,
+    projection_service_app,
     projection_service_parser,
     serve_projection_service,
     stream_options,
@@ -114,23 +110,14 @@ def create_app(
                         publisher = ratings_publisher(
                             ratings, kafka.bootstrap_servers, topic=ratings_topic
                         )
-                        app.state.publisher = publisher
-                        thread = publisher.start_thread()
-                        stack.callback(thread.join, 30)
-                        stack.callback(publisher.stop)
+                        app.state.publisher = stack.enter_context(publisher.running())
                 yield
         finally:
             ratings.engine.dispose()
 
-    app = FastAPI(title="Seller Support — ratings", version="1.0.0", lifespan=lifespan)
-    install_problem_handlers(app, {})
-    install_problem_openapi(app)
-    app.include_router(router)
-    checks: dict[str, Check] = {"database": database_check(lambda r: r.app.state.ratings.engine)}
-    if kafka is not None:
-        checks["broker"] = broker_check(kafka.bootstrap_servers)
-    instrument(app, "ratings", checks, alive=consumer_alive)
-    return app
+    return projection_service_app(
+        "ratings", lifespan, router, lambda r: r.app.state.ratings.engine, kafka, consumer_alive
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

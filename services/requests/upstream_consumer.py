@@ -18,12 +18,7 @@ the offset is committed afterwards (shared/transport/kafka.py).
 
 from __future__ import annotations
 
-import json
-import logging
 from typing import Any
-
-from kafka.consumer.fetcher import ConsumerRecord
-from pydantic import ValidationError
 
 from services.requests.application import (
     ConcurrentUpdate,
@@ -41,29 +36,18 @@ from shared.contracts.upstream import (
     ReturnLabelCreated,
     ShipmentScanned,
     UpstreamFact,
-    upstream_fact_adapter,
 )
 from shared.envelope import PoisonMessage
-from shared.transport.kafka import ConsumerRuntime, ConsumerSettings
-
-log = logging.getLogger("seller_support.upstream")
+from shared.transport.kafka import (
+    ConsumerRuntime,
+    ConsumerSettings,
+    decode_upstream_fact,
+    fact_handler,
+)
 
 ORDERS_TOPIC = "orders.v1"
 SHIPMENTS_TOPIC = "shipments.v1"
 UPSTREAM_GROUP = "seller-support.requests.upstream"
-
-
-def decode_fact(record: ConsumerRecord) -> UpstreamFact:
-    if record.value is None:
-        raise PoisonMessage("empty value (tombstone): an upstream fact was expected")
-    try:
-        payload = json.loads(record.value)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise PoisonMessage(f"value is not JSON: {error}") from error
-    try:
-        return upstream_fact_adapter.validate_python(payload)
-    except ValidationError as error:
-        raise PoisonMessage(f"schema violation (upstream fact v1): {error}") from error
 
 
 # Facts another service owns share shipments.v1; that service's own consumer group applies them.
@@ -96,21 +80,6 @@ def apply_fact(app: RequestsApplication, fact: UpstreamFact) -> bool:
     raise PoisonMessage(f"no handler for upstream fact type {fact.type!r}")  # pragma: no cover
 
 
-def make_handler(app: RequestsApplication) -> Any:
-    def handle(fact: UpstreamFact, record: ConsumerRecord) -> None:
-        changed = apply_fact(app, fact)
-        log.debug(
-            "%s[%d]@%d %s: %s",
-            record.topic,
-            record.partition,
-            record.offset,
-            fact.type,
-            "applied" if changed else "already known",
-        )
-
-    return handle
-
-
 def upstream_runtime(
     app: RequestsApplication,
     bootstrap_servers: str,
@@ -128,6 +97,6 @@ def upstream_runtime(
             client_id="seller-support-requests-upstream",
             **settings,
         ),
-        decode_fact,
-        make_handler(app),
+        decode_upstream_fact,
+        fact_handler(lambda fact: apply_fact(app, fact), "applied", "already known"),
     )

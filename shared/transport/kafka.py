@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -45,8 +46,10 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError, KafkaTimeoutError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
+from pydantic import ValidationError
 
 from shared.auth import DEV_SECRET, TokenCodec
+from shared.contracts.upstream import UpstreamFact, upstream_fact_adapter
 from shared.envelope import TRACEPARENT, PoisonMessage, from_kafka
 from shared.observability import CONSUMER_LAG, DLQ_MESSAGES, trace_context
 from shared.transport.messages import EventMessage
@@ -674,6 +677,32 @@ def decode_request_event(record: ConsumerRecord) -> EventMessage:
     return from_kafka(record.key, record.value, record.headers)
 
 
+def decode_upstream_fact(record: ConsumerRecord) -> UpstreamFact:
+    """A record of `orders.v1` / `shipments.v1` (API.md's upstream JSON) -> its contract model;
+    PoisonMessage when it is none."""
+    if record.value is None:
+        raise PoisonMessage("empty value (tombstone): an upstream fact was expected")
+    try:
+        payload = json.loads(record.value)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise PoisonMessage(f"value is not JSON: {error}") from error
+    try:
+        return upstream_fact_adapter.validate_python(payload)
+    except ValidationError as error:
+        raise PoisonMessage(f"schema violation (upstream fact v1): {error}") from error
+
+
+def fact_handler(apply: Callable[[Any], bool], changed: str, unchanged: str) -> RecordHandler[Any]:
+    """A record handler applying one decoded upstream fact (`apply(fact)`: did it change
+    anything?), with a debug line saying which record did what."""
+
+    def handle(fact: Any, record: ConsumerRecord) -> None:
+        outcome = changed if apply(fact) else unchanged
+        log.debug("%s %s: %s", _where(record), fact.type, outcome)
+
+    return handle
+
+
 def projection_handler(projection: Projection) -> RecordHandler[EventMessage]:
     """Feed a projection one record: the same `Projection.apply` the in-process feed uses."""
 
@@ -767,6 +796,32 @@ def create_topics_with_dlq(bootstrap_servers: str, topics: Sequence[str]) -> Non
     ensure_topics(
         bootstrap_servers, {name: 3 for topic in topics for name in (topic, f"{topic}{DLQ_SUFFIX}")}
     )
+
+
+def projection_service_app(
+    service: str,
+    lifespan: Any,
+    router: Any,
+    engine_of: Callable[[Any], Any],
+    kafka: StreamOptions | None,
+    alive: Callable[[Any], str | None],
+) -> Any:
+    """The FastAPI app of a projection service: its router, problem+json errors, metrics, and
+    `/readyz` checking its database (`engine_of(request)`) and, when it consumes, the broker."""
+    from fastapi import FastAPI
+
+    from shared.observability import broker_check, database_check, instrument
+    from shared.problems import install_problem_handlers, install_problem_openapi
+
+    app = FastAPI(title=f"Seller Support — {service}", version="1.0.0", lifespan=lifespan)
+    install_problem_handlers(app, {})
+    install_problem_openapi(app)
+    app.include_router(router)
+    checks = {"database": database_check(engine_of)}
+    if kafka is not None:
+        checks["broker"] = broker_check(kafka.bootstrap_servers)
+    instrument(app, service, checks, alive=alive)
+    return app
 
 
 def serve_projection_service(

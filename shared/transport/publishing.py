@@ -17,10 +17,11 @@ generic form:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -272,9 +273,16 @@ class OutboxPublisher:
     def close(self) -> None:
         self.producer.close()
 
-    def start_thread(self, **run_kwargs: Any) -> threading.Thread:
+    @contextlib.contextmanager
+    def running(self, **run_kwargs: Any) -> Iterator[OutboxPublisher]:
+        """Publish in a daemon thread for the duration of the block (a service's lifespan); on
+        leaving it, stop and wait for the thread (at most 30 s)."""
         thread = threading.Thread(
             target=lambda: self.run(**run_kwargs), name=f"outbox-{self.name}", daemon=True
         )
         thread.start()
-        return thread
+        try:
+            yield self
+        finally:
+            self.stop()
+            thread.join(30)
