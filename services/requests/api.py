@@ -45,6 +45,7 @@ from services.requests.application import (
     request_view,
 )
 from services.requests.domain import IllegalTransition, InvalidCommand, SupportRequest
+from services.requests.receipts import Receipt, current_claim
 from shared.auth import Principal, require_roles
 from shared.clock import AdjustableClock
 from shared.contracts.upstream import (
@@ -466,13 +467,37 @@ COMMAND_ERRORS = problem_responses(*AUTH_ERRORS, 404, 409, 413, 415, 422)
 
 def _state(request: SupportRequest, status_code: int = 200, **headers: str) -> Response:
     """The request's state as the response, serialized here in the route's worker thread: a returned
-    model would be validated again in another thread-pool hop and serialized on the event loop."""
+    model would be validated again in another thread-pool hop and serialized on the event loop. An
+    idempotent command already rendered it into its receipt."""
+    claim = current_claim()
     return Response(
-        RequestState.of(request).model_dump_json(by_alias=True),
+        _content(request) if claim is None or claim.recorded is None else claim.recorded.content,
         status_code=status_code,
         headers=headers or None,
         media_type="application/json",
     )
+
+
+def _content(request: SupportRequest) -> str:
+    return RequestState.of(request).model_dump_json(by_alias=True)
+
+
+def receipt(request: SupportRequest, created: bool) -> Receipt:
+    """What a support-request command answers, stored with its `Idempotency-Key`: the same bytes as
+    `_state` sends."""
+    headers = {"content-type": "application/json"}
+    if created:
+        headers["location"] = _location(request)
+    return Receipt(201 if created else 200, headers, _content(request))
+
+
+def records_own_key(path: str) -> bool:
+    """POSTs on support requests run one application command, which records its own key."""
+    return path == "/v1/support-requests" or path.startswith("/v1/support-requests/")
+
+
+def _location(request: SupportRequest) -> str:
+    return f"/v1/support-requests/{request.id}"
 
 
 _STATES = TypeAdapter(list[RequestState])
@@ -487,7 +512,7 @@ _STATES = TypeAdapter(list[RequestState])
 )
 def open_request(body: OpenRequest, buyer: Buyer, requests: Requests) -> Response:
     opened = requests.open_request(actor(buyer), **body.model_dump())
-    return _state(opened, status.HTTP_201_CREATED, Location=f"/v1/support-requests/{opened.id}")
+    return _state(opened, status.HTTP_201_CREATED, Location=_location(opened))
 
 
 @router.get(

@@ -32,6 +32,7 @@ from services.requests.domain import (
     SupportRequest,
 )
 from services.requests.policy import CURRENT_POLICY_VERSION
+from services.requests.receipts import claim_key, current_claim, record_answer
 from shared.clock import Clock
 from shared.contracts.upstream import (
     FraudSuspected,
@@ -194,15 +195,24 @@ class RequestsApplication(Application):
         """Load, check the caller is the right party, change, save with side tables, in one go.
 
         Deadlines that came due by `at` apply first, as the timer loop would have applied them:
-        a rule bounded by a deadline holds by the clock, not by when the loop last ran."""
+        a rule bounded by a deadline holds by the clock, not by when the loop last ran.
+
+        An `Idempotency-Key` claimed for this command (`receipts`) is its transaction's first
+        statement and its answer the last before the events: all commit together."""
+        claim = current_claim()
         with self._transaction() as session:
+            if claim is not None:
+                claim_key(session, claim)
             request = self._load_for(request_id, actor)
             if actor.role not in roles:
                 raise Forbidden(f"a {actor.role} may not do this; it is for: {', '.join(roles)}")
             stored = _deadline_rows(request)
             _fire_deadlines_due_by(request, self.clock.now() if at is None else at)
             change(request)
+            receipt = None if claim is None else record_answer(session, claim, request)
             self._save_with_side_tables(session, request, stored)
+        if claim is not None:
+            claim.recorded = receipt
         return request
 
     def _apply_fact(self, request_id: UUID | str, change: Callable[[SupportRequest], bool]) -> bool:
@@ -391,8 +401,11 @@ class RequestsApplication(Application):
         if actor.role != "buyer":
             raise Forbidden("only the buyer of an order opens a support request on it")
         request_id = uuid4()
+        claim = current_claim()
         try:
             with self.recorder.transaction() as session:
+                if claim is not None:
+                    claim_key(session, claim)
                 order = self._order_row(session, order_id)
                 if order is None or order["buyer_id"] != actor.id:
                     raise OrderNotFound(f"no order {order_id} of yours")  # R9
@@ -424,11 +437,16 @@ class RequestsApplication(Application):
                         "opened_at": request.opened_at,
                     },
                 )
+                receipt = (
+                    None if claim is None else record_answer(session, claim, request, created=True)
+                )
                 self._save_with_side_tables(session, request, (request.policy_version, ()))
         except IntegrityError as error:
             raise ItemAlreadyOpen(
                 "an item of this order already has an open support request (R9)"
             ) from error
+        if claim is not None:
+            claim.recorded = receipt
         return request
 
     def _lock_items(self, session: Session, order_id: str, item_ids: list[str], rid: str) -> None:

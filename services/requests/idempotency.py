@@ -7,12 +7,19 @@ Content-Length first and then the bytes actually streamed) and answers 413 beyon
 scoped to the caller (role and subject of the bearer token); the first response (status, body,
 Location) is stored in `ss_idempotency_keys`, in the service's own database, and a retry with the same
 key and the same request (method, path, JSON body) gets it back with `Idempotent-Replayed: true`. The
-same key with a different request answers 422; a retry while the first is still running answers 409.
-Server errors (5xx) are not stored, so a retry runs the command again.
+same key with a different request answers 422. Server errors (5xx) are not stored, so a retry runs the
+command again.
+
+Support-request commands record their key and answer in their own transaction (`receipts`): a
+concurrent copy waits for the first and replays its answer. Every other POST claims the key in a
+transaction of its own first and stores the answer afterwards; a retry while that first request is
+still running answers 409. A command that answered with an error (4xx) has its answer stored after it
+rolled back, so a retry gets the same error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -28,6 +35,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.requests.receipts import PENDING, KeyClaim, KeyTaken, Receipt, claiming
 from services.requests.store import idempotency_keys
 from shared.auth import PRINCIPAL_SCOPE_KEY, InvalidToken, codec_of
 from shared.problems import problem_response
@@ -35,7 +43,6 @@ from shared.problems import problem_response
 BODY_SCOPE_KEY = "seller_support.body"
 HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 255
-PENDING = 0  # status_code of a key whose first request is still running
 RETENTION = timedelta(hours=24)
 
 
@@ -122,30 +129,37 @@ class IdempotencyStore:
                         # guards commits, and that (synchronous) commit flushes the log up to and
                         # including the claim. A claim lost with the server guarded nothing.
                         session.execute(_ASYNC_COMMIT)
-                    session.execute(
-                        _CLAIM,
-                        {
-                            "key": key,
-                            "fingerprint": fingerprint,
-                            "status_code": PENDING,
-                            "body": None,
-                            "created_at": now,
-                        },
-                    )
+                    session.execute(_CLAIM, _row(key, fingerprint, PENDING, None, now))
                 return None
             except (IntegrityError, PersistenceIntegrityError):
-                with self.transaction() as session:
-                    row = session.execute(_READ, {"b_key": key}).first()
-                    if row is None:
-                        continue  # released in between: try to claim again
-                    created = row.created_at
-                    if created.tzinfo is None:
-                        created = created.replace(tzinfo=UTC)
-                    if created < now - RETENTION:
-                        session.execute(_RELEASE, {"b_key": key})
-                        continue
-                    return Stored(row.fingerprint, row.status_code, row.body, created)
+                stored = self.read(key, now)
+                if stored is not None:
+                    return stored
         raise RuntimeError("could not claim an idempotency key")  # pragma: no cover
+
+    def read(self, key: str, now: datetime) -> Stored | None:
+        """What is stored for the key; None when nothing is, or only an expired entry (dropped)."""
+        with self.transaction() as session:
+            row = session.execute(_READ, {"b_key": key}).first()
+            if row is None:
+                return None
+            created = row.created_at
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=UTC)
+            if created < now - RETENTION:
+                session.execute(_RELEASE, {"b_key": key})
+                return None
+            return Stored(row.fingerprint, row.status_code, row.body, created)
+
+    def record(self, key: str, fingerprint: str, status_code: int, body: dict[str, Any]) -> None:
+        """Store the answer of a command that rolled back (an error); a copy that got there first
+        keeps its own."""
+        now = datetime.now(UTC)
+        try:
+            with self.transaction() as session:
+                session.execute(_CLAIM, _row(key, fingerprint, status_code, body, now))
+        except (IntegrityError, PersistenceIntegrityError):
+            pass  # the same request's answer, stored by a concurrent copy
 
     def complete(self, key: str, status_code: int, body: dict[str, Any]) -> None:
         with self.transaction() as session:
@@ -162,6 +176,18 @@ _CLAIM = insert(idempotency_keys)
 _READ = select(idempotency_keys).where(idempotency_keys.c.key == bindparam("b_key"))
 _COMPLETE = update(idempotency_keys).where(idempotency_keys.c.key == bindparam("b_key"))
 _RELEASE = delete(idempotency_keys).where(idempotency_keys.c.key == bindparam("b_key"))
+
+
+def _row(
+    key: str, fingerprint: str, status_code: int, body: dict[str, Any] | None, now: datetime
+) -> dict[str, Any]:
+    return {
+        "key": key,
+        "fingerprint": fingerprint,
+        "status_code": status_code,
+        "body": body,
+        "created_at": now,
+    }
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -183,15 +209,29 @@ def _fingerprint(scope: Scope, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def _scoped_key(role: str, sub: str, key: str) -> str:
+def scoped_key(role: str, sub: str, key: str) -> str:
     return "sha256:" + hashlib.sha256(f"{role}\0{sub}\0{key}".encode()).hexdigest()
 
 
-class IdempotencyMiddleware:
-    """Needs `app.state.idempotency` (an IdempotencyStore) and `app.state.token_codec`."""
+def _no_route(path: str) -> bool:
+    return False
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class IdempotencyMiddleware:
+    """Needs `app.state.idempotency` (an IdempotencyStore) and `app.state.token_codec`.
+
+    `records_own_key(path)`: whether the POST route at `path` is a command that writes its key and
+    answer in its own transaction (`receipts`), with the answer made by `render`."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        records_own_key: Callable[[str], bool] = _no_route,
+        render: Callable[[Any, bool], Receipt] | None = None,
+    ) -> None:
         self.app = app
+        self.records_own_key = records_own_key
+        self.render = render
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = _header(scope, HEADER) if scope["type"] == "http" else None
@@ -220,13 +260,49 @@ class IdempotencyMiddleware:
         body = scope.get(BODY_SCOPE_KEY)
         if body is None:  # pragma: no cover - BodyLimitMiddleware always runs first
             body = b""
-        scoped = _scoped_key(principal.role, principal.sub, key)
+        scoped = scoped_key(principal.role, principal.sub, key)
         fingerprint = _fingerprint(scope, body)
+        if self.render is not None and self.records_own_key(scope["path"]):
+            await self._run_in_transaction(
+                store, scoped, fingerprint, key, body, scope, receive, send
+            )
+            return
         stored = await run_in_threadpool(store.claim, scoped, fingerprint)
         if stored is not None:
             await self._answer_from(stored, fingerprint, key, scope, receive, send)
             return
         await self._run_and_record(store, scoped, scope, receive, send)
+
+    async def _run_in_transaction(
+        self,
+        store: IdempotencyStore,
+        scoped: str,
+        fingerprint: str,
+        key: str,
+        body: bytes,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        assert self.render is not None
+        # A second round only when the key found was expired (and is dropped by `read`).
+        for _ in range(2):
+            claim = KeyClaim(scoped, fingerprint, datetime.now(UTC), self.render)
+            answer = _Captured()
+            with claiming(claim), contextlib.suppress(KeyTaken):
+                await self.app(scope, _replaying(body, receive), answer.capture)
+            if not claim.taken:
+                await answer.send_to(send)
+                if claim.recorded is None and answer.status < 500:
+                    await run_in_threadpool(
+                        store.record, scoped, fingerprint, answer.status, answer.stored_body()
+                    )
+                return
+            stored = await run_in_threadpool(store.read, scoped, datetime.now(UTC))
+            if stored is not None:
+                await self._answer_from(stored, fingerprint, key, scope, receive, send)
+                return
+        raise RuntimeError("could not claim an idempotency key")  # pragma: no cover
 
     async def _answer_from(
         self, stored: Stored, fingerprint: str, key: str, scope: Scope, receive: Receive, send: Send
@@ -274,17 +350,52 @@ class IdempotencyMiddleware:
         if status >= 500:
             await run_in_threadpool(store.release, scoped)
             return
-        kept = {
-            k.decode("latin-1"): v.decode("latin-1")
-            for k, v in headers
-            if k.lower() in (b"content-type", b"location")
-        }
-        await run_in_threadpool(
-            store.complete,
-            scoped,
-            status,
-            {"headers": kept, "content": b"".join(chunks).decode("utf-8", "replace")},
-        )
+        await run_in_threadpool(store.complete, scoped, status, _stored_body(headers, chunks))
+
+
+class _Captured:
+    """A response held back until it is known to be the one to give."""
+
+    def __init__(self) -> None:
+        self.status = 500
+        self.messages: list[Message] = []
+
+    async def capture(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        self.messages.append(message)
+
+    async def send_to(self, send: Send) -> None:
+        for message in self.messages:
+            await send(message)
+
+    def stored_body(self) -> dict[str, Any]:
+        start = next(m for m in self.messages if m["type"] == "http.response.start")
+        chunks = [m.get("body", b"") for m in self.messages if m["type"] == "http.response.body"]
+        return _stored_body(start.get("headers", []), chunks)
+
+
+def _stored_body(headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> dict[str, Any]:
+    kept = {
+        k.decode("latin-1"): v.decode("latin-1")
+        for k, v in headers
+        if k.lower() in (b"content-type", b"location")
+    }
+    return {"headers": kept, "content": b"".join(chunks).decode("utf-8", "replace")}
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """The request body once more, for another round of the same request."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 async def _replay(stored: Stored, scope: Scope, receive: Receive, send: Send) -> None:

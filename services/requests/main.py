@@ -19,7 +19,14 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import func, select
 
-from services.requests.api import ERROR_STATUS, admin_router, router, upstream_router
+from services.requests.api import (
+    ERROR_STATUS,
+    admin_router,
+    receipt,
+    records_own_key,
+    router,
+    upstream_router,
+)
 from services.requests.application import RequestsApplication, open_application
 from services.requests.idempotency import (
     BodyLimitMiddleware,
@@ -129,7 +136,7 @@ def create_app(
     app = FastAPI(title=title, version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     install_problem_handlers(app, ERROR_STATUS)
     install_problem_openapi(app)
-    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(IdempotencyMiddleware, records_own_key=records_own_key, render=receipt)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
 
     app.include_router(router)

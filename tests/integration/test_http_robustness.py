@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from sqlalchemy import event, select, update
 
 from services.embedded import create_embedded_app
+from services.requests.idempotency import scoped_key
 from services.requests.settings import Settings
+from services.requests.store import idempotency_keys
 from shared.auth import TokenCodec
 from tests.integration.conftest_http import Api, assert_problem
 
@@ -78,17 +82,58 @@ def test_simultaneous_retries_of_one_idempotent_open_open_exactly_once(api: Api)
         thread.start()
     for thread in threads:
         thread.join()
-    # then one ran, every other copy was replayed or told to retry, and one request exists
-    created = [r for r in results if r.status_code == 201]
-    assert created, [r.text for r in results]
-    assert all(r.content == created[0].content for r in created)
-    for other in (r for r in results if r.status_code != 201):
-        assert_problem(other, 409)
-        assert other.headers["retry-after"] == "1"
+    # then one ran and every other copy waited for it and got its answer: one request exists
+    assert [r.status_code for r in results] == [201] * 4, [r.text for r in results]
+    assert len({r.content for r in results}) == 1
+    assert sorted(r.headers.get("idempotent-replayed", "") for r in results) == [""] + ["true"] * 3
     lookup = api.call(
         "buyer", "GET", f"/v1/orders/{order['order_id']}/support-request", sub=order["buyer_id"]
     )
     assert len(lookup.json()) == 1
+
+
+def test_an_idempotent_command_commits_once_with_its_key_and_answer(api: Api) -> None:
+    # given an open request, and a count of the requests database's commits
+    state = api.open_request()
+    engine = api.client.app.state.requests.engine
+    commits: list[object] = []
+    listener = lambda conn: commits.append(conn)  # noqa: E731
+    event.listen(engine, "commit", listener)
+    try:
+        # when the seller answers with an Idempotency-Key
+        answer = api.call(
+            "seller",
+            "POST",
+            f"/v1/support-requests/{state['id']}/responses",
+            {"type": "partial_refund", "amount": 500},
+            sub=state["seller_id"],
+            **{"Idempotency-Key": "respond-once"},
+        )
+    finally:
+        event.remove(engine, "commit", listener)
+    # then the key, its answer and the events were one commit, and the stored answer is the response
+    assert answer.status_code == 200
+    assert len(commits) == 1
+    with engine.connect() as conn:
+        stored = conn.execute(select(idempotency_keys.c.status_code, idempotency_keys.c.body)).all()
+    assert (200, answer.text) in [(status, body["content"]) for status, body in stored]
+
+
+def test_a_command_that_fails_keeps_no_claim_and_stores_its_error(api: Api) -> None:
+    # given a request whose offer cannot be accepted (there is none)
+    state = api.open_request()
+    accept = f"/v1/support-requests/{state['id']}/offer/accept"
+    key = {"Idempotency-Key": "accept-nothing"}
+    # when the buyer accepts with a key, then the seller offers, and the buyer retries the same key
+    first = api.call("buyer", "POST", accept, sub=state["buyer_id"], **key)
+    api.as_party(state, "seller", "POST", "/responses", {"type": "partial_refund", "amount": 500})
+    retry = api.call("buyer", "POST", accept, sub=state["buyer_id"], **key)
+    # then the retry is the first answer (the error), not a second run that would now succeed
+    assert first.status_code == 409
+    assert retry.status_code == 409
+    assert retry.content == first.content
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert api.as_party(state, "buyer", "GET", "").json()["status"] == "offer_pending"
 
 
 def test_idempotent_retry_of_an_error_returns_the_same_error(api: Api) -> None:
@@ -111,6 +156,30 @@ def test_idempotent_retry_of_an_error_returns_the_same_error(api: Api) -> None:
     assert first.status_code == retry.status_code == 409
     assert first.content == retry.content
     assert retry.headers["content-type"] == "application/problem+json"
+
+
+def test_a_key_older_than_its_retention_runs_the_command_again(api: Api) -> None:
+    # given a message posted with a key whose record is 25 hours old
+    state = api.open_request()
+    path = f"/v1/support-requests/{state['id']}/messages"
+    post = lambda: api.call(  # noqa: E731
+        "buyer", "POST", path, {"body": "again?"}, sub=state["buyer_id"], **{"Idempotency-Key": "m"}
+    )
+    assert post().status_code == 200
+    engine = api.client.app.state.requests.engine
+    with engine.begin() as conn:
+        conn.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.key == scoped_key("buyer", state["buyer_id"], "m"))
+            .values(created_at=datetime.now(UTC) - timedelta(hours=25))
+        )
+    # when the same request is sent with the same key
+    retry = post()
+    # then it ran as a new request: two messages, and no replay
+    assert retry.status_code == 200
+    assert "idempotent-replayed" not in retry.headers
+    history = api.as_party(state, "auditor", "GET", "/history").json()
+    assert [e["type"] for e in history].count("message_posted") == 2
 
 
 def test_same_key_with_a_different_body_is_422(api: Api) -> None:
