@@ -821,9 +821,12 @@ __all__ = [
 ]
 
 
+EVENT_STORE = "services.requests.event_store:EventStoreFactory"
+
+
 def open_application(database_url: str, clock: Clock) -> RequestsApplication:
     """The requests application on SQLite (`sqlite:///path`) or PostgreSQL (`postgresql+psycopg://…`)."""
     return RequestsApplication(
         clock,
-        env={"PERSISTENCE_MODULE": "eventsourcing_sqlalchemy", "SQLALCHEMY_URL": database_url},
+        env={"PERSISTENCE_MODULE": EVENT_STORE, "SQLALCHEMY_URL": database_url},
     )
