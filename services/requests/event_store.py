@@ -1,7 +1,9 @@
 """The requests event store: eventsourcing-sqlalchemy, with a lighter write path.
 
-Two changes to `SQLAlchemyApplicationRecorder`, both measured on a command's path in the API:
+Three changes to `SQLAlchemyApplicationRecorder`, each measured on a command's path in the API:
 
+- a request's events are loaded with one Core select built once, not an ORM query built (and its
+  cache key computed) per load: that was 4 % of the embedded server's CPU;
 - a command's events go in with one Core `INSERT ... RETURNING id` instead of ORM objects and a
   session flush (the ORM unit of work was about a tenth of the API's CPU per command);
 - no `NOTIFY` after the insert. Nothing here LISTENs (the relay and the in-process feed poll the
@@ -16,15 +18,48 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 
 class EventsRecorder(SQLAlchemyApplicationRecorder):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        table = self.events_record_cls.__table__
+        self._select_all = (
+            select(table.c.originator_version, table.c.topic, table.c.state)
+            .where(table.c.originator_id == bindparam("b_originator_id"))
+            .order_by(table.c.originator_version)
+        )
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        if gt is not None or lte is not None or desc or limit is not None:
+            return super().select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+        uuid = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+        with self.transaction(commit=False) as session:
+            rows = session.execute(self._select_all, {"b_originator_id": uuid}).all()
+        return [
+            StoredEvent(
+                originator_id=uuid,
+                originator_version=version,
+                topic=topic,
+                state=bytes(state) if isinstance(state, memoryview) else state,
+            )
+            for version, topic, state in rows
+        ]
+
     def _insert_stored_events(
         self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int]:
