@@ -7,6 +7,8 @@ A service stores one `TokenCodec` on `app.state.token_codec`; the `Authenticated
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -82,6 +84,15 @@ class TokenCodec:
         return jwt.encode(claims, self._signing_key(), algorithm=self.algorithm)
 
     def decode(self, token: str) -> Principal:
+        """A token's signature and claims are verified once (and remembered); its expiry is
+        checked on every use. Clients send the same token with request after request, and
+        verifying it was a few percent of a command's CPU."""
+        principal, expires = _verified(self, token)
+        if time.time() > expires + self.leeway_seconds:
+            raise InvalidToken("the token has expired; get a new one")
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -99,7 +110,13 @@ class TokenCodec:
             raise InvalidToken(f"the token's role {role!r} is unknown; one of: {', '.join(ROLES)}")
         if not isinstance(sub, str) or not sub:
             raise InvalidToken("the token's subject is empty")
-        return Principal(role=role, sub=sub)
+        return Principal(role=role, sub=sub), float(claims["exp"])
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified(codec: TokenCodec, token: str) -> tuple[Principal, float]:
+    """Only tokens that verified are remembered (an exception is not cached)."""
+    return codec._verify(token)
 
 
 def codec_of(app: Any) -> TokenCodec:
