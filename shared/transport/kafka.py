@@ -7,24 +7,32 @@ Consumer runtime, for every record, in partition order:
 
 1. decode and validate (`decode`): a `PoisonMessage` (bad JSON, schema violation, unknown type) is
    produced to `<topic>.dlq` with headers `error`, `original_topic`, `original_partition`,
-   `original_offset`, `consumer_group`, then its offset is committed and the partition moves on;
+   `original_offset`, `consumer_group`, then its offset is committed at once and the partition
+   moves on;
 2. handle (`handle`) in the handler's own database transaction (projections: `Projection.apply`,
    which records the applied event id in that same transaction). A handler may raise
    `PoisonMessage` too (e.g. a fact the application rejects), which dead-letters the record;
-3. commit the record's offset only after the handler returned, i.e. after its DB commit.
+3. mark the record's offset done only after the handler returned, i.e. after its DB commit.
 
 With a batch handler (`handle_batch`, projections: `Projection.apply_batch`) the records of one poll
 are decoded (poison ones dead-lettered as above), handled together in ONE transaction, and their
-offsets committed in one call after it. When the batch fails for any reason, its records are handled
-again one at a time through the path above, so a poison record is isolated and dead-lettered and a
-transient failure is retried per record; the records already applied are recognised and skipped.
+offsets marked done after it. When the batch fails for any reason, its records are handled again one
+at a time through the path above, so a poison record is isolated and dead-lettered and a transient
+failure is retried per record; the records already applied are recognised and skipped.
+
+Offsets done are committed at most every `commit_interval_ms` or `commit_max_records` records, and
+always right after a dead-lettering, when partitions are revoked, and when the runtime stops. Every
+handler applies idempotently (projections keep the applied event id in the handler's transaction),
+so a committed offset is only where a restart resumes: records done but not committed when the
+process dies are delivered again and recognised. An OffsetCommit per poll cost the broker a write to
+`__consumer_offsets` and the poll loop a blocking round trip each time.
 
 Any other exception is treated as transient: retried with exponential backoff up to
 `max_attempts`, then the runtime raises `ConsumerFailed` without committing (the process exits
 non-zero and the record is redelivered on restart). Nothing is ever skipped silently.
 
-SIGTERM/SIGINT (when `run` is called on the main thread) finish the record in hand, commit, leave the
-group and return.
+SIGTERM/SIGINT (when `run` is called on the main thread) finish the record in hand, commit what is
+done, leave the group and return.
 """
 
 from __future__ import annotations
@@ -42,7 +50,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import (
+    AsyncConsumerRebalanceListener,
+    KafkaAdminClient,
+    KafkaConsumer,
+    KafkaProducer,
+    TopicPartition,
+)
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError, KafkaTimeoutError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
@@ -249,6 +263,9 @@ class ConsumerSettings:
     backoff_max_s: float = 5.0
     poll_timeout_ms: int = 500
     max_poll_records: int = 200
+    # Deferred offset commits (module docstring): at most this often / after this many records.
+    commit_interval_ms: int = 1_000
+    commit_max_records: int = 1_000
     auto_offset_reset: str = "earliest"
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 1_000
@@ -294,6 +311,13 @@ class ConsumerRuntime(Generic[T]):
         self._lag_labels: set[tuple[str, str, str]] = set()
         self._lag_updated = 0.0
         self._next_offsets: dict[TopicPartition, int] = {}
+        # Offsets done and not committed yet; the rebalance listener (kafka's IO thread) takes its
+        # partitions' share while the poll loop waits in `poll`.
+        self._uncommitted: dict[TopicPartition, OffsetAndMetadata] = {}
+        self._uncommitted_records = 0
+        self._uncommitted_lock = threading.Lock()
+        self._committed_at = time.monotonic()
+        self._dead_lettered_uncommitted = False
         self.failure: BaseException | None = None  # why a `start_thread` runtime stopped
 
     # -- lifecycle --
@@ -303,7 +327,6 @@ class ConsumerRuntime(Generic[T]):
             return
         s = self.settings
         self._consumer = KafkaConsumer(
-            *s.topics,
             bootstrap_servers=s.bootstrap_servers,
             client_id=s.client_id,
             group_id=s.group_id,
@@ -317,6 +340,7 @@ class ConsumerRuntime(Generic[T]):
             **{"reconnect_backoff_max_ms": 1_000, "metadata_max_age_ms": 5_000}
             | s.consumer_overrides,
         )
+        self._consumer.subscribe(list(s.topics), listener=_CommitOnRevoke(self))
         # Fetch the topics' partitions before the first poll joins the group: a leader that
         # assigns without them hands out nothing, and the client may not rebalance once they appear.
         for topic in s.topics:
@@ -332,6 +356,7 @@ class ConsumerRuntime(Generic[T]):
     def close(self) -> None:
         self._clear_lag()
         if self._consumer is not None:
+            self._commit_on_close()
             self._consumer.close()  # leaves the group: partitions move to the others at once
             self._consumer = None
         if self._producer is not None:
@@ -443,7 +468,8 @@ class ConsumerRuntime(Generic[T]):
     # -- processing --
 
     def poll_once(self) -> int:
-        """One poll; returns how many records were committed (processed or dead-lettered)."""
+        """One poll; returns how many records were done (processed or dead-lettered). Their offsets
+        are committed when due (module docstring)."""
         self.start()
         assert self._consumer is not None
         polled = self._consumer.poll(timeout_ms=self.settings.poll_timeout_ms)
@@ -452,11 +478,15 @@ class ConsumerRuntime(Generic[T]):
                 done = self._process_polled_batch(polled)
             else:
                 done = self._process_polled_records(polled)
+            self._commit_if_due()
         except CommitFailedError as error:
             # The group rebalanced under us: the partition may belong to another member now. The
             # handler's effect is committed and idempotent; the records are redelivered to the
             # new owner, which recognises them.
+            self._take_uncommitted()
             log.warning("commit failed after a rebalance (%s); re-polling", error)
+            return 0
+        except _StopRequested:  # a commit retry interrupted: close() commits once more
             return 0
         self.update_lag(0.0 if done else 1.0)
         return done
@@ -504,7 +534,7 @@ class ConsumerRuntime(Generic[T]):
                         self._handle_with_retries(value, record)
         except _StopRequested:
             return 0
-        self._commit_all(records)
+        self._mark_done(records)
         self.stats.partitions_seen.update(tp.partition for tp in polled)
         return len(records)
 
@@ -526,7 +556,8 @@ class ConsumerRuntime(Generic[T]):
             self._dead_letter(record, str(poison))
         else:
             self._handle_with_retries(value, record)
-        self._commit(record)
+        self._mark_done([record])
+        self._commit_if_due()
 
     def _handle_with_retries(self, value: T, record: ConsumerRecord) -> None:
         attempt = 0
@@ -582,32 +613,113 @@ class ConsumerRuntime(Generic[T]):
             except Exception as error:
                 self._retry_or_fail(attempt, error, f"dead-lettering {_where(record)}")
         self.stats.dead_lettered += 1
+        self._dead_lettered_uncommitted = True
         DLQ_MESSAGES.labels(s.group_id, record.topic).inc()
         log.warning("dead-lettered %s to %s: %s", _where(record), topic, reason[:500])
 
-    def _commit(self, record: ConsumerRecord) -> None:
-        self._commit_all([record])
+    # -- offsets --
 
-    def _commit_all(self, records: Sequence[ConsumerRecord]) -> None:
-        """Commit, in one call, the offset after the last of `records` on each partition."""
+    def _mark_done(self, records: Sequence[ConsumerRecord]) -> None:
+        """Remember the offset after the last of `records` on each partition, to commit when due."""
+        with self._uncommitted_lock:
+            for record in records:
+                tp = TopicPartition(record.topic, record.partition)
+                epoch = record.leader_epoch if record.leader_epoch is not None else -1
+                self._uncommitted[tp] = OffsetAndMetadata(record.offset + 1, "", epoch)
+                self._next_offsets[tp] = record.offset + 1
+            self._uncommitted_records += len(records)
+
+    def _commit_if_due(self) -> None:
+        """Commit what is done when `commit_interval_ms` passed since the last commit, or
+        `commit_max_records` are waiting, or a record was just dead-lettered (so a restart does not
+        dead-letter it twice)."""
+        s = self.settings
+        due = (
+            self._dead_lettered_uncommitted
+            or self._uncommitted_records >= s.commit_max_records
+            or time.monotonic() - self._committed_at >= s.commit_interval_ms / 1000
+        )
+        if due and self._uncommitted:
+            self._commit_uncommitted()
+
+    def _commit_uncommitted(self) -> None:
+        """Commit every offset done, in one call, retried like a handler."""
         assert self._consumer is not None
-        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
-        for record in records:
-            tp = TopicPartition(record.topic, record.partition)
-            epoch = record.leader_epoch if record.leader_epoch is not None else -1
-            offsets[tp] = OffsetAndMetadata(record.offset + 1, "", epoch)
+        with self._uncommitted_lock:
+            offsets = dict(self._uncommitted)
         attempt = 0
         while True:
             attempt += 1
             try:
                 self._consumer.commit(offsets)
-                for tp, committed in offsets.items():
-                    self._next_offsets[tp] = committed.offset
-                return
+                break
             except CommitFailedError:
                 raise
             except Exception as error:
-                self._retry_or_fail(attempt, error, f"committing {_where(records[-1])}")
+                self._retry_or_fail(attempt, error, f"committing offsets {offsets}")
+        with self._uncommitted_lock:
+            for tp, committed in offsets.items():
+                if self._uncommitted.get(tp) == committed:  # nothing newer was done meanwhile
+                    del self._uncommitted[tp]
+            self._uncommitted_records = 0
+        self._dead_lettered_uncommitted = False
+        self._committed_at = time.monotonic()
+
+    def _take_uncommitted(
+        self, partitions: set[TopicPartition] | None = None
+    ) -> dict[TopicPartition, OffsetAndMetadata]:
+        """Remove and return the uncommitted offsets (of `partitions`, else all)."""
+        with self._uncommitted_lock:
+            taken = {
+                tp: offset
+                for tp, offset in self._uncommitted.items()
+                if partitions is None or tp in partitions
+            }
+            for tp in taken:
+                del self._uncommitted[tp]
+            if not self._uncommitted:
+                self._uncommitted_records = 0
+        return taken
+
+    def _commit_on_close(self) -> None:
+        """One attempt: when it fails, the records done since the last commit are delivered again
+        after the restart and recognised."""
+        assert self._consumer is not None
+        offsets = self._take_uncommitted()
+        if not offsets:
+            return
+        try:
+            self._consumer.commit(offsets)
+        except Exception as error:
+            log.warning("committing %s on close failed: %r", offsets, error)
+
+
+class _CommitOnRevoke(AsyncConsumerRebalanceListener):
+    """Before a rebalance takes partitions away, commit what was done on them, so their next owner
+    does not receive those records again; a lost partition's offsets are just forgotten.
+
+    kafka-python calls this on its IO thread, where the blocking `KafkaConsumer.commit` would wait on
+    itself; the coroutine behind it is awaited instead (it has no public name). Should that fail,
+    the new owner receives the records again and recognises them."""
+
+    def __init__(self, runtime: ConsumerRuntime[Any]) -> None:
+        self.runtime = runtime
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        offsets = self.runtime._take_uncommitted(revoked)
+        consumer = self.runtime._consumer
+        if not offsets or consumer is None:
+            return
+        try:
+            await consumer._coordinator._commit_offsets_sync_async(offsets)
+        except Exception as error:
+            log.warning("committing %s before a rebalance failed: %r", offsets, error)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_lost(self, lost: set[TopicPartition]) -> None:
+        self.runtime._take_uncommitted(lost)  # another member owns them already: nothing to commit
 
 
 def at_most_every(seconds: float, work: Callable[[], None]) -> Callable[[], None]:

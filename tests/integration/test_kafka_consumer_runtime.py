@@ -291,3 +291,88 @@ def test_a_batch_with_a_message_its_handler_rejects_is_applied_one_at_a_time_aro
     (dead,) = read_topic(kafka_bootstrap, f"{topic}.dlq", expect=1)
     assert dict(dead.headers)["original_offset"] == b"3"
     assert committed_offsets(kafka_bootstrap, group) == {TopicPartition(topic, 0): 10}
+
+
+LONG_COMMIT_INTERVAL = {"commit_interval_ms": 600_000, "commit_max_records": 10_000}
+
+
+@per_record_or_batched
+def test_offsets_done_are_committed_when_the_consumer_stops_not_after_every_poll(
+    kafka_bootstrap, topics, engine, batched
+) -> None:
+    # given five events and a consumer whose commit interval is far longer than the test
+    topic = topics("requests", partitions=1)
+    rid = str(uuid.uuid4())
+    publish(kafka_bootstrap, topic, [event(rid, v) for v in range(1, 6)])
+    group = unique("group")
+    runtime = projection_runtime(
+        settings(kafka_bootstrap, topic, group, **LONG_COMMIT_INTERVAL),
+        counting_projection(engine, "a"),
+        batched,
+    )
+    # when it has applied all five
+    with running(runtime):
+        wait_for(lambda: runtime.stats.processed == 5, 30, "five records")
+        # then nothing is committed yet: an OffsetCommit per poll is what the interval saves
+        assert committed_offsets(kafka_bootstrap, group) == {}
+    # and stopping commits every offset done
+    assert committed_offsets(kafka_bootstrap, group) == {TopicPartition(topic, 0): 5}
+    assert len(applied(engine)) == 5
+
+
+@per_record_or_batched
+def test_a_dead_lettered_record_is_committed_at_once_so_a_restart_does_not_dead_letter_it_again(
+    kafka_bootstrap, topics, engine, batched
+) -> None:
+    # given a good event, a poison record, and a consumer with a long commit interval
+    topic = topics("requests", partitions=1)
+    good = to_kafka(event(str(uuid.uuid4()), 1))
+    producer = plain_producer(kafka_bootstrap)
+    producer.send(topic, key=good.key, value=good.value, headers=good.headers)
+    producer.send(topic, key=good.key, value=b"{not json", headers=good.headers)
+    producer.flush(30)
+    producer.close()
+    group = unique("group")
+    runtime = projection_runtime(
+        settings(kafka_bootstrap, topic, group, **LONG_COMMIT_INTERVAL),
+        counting_projection(engine, "a"),
+        batched,
+    )
+    # when it dead-letters the poison record
+    with running(runtime):
+        wait_for(lambda: runtime.stats.dead_lettered == 1, 30, "the poison record")
+        # then its offset (and the good one's before it) is committed while it still runs
+        wait_for(
+            lambda: committed_offsets(kafka_bootstrap, group) == {TopicPartition(topic, 0): 2},
+            30,
+            "the commit past the poison record",
+        )
+    assert len(read_topic(kafka_bootstrap, f"{topic}.dlq", expect=1)) == 1
+
+
+def test_a_rebalance_commits_the_offsets_done_before_the_partitions_move(
+    kafka_bootstrap, topics, engine
+) -> None:
+    # given one consumer that applied 12 events on 2 partitions, committing nothing yet
+    topic = topics("requests", partitions=2)
+    group = unique("group")
+    first, second = (
+        projection_runtime(
+            settings(kafka_bootstrap, topic, group, client_id=f"it-{tag}", **LONG_COMMIT_INTERVAL),
+            counting_projection(engine, tag),
+            batched=True,
+        )
+        for tag in ("a", "b")
+    )
+    publish(kafka_bootstrap, topic, [event(str(uuid.uuid4()), 1) for _ in range(12)])
+    with running(first):
+        wait_for(lambda: first.stats.processed == 12, 30, "twelve records")
+        assert committed_offsets(kafka_bootstrap, group) == {}
+        # when a second consumer joins the group and takes one of the partitions
+        with running(second):
+            wait_for(lambda: len(second.assignment()) == 1, 60, "the second consumer's partition")
+            # then the first committed both partitions' offsets when they were revoked
+            assert sum(committed_offsets(kafka_bootstrap, group).values()) == 12
+        # and the second consumer received none of the records the first had applied
+        assert second.stats.processed == 0
+    assert len(applied(engine)) == 12
