@@ -86,7 +86,11 @@ def serve(args: argparse.Namespace) -> int:
             flush=True,
         )
         uvicorn.run(
-            app, host=settings.host, port=settings.port, log_level=settings.log_level.lower()
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            access_log=False,  # the observability middleware logs one line per request
         )
     finally:
         if mail_server is not None:
@@ -576,9 +580,10 @@ def _add_audit(commands: Any) -> None:
     rebuild.add_argument(
         "--workers",
         type=int,
-        choices=(1, 2),
+        choices=(1, 2, 3),
         default=2,
-        help="2: ledger and ratings replay in a second process beside notifications (event store)",
+        help="processes replaying the event store: 2 (ledger and ratings beside notifications), "
+        "3 (one per projection) or 1",
     )
     rebuild.add_argument("--max-differences", type=int, default=200)
     rebuild.add_argument("--quiet", action="store_true", help="no progress on stderr")

@@ -43,7 +43,9 @@ ClaimReporter = Annotated[Principal, Depends(require_roles("platform"))]
 __all__ = ["DEFAULT_CURRENCY", "router"]
 
 
-def ledger_application(request: Request) -> LedgerApplication:
+# `async def` although it awaits nothing: FastAPI runs a plain `def` dependency in the thread
+# pool, a thread hop (and GIL hand-off) per request.
+async def ledger_application(request: Request) -> LedgerApplication:
     ledger = getattr(request.app.state, "ledger", None)
     if ledger is None:
         raise ProblemError(503, "the ledger service is not ready yet; retry shortly")

@@ -43,7 +43,9 @@ AnyCaller = Annotated[Principal, Depends(require_roles(*ROLES))]
 InboxOwner = Annotated[Principal, Depends(require_roles("buyer", "seller"))]
 
 
-def _application(request: Request) -> NotificationsApplication:
+# `async def` although it awaits nothing: FastAPI runs a plain `def` dependency in the thread
+# pool, a thread hop (and GIL hand-off) per request.
+async def _application(request: Request) -> NotificationsApplication:
     application = getattr(request.app.state, "notifications", None)
     if application is None:
         raise ProblemError(503, "the notifications service is not running in this process")

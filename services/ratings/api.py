@@ -30,7 +30,9 @@ AnyCaller = Annotated[Principal, Depends(require_roles(*ROLES))]
 LevelName = Literal["excellent", "great", "good", "average", "below_average"]
 
 
-def ratings_application(request: Request) -> RatingsApplication:
+# `async def` although it awaits nothing: FastAPI runs a plain `def` dependency in the thread
+# pool, a thread hop (and GIL hand-off) per request.
+async def ratings_application(request: Request) -> RatingsApplication:
     ratings = getattr(request.app.state, "ratings", None)
     if ratings is None:
         raise ProblemError(503, "the ratings service is not ready yet; retry shortly")

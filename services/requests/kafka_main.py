@@ -164,6 +164,7 @@ def run_api(args: argparse.Namespace) -> int:
         port=settings.port,
         log_level=settings.log_level.lower(),
         log_config=None,  # configure_logging: JSON lines
+        access_log=False,  # the observability middleware logs one line per request
     )
     return 0
 

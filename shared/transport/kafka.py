@@ -943,7 +943,7 @@ def serve_projection_service(
     stopped on an error (its supervisor restarts it and the record is redelivered), else 0."""
     import uvicorn
 
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     failed = any(
         getattr(getattr(app.state, name, None), "failure", None) is not None for name in consumers
     )
