@@ -9,7 +9,8 @@ still has a pending request (support token, 2 pollers in round robin, each at mo
 `POLL_INTERVAL_S`) and stamps an entry the first time it sees it. Latency = the command's send time
 -> first seen (it includes the command itself); `accepted_to_visible` = the 2xx answer -> first
 seen. The measurement's resolution is the time between two polls of one seller, reported as
-`poll_gap_ms` (a seller's lane polls each of its sellers in turn: 2-3 sellers x 20 ms with 5).
+`poll_gap_ms`: with the default 2 sellers each lane polls one seller every 20 ms (plus the poll's
+own time); with more sellers a lane polls its sellers in turn and the gap grows with them.
 
 HTTP goes through `bench.http_load.client` (aiohttp: httpx cost more CPU than the pollers' reads).
 
@@ -162,6 +163,6 @@ async def _latency(
 
 
 def measure(
-    requests_url: str, ledger_url: str, rate: float, count: int, sellers: int = 5
+    requests_url: str, ledger_url: str, rate: float, count: int, sellers: int = 2
 ) -> dict[str, Any]:
     return asyncio.run(_latency(requests_url, ledger_url, rate, count, sellers, Tokens()))
