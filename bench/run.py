@@ -5,8 +5,10 @@ Writes bench/results.json, bench/results.md and bench/latency.png (or under --ou
 - `http_embedded`: HTTP command throughput (open + partial-refund response, closed loop, concurrent
   clients) against `seller-support serve` on SQLite, beside a plain eventsourcing Application's save
   rate on SQLite in the same directory (bench/baselines.py).
-- `http_distributed`: the same against the requests API of `make up` (PostgreSQL), beside the raw
-  save rate on the same PostgreSQL server (a scratch schema).
+- `http_requests_api`: the same against the distributed requests API process alone (PostgreSQL, a
+  scratch schema; nothing else running), beside the raw save rate on the same PostgreSQL server.
+- `http_distributed`: the same against the requests API of `make up` while the relay, the upstream
+  consumer and the projection services run on the same cores, beside the raw save rate again.
 - `e2e_latency`: command -> ledger entry visible through the ledger API at each offered rate, in
   distributed mode, beside raw kafka-python produce -> consume latency at the same rate.
 - `relay`: OutboxRelay draining a backlog (PostgreSQL -> Kafka) beside a raw kafka-python producer
@@ -93,6 +95,13 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+THROUGHPUT_SECTIONS = (
+    ("http_embedded", "embedded, SQLite"),
+    ("http_requests_api", "distributed requests API alone, PostgreSQL"),
+    ("http_distributed", "distributed, everything running"),
+)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -134,6 +143,50 @@ def scratch_schema(base_url: str, admin: Any, prefix: str) -> tuple[str, str]:
 # --- sections ---------------------------------------------------------------------------------------
 
 
+def _load_server(
+    command: list[str], env: dict[str, str], port: int, args: argparse.Namespace, log_to: Path
+) -> tuple[list[dict[str, Any]], float | None]:
+    """Start a server process, warm it up, run the closed-loop load at every concurrency level,
+    stop it; returns the runs and the process's peak RSS."""
+    with log_to.open("w") as server_log:
+        server = subprocess.Popen(
+            command,
+            env=env,
+            cwd=REPO,
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_http(f"{base}/healthz")
+            log(f"{command[-1]} on :{port} (pid {server.pid})")
+            http_load.run_throughput(base, args.warmup, args.concurrency)
+            runs = [
+                http_load.run_throughput(base, args.http_requests, c)
+                for c in args.concurrency_levels
+            ]
+            return runs, peak_rss_mb(server.pid)
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait(5)
+
+
+def _throughput(store: str, runs: list[dict[str, Any]], raw: dict[str, Any]) -> dict[str, Any]:
+    best = max(runs, key=lambda r: r["commands_per_s"])
+    return {
+        "store": store,
+        "runs": runs,
+        "best_commands_per_s": best["commands_per_s"],
+        "raw_save": raw,
+        "ratio": round(best["commands_per_s"] / raw["commands_per_s"], 3),
+    }
+
+
 def http_embedded(args: argparse.Namespace, rss: dict[str, Any]) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="bench-embedded-"))
     port = free_port()
@@ -145,42 +198,54 @@ def http_embedded(args: argparse.Namespace, rss: dict[str, Any]) -> dict[str, An
     }
     for name in ("SUPPORT_DATABASE_URL", "SUPPORT_SMTP_URL", "SUPPORT_NOTIFICATIONS_SMTP_URL"):
         env.pop(name, None)
-    server_log = (folder / "server.log").open("w")
-    server = subprocess.Popen(
-        [str(REPO / ".venv/bin/seller-support"), "serve"],
-        env=env,
-        cwd=REPO,
-        stdout=server_log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz")
-        log(f"embedded server on :{port} (pid {server.pid}, SQLite in {folder})")
-        http_load.run_throughput(f"http://127.0.0.1:{port}", args.warmup, args.concurrency)
-        runs = [
-            http_load.run_throughput(f"http://127.0.0.1:{port}", args.http_requests, c)
-            for c in args.concurrency_levels
-        ]
-        rss["embedded-server"] = peak_rss_mb(server.pid)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(5)
-        server_log.close()
+    command = [str(REPO / ".venv/bin/seller-support"), "serve"]
+    runs, rss["embedded-server"] = _load_server(command, env, port, args, folder / "server.log")
     raw = baselines.raw_save_rate(f"sqlite:///{folder}/raw.db", 2 * args.http_requests)
     shutil.rmtree(folder, ignore_errors=True)
-    best = max(runs, key=lambda r: r["commands_per_s"])
-    return {
-        "store": "SQLite file (embedded `seller-support serve`, one process)",
-        "runs": runs,
-        "best_commands_per_s": best["commands_per_s"],
-        "raw_save": raw,
-        "ratio": round(best["commands_per_s"] / raw["commands_per_s"], 3),
+    return _throughput("SQLite file (embedded `seller-support serve`, one process)", runs, raw)
+
+
+def http_requests_api(
+    args: argparse.Namespace, pg_url: str, admin: Any, bootstrap: str, rss: dict[str, Any]
+) -> dict[str, Any]:
+    """The distributed requests API process alone (no relay, consumers or projections running) on
+    a scratch schema of the PostgreSQL server, beside the raw save rate on that server."""
+    from sqlalchemy import text
+
+    url, schema = scratch_schema(pg_url, admin, "bench_api")
+    port = free_port()
+    env = {
+        **os.environ,
+        "SUPPORT_DATABASE_URL": url,
+        "SUPPORT_PORT": str(port),
+        "SUPPORT_KAFKA_BOOTSTRAP": bootstrap,
     }
+    folder = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    try:
+        command = [PY, "-m", "services.requests.kafka_main", "api"]
+        runs, rss["requests-api-alone"] = _load_server(
+            command, env, port, args, folder / "server.log"
+        )
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        shutil.rmtree(folder, ignore_errors=True)
+    return _throughput(
+        "PostgreSQL (local; the requests API process alone, scratch schema)",
+        runs,
+        _raw_postgres_save(args, pg_url, admin),
+    )
+
+
+def _raw_postgres_save(args: argparse.Namespace, pg_url: str, admin: Any) -> dict[str, Any]:
+    from sqlalchemy import text
+
+    url, schema = scratch_schema(pg_url, admin, "bench_raw")
+    try:
+        return baselines.raw_save_rate(url, 2 * args.http_requests)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
 
 
 class Distributed:
@@ -224,25 +289,16 @@ class Distributed:
 
 
 def http_distributed(args: argparse.Namespace, pg_url: str, admin: Any) -> dict[str, Any]:
-    from sqlalchemy import text
-
+    """The requests API of `make up` while the relay, the upstream consumer and the projection
+    services run beside it on the same 2 cores."""
     base = f"http://127.0.0.1:{os.environ.get('SUPPORT_REQUESTS_PORT', '8001')}"
     http_load.run_throughput(base, args.warmup, args.concurrency)
     runs = [http_load.run_throughput(base, args.http_requests, c) for c in args.concurrency_levels]
-    url, schema = scratch_schema(pg_url, admin, "bench_raw")
-    try:
-        raw = baselines.raw_save_rate(url, 2 * args.http_requests)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    best = max(runs, key=lambda r: r["commands_per_s"])
-    return {
-        "store": "PostgreSQL (local; requests API of `make up` on :8001, its own database)",
-        "runs": runs,
-        "best_commands_per_s": best["commands_per_s"],
-        "raw_save": raw,
-        "ratio": round(best["commands_per_s"] / raw["commands_per_s"], 3),
-    }
+    return _throughput(
+        "PostgreSQL (local; requests API of `make up` on :8001, everything else running)",
+        runs,
+        _raw_postgres_save(args, pg_url, admin),
+    )
 
 
 def e2e(args: argparse.Namespace, bootstrap: str, topics: list[str]) -> dict[str, Any]:
@@ -460,7 +516,7 @@ def markdown(results: dict[str, Any]) -> str:
         "| figure | system | raw baseline (same run) | ratio |",
         "| --- | --- | --- | --- |",
     ]
-    for key, label in (("http_embedded", "embedded, SQLite"), ("http_distributed", "distributed")):
+    for key, label in THROUGHPUT_SECTIONS:
         s = results[key]
         runs = ", ".join(f"c={r['concurrency']}: {r['commands_per_s']}" for r in s["runs"])
         lines.append(
@@ -529,7 +585,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         xlabel="offered load (commands/s)", ylabel="ms", title="command -> ledger entry visible"
     )
     left.legend(fontsize=7)
-    for key, label in (("http_embedded", "embedded"), ("http_distributed", "distributed")):
+    for key, label in THROUGHPUT_SECTIONS:
         runs = results[key]["runs"]
         conc = [r["concurrency"] for r in runs]
         for q, style in (("p50", "o-"), ("p99", "^-")):
@@ -547,7 +603,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
-    for key in ("http_embedded", "http_distributed"):
+    for key, _ in THROUGHPUT_SECTIONS:
         ratio = results[key]["ratio"]
         out.append(
             {
@@ -621,6 +677,8 @@ def main(argv: list[str] | None = None) -> int:
         results["rebuild"] = rebuild(args)
         log("relay")
         results["relay"] = relay(args, pg_url, admin, bootstrap, topics)
+        log("HTTP throughput, the requests API process alone on PostgreSQL")
+        results["http_requests_api"] = http_requests_api(args, pg_url, admin, bootstrap, rss)
         log("make up")
         distributed.up()
         log("HTTP throughput, distributed")

@@ -40,7 +40,7 @@ def test_bench_driver_writes_every_section(tmp_path: Path) -> None:
     assert machine["cores"] >= 1 and machine["memory_gib"] > 0
     assert results["parameters"]["quick"] is True
 
-    for key in ("http_embedded", "http_distributed"):
+    for key in ("http_embedded", "http_requests_api", "http_distributed"):
         section = results[key]
         assert section["runs"], key
         for run in section["runs"]:
