@@ -1,15 +1,22 @@
 """Engines for the projections' own databases: SQLite files (embedded) or PostgreSQL (distributed),
-the SQLite tuning the requests event store shares with them, and the schema version a projection
-store was created with."""
+the SQLite tuning the requests event store shares with them, the schema version a projection
+store was created with, and the projections' many-row inserts."""
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     Column,
+    DateTime,
     Engine,
+    Index,
     Integer,
     MetaData,
     String,
@@ -20,7 +27,7 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.dml import Insert
 
@@ -54,6 +61,49 @@ def tune_sqlite(engine: Engine, *, durable: bool = False) -> None:
         # store, whose acknowledged commands must survive it (docs/operations.md).
         cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         cursor.close()
+
+
+# A bulk load's page cache (KiB): a 100,000-event rebuild's notifications store is ~100 MB, and
+# with SQLite's default 2 MB most index inserts missed the cache.
+BULK_LOAD_CACHE_KIB = 262_144
+
+
+@contextmanager
+def bulk_load(engine: Engine, deferred_indexes: Iterable[Index] = ()) -> Iterator[None]:
+    """Load a fresh SQLite store that is thrown away if the load fails (a rebuild): while inside,
+    its connections keep no rollback journal (`journal_mode=OFF`: no WAL to write and checkpoint,
+    each page written once), do not fsync and keep a large page cache, and `deferred_indexes` are
+    dropped, then built once after the load instead of row by row (only indexes the load never
+    reads through). On leaving, whether the load succeeded or not, the connections are closed and
+    the next one finds the store in its live mode again (WAL, `tune_sqlite`). Nobody else may use
+    the store meanwhile. Other databases are left as they are."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    deferred = list(deferred_indexes)
+
+    def bulk_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=OFF")
+        cursor.execute("PRAGMA synchronous=OFF")
+        cursor.execute(f"PRAGMA cache_size=-{BULK_LOAD_CACHE_KIB}")
+        cursor.close()
+
+    event.listen(engine, "connect", bulk_pragmas)
+    engine.dispose()  # every connection from here on is a bulk one
+    try:
+        with engine.begin() as conn:
+            for index in deferred:
+                index.drop(conn)
+        yield
+        with engine.begin() as conn:
+            for index in deferred:
+                index.create(conn)
+    finally:
+        event.remove(engine, "connect", bulk_pragmas)
+        engine.dispose()
+        with engine.connect():
+            pass  # back to WAL before anyone else opens the file (tune_sqlite's listener)
 
 
 _versions_metadata = MetaData()
@@ -118,3 +168,125 @@ def insert_ignoring(table: Table) -> Insert:
     if statement is None:
         statement = _IGNORING_INSERTS[table] = _InsertIgnoringDuplicates(table).inline()
     return statement
+
+
+# --- many rows at once --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _PreparedInsert:
+    sql: str
+    values: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # a row's values in `sql`'s order
+    # (index, bind processor, convert runs of one object once?)
+    converters: tuple[tuple[int, Callable[[Any], Any], bool], ...]
+    defaults: tuple[Any, ...]  # the processed scalar defaults of the columns rows leave out
+
+
+_PREPARED: weakref.WeakKeyDictionary[Dialect, dict[Any, _PreparedInsert | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def insert_rows(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    ignore_duplicates: bool = False,
+) -> None:
+    """`INSERT` (`… ON CONFLICT DO NOTHING` with `ignore_duplicates`) of rows that all have the same
+    keys, as one executemany.
+
+    On SQLite the SQL and the columns' bind processors are prepared once per table and set of keys,
+    and each row goes to the driver as a tuple: SQLAlchemy's own executemany spends ~10 µs a row
+    building and processing parameters, more than SQLite spends inserting the row (the top cost of
+    a rebuild, docs/audit.md). The values stored are the same (the same bind processors; columns
+    left out get their scalar Python default as SQLAlchemy would). Other databases, and columns
+    with a callable default, take the ordinary `conn.execute(statement, rows)`."""
+    if not rows:
+        return
+    prepared = _prepared_insert(conn.dialect, table, tuple(rows[0]), ignore_duplicates)
+    if prepared is None:
+        statement = insert_ignoring(table) if ignore_duplicates else table.insert()
+        conn.execute(statement, list(rows))
+        return
+    conn.exec_driver_sql(prepared.sql, _parameters(prepared, rows))
+
+
+def _parameters(
+    prepared: _PreparedInsert, rows: Sequence[Mapping[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """The rows as the driver's tuples, converted column by column (map and zip loop in C)."""
+    if not prepared.converters:
+        return [prepared.values(row) + prepared.defaults for row in rows]
+    columns: list[Any] = list(zip(*map(prepared.values, rows), strict=True))
+    for index, process, by_identity in prepared.converters:
+        columns[index] = (
+            _converted_runs(process, columns[index])
+            if by_identity
+            else list(map(process, columns[index]))
+        )
+    for default in prepared.defaults:
+        columns.append([default] * len(rows))
+    return list(zip(*columns, strict=True))
+
+
+def _converted_runs(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
+    """`process` of each value, once per run of the very same object: rows in a row often share a
+    datetime (an event's notifications, a batch's applied_at)."""
+    converted = []
+    last, result = _NOTHING, None
+    for value in values:
+        if value is not last:
+            last, result = value, process(value)
+        converted.append(result)
+    return converted
+
+
+_NOTHING = object()
+
+
+def _prepared_insert(
+    dialect: Dialect, table: Table, names: tuple[str, ...], ignore_duplicates: bool
+) -> _PreparedInsert | None:
+    cache = _PREPARED.setdefault(dialect, {})
+    key = (table, names, ignore_duplicates)
+    if key not in cache:
+        cache[key] = _prepare_insert(dialect, table, names, ignore_duplicates)
+    return cache[key]
+
+
+def _prepare_insert(
+    dialect: Dialect, table: Table, names: tuple[str, ...], ignore_duplicates: bool
+) -> _PreparedInsert | None:
+    if dialect.name != "sqlite" or dialect.paramstyle != "qmark":
+        return None
+    given = [table.c[name] for name in names]
+    defaulted = [c for c in table.c if c.name not in names and c.default is not None]
+    if any(not c.default.is_scalar for c in defaulted):  # type: ignore[union-attr]
+        return None
+    columns = [*given, *defaulted]
+    processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    quote = dialect.identifier_preparer
+    sql = (
+        f"INSERT INTO {quote.format_table(table)} "
+        f"({', '.join(quote.format_column(c) for c in columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+        + (" ON CONFLICT DO NOTHING" if ignore_duplicates else "")
+    )
+    default_values = tuple(
+        process(c.default.arg) if process else c.default.arg  # type: ignore[union-attr]
+        for c, process in zip(defaulted, processors[len(given) :], strict=True)
+    )
+    getter = itemgetter(*names)
+    values = getter if len(names) > 1 else lambda row: (getter(row),)
+    return _PreparedInsert(
+        sql,
+        values,
+        tuple(
+            (i, p, isinstance(c.type, DateTime))
+            for i, (c, p) in enumerate(zip(given, processors[: len(given)], strict=True))
+            if p is not None
+        ),
+        default_values,
+    )

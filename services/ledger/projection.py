@@ -28,6 +28,8 @@ from sqlalchemy.engine import Connection
 
 from services.ledger import store
 from services.ledger.domain import (
+    CHARGING_EVENTS,
+    RETURN_STARTERS,
     ClaimPaidConflict,
     ItemFigures,
     PlannedEntry,
@@ -38,8 +40,20 @@ from services.ledger.domain import (
 )
 from shared.contracts.ledger_v1 import LedgerEntryRecorded
 from shared.transport.messages import EventMessage
+from shared.transport.projection import reacts_to
 
 CONSUMER = "ledger"
+# Every event `decide` reacts to; the others change nothing in the ledger.
+EVENTS = frozenset(
+    {
+        "opened",
+        *CHARGING_EVENTS,
+        *RETURN_STARTERS,
+        "return_label_issued",
+        "return_delivered",
+        "return_window_expired",
+    }
+)
 
 
 class ClaimNotScheduled(LookupError):
@@ -50,6 +64,7 @@ class ConcurrentClaimReport(Exception):
     """Another transaction recorded the same claim's payment first; retry to see its result."""
 
 
+@reacts_to(EVENTS)
 def handle(messages: Sequence[EventMessage], conn: Connection) -> None:
     keyed = [(str(m.data.get("request_id") or m.subject), m) for m in messages]
     stored = {

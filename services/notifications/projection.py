@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection
 
 from services.notifications import store
 from services.notifications.domain import (
+    RULES,
     Channel,
     Delivery,
     InboxTouch,
@@ -46,7 +47,7 @@ from services.notifications.domain import (
 )
 from services.notifications.rendering import pick_locale
 from services.notifications.settings import NotificationsSettings
-from shared.database import insert_ignoring
+from shared.database import insert_rows
 from shared.transport.messages import EventMessage
 
 CONSUMER = "notifications"
@@ -108,6 +109,8 @@ class Notifier:
     def __init__(self, settings: NotificationsSettings) -> None:
         self.settings = settings
         self._link_base = settings.public_base_url.rstrip("/")
+        # A rebuild's e-mails are history: recorded (`store.REBUILT`), never sent again.
+        self.mail_status = "pending"
 
     def notice(
         self,
@@ -193,17 +196,14 @@ class Notifier:
                                     "X-Seller-Support-Request": notice.request_id,
                                     "X-Seller-Support-Notification": nid,
                                 },
-                                "status": "pending",
+                                "status": self.mail_status,
                                 "attempts": 0,
                                 "next_attempt_at": now,
                             }
                         )
-        if sources:
-            conn.execute(insert_ignoring(store.sources), sources)
-        if rows:
-            conn.execute(insert_ignoring(store.notifications), rows)
-        if mails:
-            conn.execute(insert_ignoring(store.outbox), mails)
+        insert_rows(conn, store.sources, sources, ignore_duplicates=True)
+        insert_rows(conn, store.notifications, rows, ignore_duplicates=True)
+        insert_rows(conn, store.outbox, mails, ignore_duplicates=True)
 
 
 _SOURCES_RECORDED = select(store.sources.c.source_id).where(_keys_in(store.sources.c.source_id))
@@ -274,8 +274,7 @@ def save_facts(
         for rid, facts in current.items()
         if rid in stored and stored[rid] != facts
     ]
-    if new:
-        conn.execute(store.request_facts.insert(), new)
+    insert_rows(conn, store.request_facts, new)
     if changed:
         conn.execute(_UPDATE_FACTS, changed)
 
@@ -363,8 +362,7 @@ class Reminders:
 
     def save(self, conn: Connection) -> None:
         new = [r.row for rs in self.by_request.values() for r in rs.values() if r.row is not None]
-        if new:
-            conn.execute(insert_ignoring(store.reminders), new)
+        insert_rows(conn, store.reminders, new, ignore_duplicates=True)
         for keys in chunks(self.cancelled):
             conn.execute(_CANCEL_REMINDERS, {"keys": keys})
 
@@ -441,8 +439,7 @@ class Inbox:
             }
             for key in self.changed & self.stored
         ]
-        if new:
-            conn.execute(store.inbox.insert(), new)
+        insert_rows(conn, store.inbox, new)
         if changed:
             conn.execute(_UPDATE_INBOX, changed)
 
@@ -461,9 +458,18 @@ class _Step:
 class NotificationsProjection:
     """The transport handler: `handler(messages, connection)`."""
 
+    # `plan` tells nothing of an event without a rule (shared/transport/projection.py `events`).
+    events = frozenset(RULES)
+
     def __init__(self, settings: NotificationsSettings) -> None:
         self.settings = settings
         self.notifier = Notifier(settings)
+
+    def replaying_history(self) -> None:
+        """For a rebuild from history: the e-mails it records were the replaced store's to send
+        (sent, or due to be, long ago), so they are recorded `rebuilt` and no mailer sends them.
+        Live projections record each e-mail `pending`."""
+        self.notifier.mail_status = store.REBUILT
 
     def __call__(self, messages: Sequence[EventMessage], conn: Connection) -> None:
         request_ids = [str(m.data.get("request_id") or m.subject) for m in messages]

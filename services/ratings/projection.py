@@ -21,13 +21,28 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from services.ratings import store
-from services.ratings.domain import RequestFacts, evolve
+from services.ratings.domain import FITTING, RETURN_REFUNDS, RequestFacts, evolve
 from shared.transport.messages import EventMessage
-from shared.transport.projection import Projection
+from shared.transport.projection import Projection, reacts_to
 
 CONSUMER = "ratings"
+# Every event `evolve` reacts to; the others change no request's facts.
+EVENTS = frozenset(
+    {
+        "opened",
+        *FITTING,
+        *RETURN_REFUNDS,
+        "no_refund_explained",
+        "no_refund_closed",
+        "feedback_given",
+        "escalated",
+        "return_disputed",
+        "support_decided",
+    }
+)
 
 
+@reacts_to(EVENTS)
 def handle(messages: Sequence[EventMessage], conn: Connection) -> None:
     request_ids = [str(m.data.get("request_id") or m.subject) for m in messages]
     stored = store.load_requests(conn, request_ids)

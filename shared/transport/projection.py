@@ -8,13 +8,17 @@ Handlers take the whole batch (`handler(messages, connection)`) so that they can
 batch touches with one query per table and write it back with one statement per table: per-row
 statements were what capped a rebuild at a few hundred events per second. A handler must leave the
 database exactly as applying the messages one at a time, in order, would.
+
+A handler may declare the events it reacts to (`@reacts_to(names)`, or an `events` attribute): the
+others are still recorded as applied, and move the position, but never reach it, and a rebuild from
+the event store does not even decode them (services/auditing.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -31,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from shared import tracing
+from shared.database import insert_rows
 from shared.observability import EVENTS_APPLIED, EVENTS_SKIPPED, get_logger, trace_context
 from shared.transport.messages import EventMessage
 
@@ -41,6 +46,8 @@ Handler = Callable[[Sequence[EventMessage], Connection], None]
 Batch = Sequence[tuple[int | None, EventMessage]]
 # index in the batch -> extra fields for that event's log line (the Kafka record it came from)
 LogFields = Callable[[int], Mapping[str, Any]]
+
+H = TypeVar("H", bound=Handler)
 
 _IN_CHUNK = 500  # bound parameters per IN list (SQLite allows 32,766; keeps statements cacheable)
 
@@ -62,6 +69,22 @@ feed_positions = Table(
 )
 
 
+def reacts_to(events: Iterable[str]) -> Callable[[H], H]:
+    """Declares the event names a handler reacts to: every other event must change nothing in it
+    (each handler's tests check that for every published event name)."""
+
+    def declare(handler: H) -> H:
+        handler.events = frozenset(events)  # type: ignore[attr-defined]
+        return handler
+
+    return declare
+
+
+def handled_events(handler: Handler) -> frozenset[str] | None:
+    """The event names `handler` declared it reacts to; None: every event."""
+    return getattr(handler, "events", None)
+
+
 class Projection:
     """A named consumer of the request stream with its own tables in `engine`."""
 
@@ -70,6 +93,11 @@ class Projection:
         self.consumer = consumer
         self.handler = handler
         tracking_metadata.create_all(engine)
+
+    @property
+    def events(self) -> frozenset[str] | None:
+        """The event names the handler reacts to (None: all); the rest only count as applied."""
+        return handled_events(self.handler)
 
     def apply(self, message: EventMessage, position: int | None = None) -> bool:
         """Apply one event; False when it had been applied before (a harmless redelivery)."""
@@ -96,10 +124,14 @@ class Projection:
                     fresh.append(message)
                     fresh_at.append(index)
             if fresh:
-                self.handler(fresh, conn)
+                events = self.events
+                handled = fresh if events is None else [m for m in fresh if m.name in events]
+                if handled:
+                    self.handler(handled, conn)
                 now = datetime.now(UTC)
-                conn.execute(
-                    insert(applied_events),
+                insert_rows(
+                    conn,
+                    applied_events,
                     [
                         {"consumer": self.consumer, "event_id": m.id, "applied_at": now}
                         for m in fresh

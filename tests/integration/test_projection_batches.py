@@ -1,10 +1,12 @@
 """`Projection.apply_batch` and the in-process feed, on SQLite and PostgreSQL: a batch is one
 transaction, ids already applied (before or earlier in the batch) never reach the handler again, the
-feed position moves only with a committed batch, and one read of the log serves every projection."""
+feed position moves only with a committed batch, one read of the log serves every projection, and
+events a handler does not react to are recorded as applied without reaching it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from shared.transport import EventMessage, Projection
 from shared.transport.notification_log import NotificationLogFeed
+from shared.transport.projection import reacts_to
 
 AT = datetime(2026, 12, 7, 19, 0, tzinfo=UTC)
 metadata = MetaData()
@@ -113,3 +116,22 @@ def test_one_read_of_the_log_serves_projections_at_different_positions(engine) -
     assert [i for b in ahead.batches for i in b] == [m.id for _, m in log[7:]]
     assert reads == [(1, 5), (6, 5), (11, 5)]
     assert behind_projection.position() == ahead_projection.position() == 12
+
+
+def test_events_a_handler_does_not_react_to_are_recorded_but_never_reach_it(engine) -> None:
+    # given a handler that reacts to `opened` only
+    handler = reacts_to({"opened"})(Recorder())
+    projection = Projection(engine, "it-reacting", handler)
+    opened = replace(event(1), name="opened")
+    # when a batch brings it an opened event and two messages
+    applied = projection.apply_batch([(1, opened), (2, event(2)), (3, event(3))])
+    # then the handler saw the opened event alone, yet all three count as applied and the
+    # position moved past them
+    assert applied == 3
+    assert handler.batches == [[opened.id]]
+    assert projection.position() == 3
+    # and a batch of nothing it reacts to calls it not at all, and is recognised when redelivered
+    assert projection.apply_batch([(4, event(4))]) == 1
+    assert projection.apply_batch([(4, event(4))]) == 0
+    assert handler.batches == [[opened.id]]
+    assert projection.position() == 4
