@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -159,6 +160,7 @@ def run(backend: str, events: int, postgres_url: str | None) -> dict:
     finally:
         app.close()
         app.recorder.datastore.engine.dispose()
+        shutil.rmtree(folder, ignore_errors=True)
         if admin is not None:
             with admin.connect() as conn:
                 for schema in schemas:

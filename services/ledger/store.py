@@ -40,6 +40,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from shared.database import insert_rows
+
 metadata = MetaData()
 
 entries = Table(
@@ -98,6 +100,24 @@ outbox = Table(
 )
 
 
+# The indexes of the API's and the publisher's reads: the projection reads through primary keys and
+# `event_id` only, so a rebuild builds these after its load (`shared.database.bulk_load`).
+QUERY_INDEXES = tuple(
+    index
+    for table in (entries, requests, claims, outbox)
+    for index in table.indexes
+    if index.name
+    in {
+        "ix_ledger_entries_seller_at",
+        "ix_ledger_entries_request",
+        "ix_ledger_requests_seller_id",
+        "ix_ledger_claims_request_id",
+        "ix_ledger_claims_seller_id",
+        "ix_ledger_outbox_pending",
+    }
+)
+
+
 # --- batch reads and writes -----------------------------------------------------------------------
 
 # Keeps every IN-list well under SQLite's and PostgreSQL's bound-parameter limits.
@@ -135,8 +155,7 @@ def write_requests(
     conn: Connection, new: list[dict[str, Any]], changed: list[dict[str, Any]]
 ) -> None:
     """Insert the `new` rows, overwrite the `changed` ones (every column but the key)."""
-    if new:
-        conn.execute(requests.insert(), new)
+    insert_rows(conn, requests, new)
     if changed:
         conn.execute(_UPDATE_REQUEST, [_keyed(row, "request_id") for row in changed])
 
@@ -153,10 +172,8 @@ def insert_entries(
     conn: Connection, entry_rows: list[dict[str, Any]], outbox_rows: list[dict[str, Any]]
 ) -> None:
     """New entries and their outbox messages; the outbox's positions follow the rows' order."""
-    if entry_rows:
-        conn.execute(entries.insert(), entry_rows)
-    if outbox_rows:
-        conn.execute(outbox.insert(), outbox_rows)
+    insert_rows(conn, entries, entry_rows)
+    insert_rows(conn, outbox, outbox_rows)
 
 
 def claim_holders(
@@ -174,8 +191,7 @@ def write_claims(
     conn: Connection, new: list[dict[str, Any]], changed: list[dict[str, Any]]
 ) -> None:
     """Insert the `new` claims, overwrite the given columns of the `changed` ones."""
-    if new:
-        conn.execute(claims.insert(), new)
+    insert_rows(conn, claims, new)
     if changed:
         conn.execute(_UPDATE_CLAIM, [_keyed(row, "tracking_number") for row in changed])
 

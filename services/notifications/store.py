@@ -10,7 +10,7 @@
   `seq` orders them for the live stream.
 - `outbox`: one row per e-mail notification, inserted in the projection's transaction; the mailer
   claims, renders, sends and marks it, keeping the subject and body it sent. The row's existence is
-  the once-only guard.
+  the once-only guard. A rebuild records history's e-mails as `rebuilt`, which no mailer sends.
 - `reminders`: one row per (request, deadline kind, due time); cancelled when the deadline no
   longer applies; `fired_at` once sent, `skipped` when its deadline passed before it was due.
 - `preferences`: a user's locale (default `en`) and optional e-mail address.
@@ -93,7 +93,8 @@ outbox = Table(
     Column("subject", Text),  # as sent (rendered at send time)
     Column("body", Text),
     Column("headers", JSON, nullable=False),
-    Column("status", String(16), nullable=False),  # pending | sending | sent | failed
+    # pending | sending | sent | failed | rebuilt (recreated by a rebuild from history: never sent)
+    Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
     Column("claimed_until", DateTime(timezone=True)),
@@ -140,6 +141,25 @@ inbox = Table(
     Column("archived", Boolean, nullable=False),
     PrimaryKeyConstraint("request_id", "user_id"),
     Index("ix_notif_inbox_activity", "user_id", "last_activity_at"),
+)
+
+
+# The status of an e-mail a rebuild recorded: history's e-mails were the replaced store's to send.
+REBUILT = "rebuilt"
+
+# The indexes of the service's reads (the feed, the mailer, the reminder loop, the inbox list): the
+# projection never reads through them, so a rebuild builds them after its load (`bulk_load`).
+QUERY_INDEXES = tuple(
+    index
+    for table in (notifications, outbox, reminders, inbox)
+    for index in table.indexes
+    if index.name
+    in {
+        "ix_notif_recipient_seq",
+        "ix_notif_outbox_due",
+        "ix_notif_reminders_due",
+        "ix_notif_inbox_activity",
+    }
 )
 
 

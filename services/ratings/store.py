@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from services.ratings.domain import Code, Reason, RequestFacts
-from shared.database import insert_ignoring
+from shared.database import insert_ignoring, insert_rows
 
 metadata = MetaData()
 
@@ -106,6 +106,21 @@ refresh_marker = Table(
 )
 
 
+# The indexes of the rating's reads: the projection reads through primary keys only, so a rebuild
+# builds these after its load (`shared.database.bulk_load`).
+QUERY_INDEXES = tuple(
+    index
+    for table in (requests, reasons)
+    for index in table.indexes
+    if index.name
+    in {
+        "ix_ratings_requests_seller_opened",
+        "ix_ratings_requests_opened",
+        "ix_ratings_reasons_seller_id",
+    }
+)
+
+
 def aware(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes for UTC columns; PostgreSQL aware ones."""
     if value is None:
@@ -122,7 +137,10 @@ def insert_ignoring_duplicates(
 ) -> None:
     """INSERT … ON CONFLICT DO NOTHING of one row or many (executemany), on SQLite and PostgreSQL
     alike: safe under concurrent consumers."""
-    conn.execute(insert_ignoring(table), values)
+    if isinstance(values, dict):
+        conn.execute(insert_ignoring(table), values)
+    else:
+        insert_rows(conn, table, values, ignore_duplicates=True)
 
 
 # --- per-request facts ---------------------------------------------------------------------------
@@ -239,8 +257,7 @@ def save_requests(
             for reason in after.reasons
             if reason.code not in known
         )
-    if new_requests:
-        conn.execute(requests.insert(), new_requests)
+    insert_rows(conn, requests, new_requests)
     if updated:
         conn.execute(_UPDATE_REQUEST, updated)
     if new_reasons:
