@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
+from email.message import Message
 from typing import Any
 
 import pytest
@@ -198,7 +198,7 @@ class InterruptedSender:
 
     def __init__(self) -> None:
         self.sessions = 0
-        self.sent: list[EmailMessage] = []
+        self.sent: list[Message] = []
 
     def session(self) -> InterruptedSender:
         self.sessions += 1
@@ -210,7 +210,7 @@ class InterruptedSender:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         if len(self.sent) == 2:
             raise KeyboardInterrupt
         self.sent.append(message)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import smtplib
-from email import policy
-from email.message import EmailMessage
+from email import message_from_bytes, policy
 
 import pytest
 
-from services.notifications import mailer
-from services.notifications.mailer import MESSAGE_POLICY, build_message, is_permanent
+from services.notifications.mailer import build_message, is_permanent, wire_bytes
 
 ROW = {
     "notification_id": "6f1c0b8e-0000-5000-8000-000000000001",
@@ -24,16 +22,30 @@ ROW = {
 }
 
 
-def test_the_cached_header_classes_build_the_same_bytes_as_the_default_policy(monkeypatch):
-    fast = build_message(ROW, "Seller Support <no-reply@seller-support.invalid>")
-    assert fast.policy is MESSAGE_POLICY
-    monkeypatch.setattr(mailer, "MESSAGE_POLICY", policy.default)
-    plain = build_message(ROW, "Seller Support <no-reply@seller-support.invalid>")
-    assert plain.policy is policy.default
-    plain.replace_header("Date", fast["Date"])
-    assert fast.as_bytes() == plain.as_bytes()
-    assert isinstance(fast, EmailMessage)
-    assert fast["Message-ID"] == f"<{ROW['notification_id']}@seller-support.invalid>"
+def test_a_receiver_reads_the_headers_and_body_the_message_was_built_from():
+    # given a row with a long Dutch subject, a body with non-ASCII text and extra headers
+    sender = "Seller Support <no-reply@seller-support.invalid>"
+    # when the message is built and put on the wire
+    data = wire_bytes(build_message(ROW, sender))
+    # then every line ends in CRLF, and a receiver parses exactly what the row said
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    received = message_from_bytes(data, policy=policy.default)
+    assert received["From"] == sender
+    assert received["To"] == ROW["to_address"]
+    assert received["Subject"] == ROW["subject"]
+    assert received["Message-ID"] == f"<{ROW['notification_id']}@seller-support.invalid>"
+    for name, value in ROW["headers"].items():
+        assert received[name] == value
+    assert received.get_content_type() == "text/plain"
+    assert received.get_content_charset() == "utf-8"
+    assert received.get_content().replace("\r\n", "\n") == ROW["body"]  # SMTP lines end in CRLF
+    assert all(len(line) <= 998 for line in data.split(b"\r\n"))
+
+
+def test_an_ascii_subject_is_sent_as_it_is():
+    row = {**ROW, "subject": "New support request for order o-1"}
+    data = wire_bytes(build_message(row, "no-reply@seller-support.invalid"))
+    assert b"\r\nSubject: New support request for order o-1\r\n" in data
 
 
 @pytest.mark.parametrize(
