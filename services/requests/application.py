@@ -31,6 +31,7 @@ from services.requests.domain import (
     Shipment,
     SupportRequest,
 )
+from services.requests.event_store import EventsRecorder
 from services.requests.policy import CURRENT_POLICY_VERSION
 from services.requests.receipts import claim_key, current_claim, record_answer
 from shared.clock import Clock
@@ -140,6 +141,13 @@ class RequestsApplication(Application):
     def __init__(self, clock: Clock, env: dict[str, str] | None = None) -> None:
         super().__init__(env=env)
         self.clock = clock
+        if not isinstance(self.recorder, EventsRecorder):
+            raise TypeError(f"the requests application needs PERSISTENCE_MODULE={EVENT_STORE}")
+        # R62: each new event's link in its request's hash chain, and the trace it belongs to,
+        # written in the command's transaction just before the events (not under their lock).
+        self.recorder.before_lock = lambda session, stored: audit.record_chain(
+            session, stored, current_traceparent()
+        )
         store.metadata.create_all(self.engine)
         if self.recorder.datastore.is_sqlite_filedb:
             # The pool holds the connection that created the tables: drop it so every connection
@@ -254,13 +262,7 @@ class RequestsApplication(Application):
         ):
             if tracking:
                 self._link_tracking(session, tracking, rid, purpose)
-        pending = len(request.pending_events)
-        heads = {rid: audit.chain_head(session, rid, request.version - pending)} if pending else {}
-        recordings = self.save(request)
-        # R62: each new event's link in its request's hash chain, and the trace it belongs to.
-        audit.record_chain(
-            session, [r.notification for r in recordings], current_traceparent(), heads
-        )
+        self.save(request)
 
     def _link_tracking(self, session: Session, tracking: str, rid: str, purpose: str) -> None:
         owner = session.execute(_TRACKING_OWNER, {"b_tracking": tracking}).scalar_one_or_none()

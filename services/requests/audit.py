@@ -53,18 +53,13 @@ def chain_hash(previous: str, version: int, topic: str, state: bytes) -> str:
 # --- writing (inside the command's transaction) ----------------------------------------------------
 
 
-def record_chain(
-    session: Session,
-    notifications: Sequence[Any],
-    traceparent: str | None,
-    heads: dict[str, tuple[int, str]] | None = None,
-) -> None:
-    """One `ss_event_meta` row per newly stored event (a recording's `.notification`), chained to the
-    request's previous event. Runs in the transaction that stores the events. `heads`: request id ->
-    `chain_head` already read for it (so nothing is read here)."""
-    heads = dict(heads or {})
+def record_chain(session: Session, events: Sequence[Any], traceparent: str | None) -> None:
+    """One `ss_event_meta` row per event about to be stored (`StoredEvent`s: originator id and
+    version, topic, state), chained to the request's previous event. Runs in the transaction that
+    stores the events."""
+    heads: dict[str, tuple[int, str]] = {}
     rows = []
-    for n in sorted(notifications, key=lambda n: (str(n.originator_id), n.originator_version)):
+    for n in sorted(events, key=lambda n: (str(n.originator_id), n.originator_version)):
         rid = str(n.originator_id)
         version = int(n.originator_version)
         head = heads.get(rid)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
-from services.requests.application import Actor, SellerResponse
+from services.requests.application import Actor, ConcurrentUpdate, SellerResponse
 from services.requests.event_store import EventsRecorder
 from tests.factories import open_on_fresh_order
 
@@ -61,3 +62,25 @@ def test_a_save_of_several_events_returns_their_notification_ids_in_order(app):
     assert [n.id for n in log] == ids
     assert [n.originator_version for n in log] == [2, 3, 4]
     assert ids == list(range(ids[0], ids[0] + 3))
+
+
+def test_an_event_version_stored_behind_the_applications_back_makes_the_command_lose(
+    app, database_url, monkeypatch
+):
+    # given a command working from version 1 of a request, while version 2 was stored by another
+    # writer that kept no hash-chain link (so only the events' own unique index can tell)
+    opened = open_on_fresh_order(app)
+    stale = app.repository.get(opened.request.id)
+    other = app.repository.get(opened.request.id)
+    other.post_message(at=app.clock.now(), actor="buyer", body="x", attachments=[], by_buyer=True)
+    stock = _stock_recorder(database_url)
+    try:
+        stock.insert_events([app.mapper.to_stored_event(e) for e in other.collect_events()])
+    finally:
+        stock.datastore.engine.dispose()
+    monkeypatch.setattr(app, "_load", lambda request_id: stale)
+    # when the command stores its own version 2, then it loses cleanly (409, not a 500)
+    with pytest.raises(ConcurrentUpdate):
+        app.post_message(
+            opened.request.id, Actor("buyer", opened.order.buyer_id), body="mine", attachments=[]
+        )
