@@ -49,7 +49,7 @@ from services.notifications.settings import NotificationsSettings
 from services.ratings import store as ratings_store
 from services.ratings.main import open_ratings_at
 from services.requests.application import RequestsApplication, event_name_of_class
-from services.requests.publishing import message_from_stored, to_message
+from services.requests.publishing import message_from_stored, stored_rows, to_message
 from services.requests.settings import Settings
 from shared.clock import AdjustableClock
 from shared.database import bulk_load
@@ -352,20 +352,7 @@ def read_for_rebuild(
     read). And an event whose name is not in `events` (None: all) is not decoded: no handler
     being rebuilt reacts to it, `Projection.apply_batch` only records its id as applied, so it
     gets its id, name and subject, and empty data."""
-    table = app.recorder.events_record_cls.__table__
-    with app.engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                table.c.id,
-                table.c.originator_id,
-                table.c.originator_version,
-                table.c.topic,
-                table.c.state,
-            )
-            .where(table.c.id >= start)
-            .order_by(table.c.id)
-            .limit(limit)
-        ).all()
+    rows = stored_rows(app, start, limit)
     plain = app.mapper.cipher is None and app.mapper.compressor is None
     messages = []
     for row in rows:

@@ -106,6 +106,16 @@ def bulk_load(engine: Engine, deferred_indexes: Iterable[Index] = ()) -> Iterato
             pass  # back to WAL before anyone else opens the file (tune_sqlite's listener)
 
 
+def indexes_named(tables: Iterable[Table], *names: str) -> tuple[Index, ...]:
+    """The indexes of `tables` with these names (a store's query-only indexes, for `bulk_load`);
+    a name that matches none is an error, so a renamed index cannot drop out silently."""
+    found = tuple(index for table in tables for index in table.indexes if index.name in names)
+    missing = set(names) - {index.name for index in found}
+    if missing:
+        raise ValueError(f"no such indexes: {sorted(missing)}")
+    return found
+
+
 _versions_metadata = MetaData()
 schema_versions = Table(
     "schema_versions",

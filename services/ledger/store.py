@@ -40,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from shared.database import insert_rows
+from shared.database import indexes_named, insert_rows
 
 metadata = MetaData()
 
@@ -102,19 +102,14 @@ outbox = Table(
 
 # The indexes of the API's and the publisher's reads: the projection reads through primary keys and
 # `event_id` only, so a rebuild builds these after its load (`shared.database.bulk_load`).
-QUERY_INDEXES = tuple(
-    index
-    for table in (entries, requests, claims, outbox)
-    for index in table.indexes
-    if index.name
-    in {
-        "ix_ledger_entries_seller_at",
-        "ix_ledger_entries_request",
-        "ix_ledger_requests_seller_id",
-        "ix_ledger_claims_request_id",
-        "ix_ledger_claims_seller_id",
-        "ix_ledger_outbox_pending",
-    }
+QUERY_INDEXES = indexes_named(
+    (entries, requests, claims, outbox),
+    "ix_ledger_entries_seller_at",
+    "ix_ledger_entries_request",
+    "ix_ledger_requests_seller_id",
+    "ix_ledger_claims_request_id",
+    "ix_ledger_claims_seller_id",
+    "ix_ledger_outbox_pending",
 )
 
 

@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from shared.database import insert_ignoring
+from shared.database import indexes_named, insert_ignoring
 
 metadata = MetaData()
 # 2: notifications store what to say (kind, locale, `sources` context), not rendered text; the
@@ -149,17 +149,12 @@ REBUILT = "rebuilt"
 
 # The indexes of the service's reads (the feed, the mailer, the reminder loop, the inbox list): the
 # projection never reads through them, so a rebuild builds them after its load (`bulk_load`).
-QUERY_INDEXES = tuple(
-    index
-    for table in (notifications, outbox, reminders, inbox)
-    for index in table.indexes
-    if index.name
-    in {
-        "ix_notif_recipient_seq",
-        "ix_notif_outbox_due",
-        "ix_notif_reminders_due",
-        "ix_notif_inbox_activity",
-    }
+QUERY_INDEXES = indexes_named(
+    (notifications, outbox, reminders, inbox),
+    "ix_notif_recipient_seq",
+    "ix_notif_outbox_due",
+    "ix_notif_reminders_due",
+    "ix_notif_inbox_activity",
 )
 
 

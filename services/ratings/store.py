@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from services.ratings.domain import Code, Reason, RequestFacts
-from shared.database import insert_ignoring, insert_rows
+from shared.database import indexes_named, insert_ignoring, insert_rows
 
 metadata = MetaData()
 
@@ -108,16 +108,11 @@ refresh_marker = Table(
 
 # The indexes of the rating's reads: the projection reads through primary keys only, so a rebuild
 # builds these after its load (`shared.database.bulk_load`).
-QUERY_INDEXES = tuple(
-    index
-    for table in (requests, reasons)
-    for index in table.indexes
-    if index.name
-    in {
-        "ix_ratings_requests_seller_opened",
-        "ix_ratings_requests_opened",
-        "ix_ratings_reasons_seller_id",
-    }
+QUERY_INDEXES = indexes_named(
+    (requests, reasons),
+    "ix_ratings_requests_seller_opened",
+    "ix_ratings_requests_opened",
+    "ix_ratings_reasons_seller_id",
 )
 
 

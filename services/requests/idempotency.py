@@ -88,16 +88,7 @@ class BodyLimitMiddleware:
                 break
         body = b"".join(chunks)
         scope[BODY_SCOPE_KEY] = body
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, _replaying(body, receive), send)
 
 
 @dataclass(frozen=True)
@@ -385,7 +376,7 @@ def _stored_body(headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> dic
 
 
 def _replaying(body: bytes, receive: Receive) -> Receive:
-    """The request body once more, for another round of the same request."""
+    """A `receive` that gives the buffered body (again), then the client's further messages."""
     delivered = False
 
     async def replay() -> Message:

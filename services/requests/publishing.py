@@ -51,18 +51,12 @@ def to_message(
     )
 
 
-def read_messages(
-    app: RequestsApplication, start: int, limit: int
-) -> Sequence[tuple[int, EventMessage]]:
-    """Messages from the notification log, `start` inclusive, in the log's total order.
-
-    Stored rows are decoded straight into the published shape (`message_from_stored`): building
-    ORM rows, domain event objects and then JSON again cost ~100 µs an event, which capped the relay
-    and every replay. A row the shortcut cannot read as it is (an upcast event class, a cipher or
-    compressor configured) goes through the mapper and `to_message`."""
+def stored_rows(app: RequestsApplication, start: int, limit: int) -> Sequence[Any]:
+    """Up to `limit` stored events (id, originator id and version, topic, state) from notification
+    id `start` on, in the log's order, with one Core select."""
     table = app.recorder.events_record_cls.__table__
     with app.engine.connect() as conn:
-        rows = conn.execute(
+        return conn.execute(
             select(
                 table.c.id,
                 table.c.originator_id,
@@ -74,6 +68,18 @@ def read_messages(
             .order_by(table.c.id)
             .limit(limit)
         ).all()
+
+
+def read_messages(
+    app: RequestsApplication, start: int, limit: int
+) -> Sequence[tuple[int, EventMessage]]:
+    """Messages from the notification log, `start` inclusive, in the log's total order.
+
+    Stored rows are decoded straight into the published shape (`message_from_stored`): building
+    ORM rows, domain event objects and then JSON again cost ~100 µs an event, which capped the relay
+    and every replay. A row the shortcut cannot read as it is (an upcast event class, a cipher or
+    compressor configured) goes through the mapper and `to_message`."""
+    rows = stored_rows(app, start, limit)
     meta = audit.meta_for(app, [(str(r.originator_id), r.originator_version) for r in rows])
     plain = app.mapper.cipher is None and app.mapper.compressor is None
     messages = []
