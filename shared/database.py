@@ -48,19 +48,33 @@ def tune_sqlite(engine: Engine, *, durable: bool = False) -> None:
     the engine's pool holds connections, or dispose the pool after); `durable` keeps an fsync per
     commit (synchronous=FULL), else synchronous=NORMAL."""
 
-    @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-        # WAL lets readers (the API, the projection feed) read while one writer writes; the busy
-        # timeout rides out short write locks of other processes.
+    # WAL lets readers (the API, the projection feed) read while one writer writes; the busy
+    # timeout rides out short write locks of other processes. WAL + NORMAL: no fsync per commit
+    # (one at each checkpoint). A power loss (not a process crash) may drop the last commits, never
+    # tear one: fine for a projection, which is rebuilt from the event store and keeps its position
+    # beside its rows; not for the event store, whose acknowledged commands must survive it
+    # (docs/operations.md).
+    event.listen(
+        engine,
+        "connect",
+        _pragmas(
+            "journal_mode=WAL",
+            "busy_timeout=30000",
+            f"synchronous={'FULL' if durable else 'NORMAL'}",
+        ),
+    )
+
+
+def _pragmas(*settings: str) -> Callable[[Any, Any], None]:
+    """A `connect` listener that sets these `PRAGMA`s on every new SQLite connection."""
+
+    def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        # WAL + NORMAL: no fsync per commit (one at each checkpoint). A power loss (not a process
-        # crash) may drop the last commits, never tear one: fine for a projection, which is
-        # rebuilt from the event store and keeps its position beside its rows; not for the event
-        # store, whose acknowledged commands must survive it (docs/operations.md).
-        cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        for setting in settings:
+            cursor.execute(f"PRAGMA {setting}")
         cursor.close()
+
+    return set_pragmas
 
 
 # A bulk load's page cache (KiB): a 100,000-event rebuild's notifications store is ~100 MB, and
@@ -82,13 +96,9 @@ def bulk_load(engine: Engine, deferred_indexes: Iterable[Index] = ()) -> Iterato
         return
     deferred = list(deferred_indexes)
 
-    def bulk_pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=OFF")
-        cursor.execute("PRAGMA synchronous=OFF")
-        cursor.execute(f"PRAGMA cache_size=-{BULK_LOAD_CACHE_KIB}")
-        cursor.close()
-
+    bulk_pragmas = _pragmas(
+        "journal_mode=OFF", "synchronous=OFF", f"cache_size=-{BULK_LOAD_CACHE_KIB}"
+    )
     event.listen(engine, "connect", bulk_pragmas)
     engine.dispose()  # every connection from here on is a bulk one
     try:

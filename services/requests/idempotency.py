@@ -146,11 +146,12 @@ class IdempotencyStore:
         """Store the answer of a command that rolled back (an error); a copy that got there first
         keeps its own."""
         now = datetime.now(UTC)
-        try:
-            with self.transaction() as session:
-                session.execute(_CLAIM, _row(key, fingerprint, status_code, body, now))
-        except (IntegrityError, PersistenceIntegrityError):
-            pass  # the same request's answer, stored by a concurrent copy
+        # IntegrityError: the same request's answer, stored by a concurrent copy.
+        with (
+            contextlib.suppress(IntegrityError, PersistenceIntegrityError),
+            self.transaction() as session,
+        ):
+            session.execute(_CLAIM, _row(key, fingerprint, status_code, body, now))
 
     def complete(self, key: str, status_code: int, body: dict[str, Any]) -> None:
         with self.transaction() as session:
@@ -320,34 +321,24 @@ class IdempotencyMiddleware:
     async def _run_and_record(
         self, store: IdempotencyStore, scoped: str, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        status = 500
-        headers: list[tuple[bytes, bytes]] = []
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            nonlocal status, headers
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-            await send(message)
-
+        answer = _Captured(forward=send)
         try:
-            await self.app(scope, receive, capture)
+            await self.app(scope, receive, answer.capture)
         except BaseException:
             await run_in_threadpool(store.release, scoped)
             raise
-        if status >= 500:
+        if answer.status >= 500:
             await run_in_threadpool(store.release, scoped)
             return
-        await run_in_threadpool(store.complete, scoped, status, _stored_body(headers, chunks))
+        await run_in_threadpool(store.complete, scoped, answer.status, answer.stored_body())
 
 
 class _Captured:
-    """A response held back until it is known to be the one to give."""
+    """A response kept for the key's record: passed on as it comes (`forward`), or held back until
+    it is known to be the one to give (`send_to`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, forward: Send | None = None) -> None:
+        self.forward = forward
         self.status = 500
         self.messages: list[Message] = []
 
@@ -355,6 +346,8 @@ class _Captured:
         if message["type"] == "http.response.start":
             self.status = message["status"]
         self.messages.append(message)
+        if self.forward is not None:
+            await self.forward(message)
 
     async def send_to(self, send: Send) -> None:
         for message in self.messages:
@@ -363,16 +356,12 @@ class _Captured:
     def stored_body(self) -> dict[str, Any]:
         start = next(m for m in self.messages if m["type"] == "http.response.start")
         chunks = [m.get("body", b"") for m in self.messages if m["type"] == "http.response.body"]
-        return _stored_body(start.get("headers", []), chunks)
-
-
-def _stored_body(headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> dict[str, Any]:
-    kept = {
-        k.decode("latin-1"): v.decode("latin-1")
-        for k, v in headers
-        if k.lower() in (b"content-type", b"location")
-    }
-    return {"headers": kept, "content": b"".join(chunks).decode("utf-8", "replace")}
+        kept = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in start.get("headers", [])
+            if k.lower() in (b"content-type", b"location")
+        }
+        return {"headers": kept, "content": b"".join(chunks).decode("utf-8", "replace")}
 
 
 def _replaying(body: bytes, receive: Receive) -> Receive:
