@@ -10,7 +10,8 @@ Writes bench/results.json, bench/results.md and bench/latency.png (or under --ou
 - `http_distributed`: the same against the requests API of `make up` while the relay, the upstream
   consumer and the projection services run on the same cores, beside the raw save rate again.
 - `e2e_latency`: command -> ledger entry visible through the ledger API at each offered rate, in
-  distributed mode, beside raw kafka-python produce -> consume latency at the same rate.
+  distributed mode, `--e2e-repeats` runs per rate (the run with the median p99 is reported, with
+  every run's p99), beside raw kafka-python produce -> consume latency at the same rate.
 - `relay`: OutboxRelay draining a backlog (PostgreSQL -> Kafka) beside a raw kafka-python producer
   sending the same number of records of the same value and header sizes.
 - `rebuild`: replay of every projection (ledger, ratings, notifications + inbox) into fresh SQLite
@@ -309,8 +310,11 @@ def e2e(args: argparse.Namespace, bootstrap: str, topics: list[str]) -> dict[str
     rows = []
     for rate in args.rates:
         count = max(2, int(rate * args.e2e_seconds))
-        log(f"end-to-end latency at {rate}/s ({count} commands)")
-        system = e2e_latency.measure(requests_url, ledger_url, rate, count)
+        runs = []
+        for repeat in range(args.e2e_repeats):
+            log(f"end-to-end latency at {rate}/s ({count} commands, run {repeat + 1})")
+            runs.append(e2e_latency.measure(requests_url, ledger_url, rate, count))
+        system = median_run(runs)
         topic = f"bench-raw-latency-{uuid.uuid4().hex[:8]}"
         topics.append(topic)
         ensure_topics(bootstrap, {topic: 3})
@@ -319,6 +323,12 @@ def e2e(args: argparse.Namespace, bootstrap: str, topics: list[str]) -> dict[str
             {
                 "rate_per_s": rate,
                 "system": system,
+                "runs": [_run_summary(run) for run in runs],
+                "p99_range_ms": [
+                    min(r["latency_ms"]["p99"] for r in runs),
+                    system["latency_ms"]["p99"],
+                    max(r["latency_ms"]["p99"] for r in runs),
+                ],
                 "raw_kafka": raw,
                 "p99_ratio": round(system["latency_ms"]["p99"] / max(raw["p99"], 0.1), 1),
             }
@@ -327,7 +337,26 @@ def e2e(args: argparse.Namespace, bootstrap: str, topics: list[str]) -> dict[str
         "path": "POST respond full_refund (requests API, PostgreSQL) -> outbox relay -> Kafka -> "
         "ledger consumer -> ledger DB -> GET /v1/sellers/{id}/ledger",
         "seconds_per_rate": args.e2e_seconds,
+        "repeats_per_rate": args.e2e_repeats,
         "rows": rows,
+    }
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run whose p99 is the median of the runs' (the upper one of an even count): one bad or
+    lucky run on a shared 2-core box moves it no more than a run; its percentiles stay one run's."""
+    ranked = sorted(runs, key=lambda run: run["latency_ms"]["p99"])
+    return ranked[len(ranked) // 2]
+
+
+def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "achieved_rate_per_s": run["achieved_rate_per_s"],
+        "visible": run["visible"],
+        "commands": run["commands"],
+        "latency_ms": run["latency_ms"],
+        "command_ms": run["command_ms"],
+        "accepted_to_visible_ms": run["accepted_to_visible_ms"],
     }
 
 
@@ -525,8 +554,10 @@ def markdown(results: dict[str, Any]) -> str:
         )
     for row in results["e2e_latency"]["rows"]:
         lat, raw = row["system"]["latency_ms"], row["raw_kafka"]
+        low, _, high = row["p99_range_ms"]
         lines.append(
-            f"| end-to-end ms at {row['rate_per_s']}/s (p50 / p95 / p99) | "
+            f"| end-to-end ms at {row['rate_per_s']}/s (p50 / p95 / p99 of the median of "
+            f"{len(row['runs'])} runs; p99 of every run {low}-{high}) | "
             f"{lat['p50']} / {lat['p95']} / **{lat['p99']}** | "
             f"{raw['p50']} / {raw['p95']} / {raw['p99']} (produce -> consume) | "
             f"p99 x{row['p99_ratio']} |"
@@ -615,10 +646,11 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     top = [r for r in results["e2e_latency"]["rows"] if r["rate_per_s"] >= 100]
     if top:
         p99 = top[0]["system"]["latency_ms"]["p99"]
+        low, _, high = top[0]["p99_range_ms"]
         out.append(
             {
                 "target": "p99 end-to-end < 250 ms at 100 commands/s (distributed)",
-                "measured": f"{p99} ms",
+                "measured": f"{p99} ms (the median of {len(top[0]['runs'])} runs; {low}-{high} ms)",
                 "met": p99 < 250 and top[0]["system"]["visible"] == top[0]["system"]["commands"],
             }
         )
@@ -643,6 +675,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=40, help="orders in the untimed warm-up")
     parser.add_argument("--rates", type=float, nargs="+", default=[25.0, 50.0, 100.0])
     parser.add_argument("--e2e-seconds", type=float, default=10.0, help="per offered rate")
+    parser.add_argument(
+        "--e2e-repeats", type=int, default=3, help="runs per offered rate; the median run is kept"
+    )
     parser.add_argument("--relay-events", type=int, default=3000)
     parser.add_argument("--rebuild-events", type=int, default=100_000)
     parser.add_argument(
@@ -653,7 +688,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.http_requests, args.warmup, args.concurrency_levels = 20, 4, [2, 4]
-        args.rates, args.e2e_seconds = [10.0, 20.0], 1.0
+        args.rates, args.e2e_seconds, args.e2e_repeats = [10.0, 20.0], 1.0, 2
         args.relay_events, args.rebuild_events = 50, 200
     args.out.mkdir(parents=True, exist_ok=True)
     begin = time.perf_counter()

@@ -58,6 +58,10 @@ def test_bench_driver_writes_every_section(tmp_path: Path) -> None:
         assert row["raw_kafka"]["received"] == row["raw_kafka"]["messages"] > 0
         assert _positive(row["raw_kafka"]["p50"])
         assert system["latency_ms"]["p50"] <= system["latency_ms"]["p99"]
+        assert len(row["runs"]) == results["parameters"]["e2e_repeats"] == 2
+        low, kept, high = row["p99_range_ms"]
+        assert low <= kept <= high
+        assert kept in [run["latency_ms"]["p99"] for run in row["runs"]]
 
     relay = results["relay"]
     assert relay["events"] == results["parameters"]["relay_events"]
