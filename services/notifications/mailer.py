@@ -104,8 +104,9 @@ def _connection_lost(error: BaseException) -> bool:
 
 
 class Session(Protocol):
-    def send(self, message: Message) -> None:
-        """Send one message; raises `PermanentFailure` when retrying cannot help."""
+    def send(self, message: Message, sender: str, recipient: str) -> None:
+        """Send one message to the SMTP envelope's bare addresses (`MAIL FROM`, `RCPT TO`); raises
+        `PermanentFailure` when retrying cannot help."""
 
 
 class Sender(Protocol):
@@ -128,23 +129,23 @@ class SmtpSession:
         self._client: smtplib.SMTP | None = None
         self._failure: Exception | None = None  # once set, every further message fails with it
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, sender: str, recipient: str) -> None:
         try:
             if self._failure is not None:
                 raise self._failure
-            self._send(message)
+            self._send(message, sender, recipient)
         except Exception as error:
             if is_permanent(error):
                 raise PermanentFailure(str(error)) from error
             raise
 
-    def _send(self, message: Message) -> None:
+    def _send(self, message: Message, sender: str, recipient: str) -> None:
         if self._client is None or self._client.sock is None:  # not yet, or closed after a 421
             self._connect()
         assert self._client is not None
-        # The envelope from the two address headers we wrote (`send_message` would re-parse every
-        # address header of the message, and serialise it a second way).
-        envelope = (parseaddr(str(message["From"]))[1], [parseaddr(str(message["To"]))[1]])
+        # `sendmail` with the envelope as given: `send_message` would parse it back out of every
+        # address header of the message, and serialise the message a second way.
+        envelope = (sender, [recipient])
         data = wire_bytes(message)
         try:
             self._client.sendmail(*envelope, data)
@@ -342,6 +343,7 @@ class Mailer:
         failed: list[dict[str, Any]] = []
         done = 0
         started = time.monotonic()
+        envelope_sender = parseaddr(self.settings.sender)[1]
         try:
             with self.sender.session() as session:
                 for row in rows:
@@ -351,7 +353,11 @@ class Mailer:
                     try:
                         text = self.renderer.render_notification(row)
                         row = {**row, "subject": text.subject, "body": text.body}
-                        session.send(build_message(row, self.settings.sender))
+                        session.send(
+                            build_message(row, self.settings.sender),
+                            envelope_sender,
+                            row["to_address"],
+                        )
                     except Exception as error:
                         failed.append(self._failure(row, attempts, error, now))
                     else:

@@ -36,11 +36,13 @@ class ScriptedHandler:
 
     def __init__(self) -> None:
         self.peers: set[Any] = set()
+        self.senders: set[str] = set()  # MAIL FROM
         self.accepted: list[str] = []
         self.dropped: set[str] = set()
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         self.peers.add(session.peer)
+        self.senders.add(address)
         envelope.mail_from = address
         return "250 OK"
 
@@ -129,6 +131,27 @@ def test_a_round_uses_one_smtp_session_and_a_refusal_fails_only_its_message(
     assert mailer.send_pending(now) == 0  # nothing due: the transient ones back off
 
 
+def test_the_smtp_envelope_is_the_senders_bare_address_and_the_recipients_address(
+    app: RequestsApplication,
+    notifications: NotificationsApplication,
+    notifications_url: str,
+    smtp_server: SmtpServer,
+    scripted: tuple[ScriptedHandler, int],
+):
+    # given a seller with an address of their own, and a sender configured with a display name
+    handler, port = scripted
+    seller = _seller_with_address(notifications, f"ok-{unique('u')}")
+    open_request(app, seller_id=seller)
+    pump(app, notifications)
+    mailer = _mailer(notifications, notifications_url, smtp_server, port)
+    assert mailer.settings.sender == "Seller Support <no-reply@seller-support.invalid>"
+    # when the round sends the buyer's confirmation and the seller's e-mail
+    assert mailer.send_pending(datetime.now(UTC)) == 2
+    # then MAIL FROM is the sender's bare address and RCPT TO each row's address
+    assert handler.senders == {"no-reply@seller-support.invalid"}
+    assert sorted(handler.accepted) == sorted(_by_address(notifications))
+
+
 def test_a_dropped_connection_is_reconnected_once_and_the_round_goes_on(
     app: RequestsApplication,
     notifications: NotificationsApplication,
@@ -210,7 +233,7 @@ class InterruptedSender:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, sender: str, recipient: str) -> None:
         if len(self.sent) == 2:
             raise KeyboardInterrupt
         self.sent.append(message)
