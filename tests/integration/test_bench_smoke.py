@@ -59,7 +59,7 @@ def test_bench_driver_writes_every_section(tmp_path: Path) -> None:
         assert _positive(row["raw_kafka"]["p50"])
         assert system["latency_ms"]["p50"] <= system["latency_ms"]["p99"]
         assert len(row["runs"]) == results["parameters"]["e2e_repeats"] == 2
-        low, kept, high = row["p99_range_ms"]
+        low, kept, high = row["p99_min_kept_max_ms"]
         assert low <= kept <= high
         assert kept in [run["latency_ms"]["p99"] for run in row["runs"]]
 
