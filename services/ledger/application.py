@@ -126,10 +126,20 @@ class LedgerApplication:
                 .where(e.c.seller_id == seller_id)
                 .group_by(e.c.currency)
             ).all()
-            matching = conn.execute(select(func.count()).select_from(e).where(*where)).scalar_one()
+            # The page carries the count of every matching entry (a window over the filtered rows,
+            # taken before LIMIT): one query less per read, a third of a read's database work.
             rows = conn.execute(
-                select(e).where(*where).order_by(e.c.at, e.c.id).limit(limit).offset(offset)
+                select(e, func.count().over().label("matching"))
+                .where(*where)
+                .order_by(e.c.at, e.c.id)
+                .limit(limit)
+                .offset(offset)
             ).all()
+            matching = (
+                rows[0].matching
+                if rows
+                else conn.execute(select(func.count()).select_from(e).where(*where)).scalar_one()
+            )
         balances = sorted(
             ({"amount": int(s[1]), "currency": s[0], "_latest": _aware(s[2])} for s in sums),
             key=lambda b: b["currency"],

@@ -75,6 +75,7 @@ def test_r30_ledger_over_http_for_the_seller_support_and_auditors(
         url, params={"request_id": str(second.id)}, headers=auth("seller", seller)
     ).json()
     assert [e["request_id"] for e in only_second["entries"]] == [str(second.id)]
+    assert only_second["total_entries"] == 1  # counted over the filtered entries only
     assert only_second["balance"]["amount"] == -(R30_PER_ITEM + 900)  # balance is all-time
 
     since = (clock.now() - timedelta(hours=1)).isoformat()
@@ -88,6 +89,9 @@ def test_r30_ledger_over_http_for_the_seller_support_and_auditors(
     rest = client.get(url, params={"limit": 1, "offset": 1}, headers=auth("seller", seller))
     assert rest.json()["next_offset"] is None
     assert rest.json()["entries"][0]["kind"] == "partial_refund"
+    beyond = client.get(url, params={"limit": 1, "offset": 5}, headers=auth("seller", seller))
+    assert (beyond.json()["entries"], beyond.json()["total_entries"]) == ([], 2)
+    assert beyond.json()["next_offset"] is None
 
 
 def test_ledger_access_rules(client: TestClient) -> None:
