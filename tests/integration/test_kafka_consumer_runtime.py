@@ -112,6 +112,15 @@ def applied(engine) -> list[tuple[str, str]]:
         return [tuple(row) for row in conn.execute(select(applied_rows))]
 
 
+def one_partition_of_events(bootstrap: str, topics: Any, count: int) -> tuple[str, str, str]:
+    """A fresh one-partition topic holding versions 1..count of one request's events, the request
+    id, and a fresh consumer group: (topic, request id, group)."""
+    topic = topics("requests", partitions=1)
+    rid = str(uuid.uuid4())
+    publish(bootstrap, topic, [event(rid, v) for v in range(1, count + 1)])
+    return topic, rid, unique("group")
+
+
 def settings(bootstrap: str, topic: str, group: str, **overrides: Any) -> ConsumerSettings:
     values: dict[str, Any] = {"poll_timeout_ms": 100, "backoff_initial_s": 0.05}
     values.update(overrides)
@@ -245,10 +254,7 @@ def test_two_consumers_in_one_group_split_the_partitions_and_apply_each_event_on
 def test_sigterm_finishes_the_record_in_hand_commits_and_leaves(
     kafka_bootstrap, topics, engine, batched
 ) -> None:
-    topic = topics("requests", partitions=1)
-    rid = str(uuid.uuid4())
-    publish(kafka_bootstrap, topic, [event(rid, v) for v in range(1, 6)])
-    group = unique("group")
+    topic, _, group = one_partition_of_events(kafka_bootstrap, topics, 5)
     runtime = projection_runtime(
         settings(kafka_bootstrap, topic, group), counting_projection(engine, "a"), batched
     )
@@ -272,10 +278,7 @@ def test_a_batch_with_a_message_its_handler_rejects_is_applied_one_at_a_time_aro
     kafka_bootstrap, topics, engine
 ) -> None:
     # given ten events in one partition, the fourth of which the projection rejects as poison
-    topic = topics("requests", partitions=1)
-    rid = str(uuid.uuid4())
-    publish(kafka_bootstrap, topic, [event(rid, v) for v in range(1, 11)])
-    group = unique("group")
+    topic, rid, group = one_partition_of_events(kafka_bootstrap, topics, 10)
     projection = counting_projection(engine, "a", poison=f"{rid}:4")
     runtime = projection_runtime(
         settings(kafka_bootstrap, topic, group, max_poll_records=50), projection, batched=True
@@ -301,10 +304,7 @@ def test_offsets_done_are_committed_when_the_consumer_stops_not_after_every_poll
     kafka_bootstrap, topics, engine, batched
 ) -> None:
     # given five events and a consumer whose commit interval is far longer than the test
-    topic = topics("requests", partitions=1)
-    rid = str(uuid.uuid4())
-    publish(kafka_bootstrap, topic, [event(rid, v) for v in range(1, 6)])
-    group = unique("group")
+    topic, _, group = one_partition_of_events(kafka_bootstrap, topics, 5)
     runtime = projection_runtime(
         settings(kafka_bootstrap, topic, group, **LONG_COMMIT_INTERVAL),
         counting_projection(engine, "a"),
