@@ -12,6 +12,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Column,
     DateTime,
@@ -34,13 +35,27 @@ from sqlalchemy.sql.dml import Insert
 
 def create_projection_engine(database_url: str) -> Engine:
     url = make_url(database_url)
+    json_codec = {"json_serializer": json_text, "json_deserializer": json_value}
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **json_codec)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    engine = create_engine(url, connect_args={"timeout": 30}, **json_codec)
     tune_sqlite(engine)
     return engine
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's text, by orjson: the standard library's encoder was half of a rebuild's
+    parameter handling (the notifications' template contexts and e-mail headers). Non-string keys
+    become strings, as `json.dumps` makes them."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def json_value(stored: Any) -> Any:
+    """A JSON column's value. SQLite's NUMERIC affinity (a column declared `JSON`) hands a bare
+    number back as a number, not as its text."""
+    return orjson.loads(stored) if isinstance(stored, str | bytes) else stored
 
 
 def tune_sqlite(engine: Engine, *, durable: bool = False) -> None:
