@@ -11,7 +11,9 @@ Writes bench/results.json, bench/results.md and bench/latency.png (or under --ou
   consumer and the projection services run on the same cores, beside the raw save rate again.
 - `e2e_latency`: command -> ledger entry visible through the ledger API at each offered rate, in
   distributed mode, `--e2e-repeats` runs per rate (the run with the median p99 is reported, with
-  every run's p99), beside raw kafka-python produce -> consume latency at the same rate.
+  every run's p99), beside raw kafka-python produce -> consume latency at the same rate. Each run
+  starts once the relay and the projection services have worked off the backlog of what ran before
+  (`wait_until_drained`; the seconds it took are recorded).
 - `relay`: OutboxRelay draining a backlog (PostgreSQL -> Kafka) beside a raw kafka-python producer
   sending the same number of records of the same value and header sizes.
 - `rebuild`: replay of every projection (ledger, ratings, notifications + inbox) into fresh SQLite
@@ -19,6 +21,7 @@ Writes bench/results.json, bench/results.md and bench/latency.png (or under --ou
   same notification log. The store is generated once per size under var/bench/ and reused.
 - `peak_rss_mb`: VmHWM of every process (the embedded server, each `make up` process from its pid
   file in var/up/, this driver).
+- `cpu_nice`: each `make up` process's nice and its session's autogroup nice (deploy/up.sh's tiers).
 
 Run: `.venv/bin/python bench/run.py [--quick] [--out DIR]`; `--help` lists every parameter.
 """
@@ -288,6 +291,56 @@ class Distributed:
                 env={**os.environ, "SUPPORT_KEEP_INFRA": "1"},
             )
 
+    def cpu_nice(self) -> dict[str, Any]:
+        """Each process's nice and, under autogroup scheduling, its session's (deploy/up.sh)."""
+        out: dict[str, Any] = {}
+        for name in UP_PROCESSES:
+            pid = self._pid(name)
+            if pid is None:
+                continue
+            group = Path(f"/proc/{pid}/autogroup")
+            out[name] = {
+                "nice": os.getpriority(os.PRIO_PROCESS, pid),
+                "autogroup_nice": int(group.read_text().split()[-1]) if group.exists() else None,
+            }
+        return out
+
+
+# The consumer groups of `make up`'s projection services on the request stream.
+UP_GROUPS = tuple(f"seller-support.{name}" for name in ("ledger", "ratings", "notifications"))
+
+
+def wait_until_drained(bootstrap: str, timeout_s: float = 180.0) -> float:
+    """Wait until the relay has published every event and every projection service has consumed
+    and committed it: the request stream's end offsets unchanged over one check and no group
+    behind them. Returns the seconds waited. A measurement started on a backlog would time the
+    previous one's leftovers (the projection services yield the CPU to the API: deploy/up.sh)."""
+    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+    topic = os.environ.get("SUPPORT_REQUESTS_TOPIC", "seller-support.requests.v1")
+    started = time.perf_counter()
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        previous = None
+        while time.perf_counter() - started < timeout_s:
+            ends = consumer.end_offsets(partitions)
+            committed = admin.list_group_offsets({group: partitions for group in UP_GROUPS})
+            behind = sum(
+                end - max(done[tp].offset if tp in done else 0, 0)
+                for done in committed.values()
+                for tp, end in ends.items()
+            )
+            if behind == 0 and ends == previous:
+                return round(time.perf_counter() - started, 1)
+            previous = ends
+            time.sleep(0.5)
+        raise TimeoutError(f"make up's consumers still behind after {timeout_s:.0f} s")
+    finally:
+        consumer.close()
+        admin.close()
+
 
 def http_distributed(args: argparse.Namespace, raw: dict[str, Any]) -> dict[str, Any]:
     """The requests API of `make up` while the relay, the upstream consumer and the projection
@@ -311,8 +364,13 @@ def e2e(args: argparse.Namespace, bootstrap: str, topics: list[str]) -> dict[str
     for rate in args.rates:
         count = max(2, int(rate * args.e2e_seconds))
         runs = []
+        drained = []
         for repeat in range(args.e2e_repeats):
-            log(f"end-to-end latency at {rate}/s ({count} commands, run {repeat + 1})")
+            drained.append(wait_until_drained(bootstrap))
+            log(
+                f"end-to-end latency at {rate}/s ({count} commands, run {repeat + 1}; "
+                f"{drained[-1]} s to drain the backlog before it)"
+            )
             runs.append(e2e_latency.measure(requests_url, ledger_url, rate, count))
         system = median_run(runs)
         topic = f"bench-raw-latency-{uuid.uuid4().hex[:8]}"
@@ -329,6 +387,7 @@ def e2e(args: argparse.Namespace, bootstrap: str, topics: list[str]) -> dict[str
                     system["latency_ms"]["p99"],
                     max(r["latency_ms"]["p99"] for r in runs),
                 ],
+                "drained_before_s": drained,
                 "raw_kafka": raw,
                 "p99_ratio": round(system["latency_ms"]["p99"] / max(raw["p99"], 0.1), 1),
             }
@@ -582,6 +641,13 @@ def markdown(results: dict[str, Any]) -> str:
         + ", ".join(f"{k} {v}" for k, v in results["peak_rss_mb"].items())
         + ".",
         "",
+        "CPU tiers of `make up` (nice of the process / of its session's autogroup): "
+        + ", ".join(
+            f"{k} {v['nice']}/{'-' if v['autogroup_nice'] is None else v['autogroup_nice']}"
+            for k, v in results.get("cpu_nice", {}).items()
+        )
+        + ".",
+        "",
         "Targets:",
         "",
     ]
@@ -723,6 +789,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         results["e2e_latency"] = e2e(args, bootstrap, topics)
         rss.update(distributed.rss())
+        results["cpu_nice"] = distributed.cpu_nice()
         if distributed.preexisting:
             results["preexisting_processes"] = distributed.preexisting
     finally:

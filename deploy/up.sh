@@ -12,6 +12,9 @@
 #   notifications-smtp :8025  python -m services.notifications.smtp_server (unless SUPPORT_SMTP_URL is set)
 #
 # Idempotent: a process whose pid file names a live process is left alone. `make down` stops it all.
+# CPU tiers on the shared machine (docs/operations.md, "One machine"): the requests API at the
+# default priority, the relay and the ledger (the money path) at nice 5, the upstream consumer,
+# ratings, notifications and its SMTP server at nice 10; SUPPORT_UP_NICE=off runs all at the default.
 # Ports: SUPPORT_REQUESTS_PORT, SUPPORT_LEDGER_PORT, SUPPORT_RATINGS_PORT, SUPPORT_NOTIFICATIONS_PORT.
 # Databases: SUPPORT_<SERVICE>_DATABASE_URL when given, else a database per service in the local
 # cluster of deploy/postgres/start.sh (seller_support_requests, seller_support_ledger, ...).
@@ -33,6 +36,29 @@ py="$repo/.venv/bin/python"
 [ -x "$py" ] || { echo "up: $py missing (run make venv)" >&2; exit 1; }
 
 log() { echo "up: $*" >&2; }
+
+# Under contention the command path runs first; work that only has to be eventually done yields.
+declare -A cpu_nice=(
+    [requests-relay]=5 [ledger]=5
+    [requests-upstream]=10 [ratings]=10 [notifications]=10 [notifications-smtp]=10
+)
+[ "${SUPPORT_UP_NICE:-on}" != off ] || cpu_nice=()
+
+yield_cpu() {  # yield_cpu <name> <pid>: the session's autogroup takes the process's nice
+    local nice="${cpu_nice[$1]:-0}" group="/proc/$2/autogroup"
+    [ "$nice" != 0 ] && [ -w "$group" ] || return 0
+    # With autogroup scheduling (sched_autogroup_enabled=1) every session shares the CPU as one
+    # entity whatever its processes' nice values, so the nice is set on the process's own session
+    # (started by setsid), never on the one it was started from: wait until it leads its own.
+    for _ in $(seq 1 50); do
+        if [ "$(ps -o sid= -p "$2" 2>/dev/null | tr -d ' ')" = "$2" ]; then
+            # unprivileged writers are held to one change per 100 ms machine-wide (EAGAIN)
+            echo "$nice" >"$group" 2>/dev/null && return 0
+        fi
+        sleep 0.1
+    done
+    log "$1: could not set its session's nice (pid $2); it runs at the default priority"
+}
 
 bootstrap="$(bash deploy/kafka/start.sh)"
 export SUPPORT_KAFKA_BOOTSTRAP="$bootstrap"
@@ -63,9 +89,12 @@ start() {  # start <name> <env...> -- <command...>
         log "$name already running (pid $(cat "$run_dir/$name.pid"))"
         return
     fi
-    env "${envs[@]}" setsid nohup "$@" </dev/null >>"$run_dir/$name.log" 2>&1 &
-    echo $! >"$run_dir/$name.pid"
-    log "$name started (pid $!, log var/up/$name.log)"
+    env "${envs[@]}" nice -n "${cpu_nice[$name]:-0}" setsid nohup "$@" </dev/null \
+        >>"$run_dir/$name.log" 2>&1 &
+    local pid=$!
+    echo "$pid" >"$run_dir/$name.pid"
+    yield_cpu "$name" "$pid"
+    log "$name started (pid $pid, nice ${cpu_nice[$name]:-0}, log var/up/$name.log)"
 }
 
 wait_http() {  # wait_http <name> <port>

@@ -77,9 +77,20 @@ def test_bench_driver_writes_every_section(tmp_path: Path) -> None:
     for name in ("embedded-server", "requests-api", "requests-relay", "ledger", "bench-driver"):
         assert _positive(rss[name]), name
 
+    # deploy/up.sh's CPU tiers (when the driver found `make up` running, they are its own)
+    tiers = results["cpu_nice"]
+    if not results.get("preexisting_processes"):
+        expected = {"requests-api": 0, "requests-relay": 5, "ledger": 5, "ratings": 10}
+        for name, nice in expected.items():
+            assert tiers[name]["nice"] == nice, (name, tiers[name])
+            assert tiers[name]["autogroup_nice"] in (None, nice), (name, tiers[name])
+    for row in rows:
+        assert len(row["drained_before_s"]) == len(row["runs"])
+        assert all(seconds >= 0 for seconds in row["drained_before_s"])
+
     assert {t["target"] for t in results["targets"]} and all(
         isinstance(t["met"], bool) for t in results["targets"]
     )
     markdown = (tmp_path / "results.md").read_text()
-    assert "| figure |" in markdown and "Peak RSS" in markdown
+    assert "| figure |" in markdown and "Peak RSS" in markdown and "CPU tiers" in markdown
     assert (tmp_path / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
