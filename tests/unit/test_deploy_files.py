@@ -187,6 +187,22 @@ def test_compose_has_kafka_in_kraft_mode_postgres_and_every_service(compose: dic
         assert f"CREATE DATABASE seller_support_{database}" in init
 
 
+# The kernel's CPU weight of a nice value (sched_prio_to_weight), for the tiers both forms share.
+_NICE_WEIGHT = {0: 1024, 5: 335, 10: 110}
+
+
+def test_compose_gives_each_service_the_cpu_tier_make_up_gives_it(compose: dict) -> None:
+    # given the nice values deploy/up.sh starts each process with (0 when not listed)
+    block = re.search(r"declare -A cpu_nice=\(([^)]*)\)", (REPO / "deploy" / "up.sh").read_text())
+    assert block, "deploy/up.sh declares no cpu_nice tiers"
+    tiers = {name: int(nice) for name, nice in re.findall(r"\[([a-z-]+)\]=(\d+)", block.group(1))}
+    assert tiers["requests-relay"] < tiers["ratings"], tiers
+    # then every compose service has the CPU shares of that nice (1024, the default, for nice 0)
+    for name in APP_SERVICES:
+        shares = compose["services"][name].get("cpu_shares", 1024)
+        assert shares == _NICE_WEIGHT[tiers.get(name, 0)], (name, shares)
+
+
 def test_compose_commands_are_real_entry_points_with_probes_on_served_paths(compose: dict) -> None:
     services = compose["services"]
     up_sh = _up_sh_commands()
