@@ -6,6 +6,7 @@ round, a refusal failing only its message, a dropped connection reconnected once
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from typing import Any
@@ -66,24 +67,27 @@ class ScriptedHandler:
         return "250 OK"
 
 
+@dataclass(frozen=True)
+class Scripted:
+    """A scripted SMTP server and a mailer sending to it."""
+
+    handler: ScriptedHandler
+    mailer: Mailer
+
+
 @pytest.fixture
-def scripted() -> Iterator[tuple[ScriptedHandler, int]]:
+def scripted(
+    notifications: NotificationsApplication, notifications_url: str, smtp_server: SmtpServer
+) -> Iterator[Scripted]:
     handler = ScriptedHandler()
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
+    settings = settings_for(notifications_url, smtp_server, smtp_url=f"smtp://127.0.0.1:{port}")
     try:
-        yield handler, port
+        yield Scripted(handler, Mailer(notifications.engine, settings))
     finally:
         controller.stop()
-
-
-def _mailer(
-    notifications: NotificationsApplication, url: str, smtp: SmtpServer, port: int
-) -> Mailer:
-    return Mailer(
-        notifications.engine, settings_for(url, smtp, smtp_url=f"smtp://127.0.0.1:{port}")
-    )
 
 
 def _seller_with_address(notifications: NotificationsApplication, local: str) -> str:
@@ -99,16 +103,13 @@ def _by_address(notifications: NotificationsApplication) -> dict[str, dict[str, 
 def test_a_round_uses_one_smtp_session_and_a_refusal_fails_only_its_message(
     app: RequestsApplication,
     notifications: NotificationsApplication,
-    notifications_url: str,
-    smtp_server: SmtpServer,
-    scripted: tuple[ScriptedHandler, int],
+    scripted: Scripted,
 ):
-    handler, port = scripted
+    handler, mailer = scripted.handler, scripted.mailer
     for local in ("ok", "refuse5", "refuse4", "refusedata"):
         open_request(app, seller_id=_seller_with_address(notifications, f"{local}-{unique('u')}"))
     pump(app, notifications)
     now = datetime.now(UTC)
-    mailer = _mailer(notifications, notifications_url, smtp_server, port)
 
     assert mailer.send_pending(now) == 5  # 4 buyers' confirmations and the `ok` seller's e-mail
     assert len(handler.peers) == 1  # one connection for the whole round
@@ -134,16 +135,13 @@ def test_a_round_uses_one_smtp_session_and_a_refusal_fails_only_its_message(
 def test_the_smtp_envelope_is_the_senders_bare_address_and_the_recipients_address(
     app: RequestsApplication,
     notifications: NotificationsApplication,
-    notifications_url: str,
-    smtp_server: SmtpServer,
-    scripted: tuple[ScriptedHandler, int],
+    scripted: Scripted,
 ):
     # given a seller with an address of their own, and a sender configured with a display name
-    handler, port = scripted
+    handler, mailer = scripted.handler, scripted.mailer
     seller = _seller_with_address(notifications, f"ok-{unique('u')}")
     open_request(app, seller_id=seller)
     pump(app, notifications)
-    mailer = _mailer(notifications, notifications_url, smtp_server, port)
     assert mailer.settings.sender == "Seller Support <no-reply@seller-support.invalid>"
     # when the round sends the buyer's confirmation and the seller's e-mail
     assert mailer.send_pending(datetime.now(UTC)) == 2
@@ -155,15 +153,12 @@ def test_the_smtp_envelope_is_the_senders_bare_address_and_the_recipients_addres
 def test_a_dropped_connection_is_reconnected_once_and_the_round_goes_on(
     app: RequestsApplication,
     notifications: NotificationsApplication,
-    notifications_url: str,
-    smtp_server: SmtpServer,
-    scripted: tuple[ScriptedHandler, int],
+    scripted: Scripted,
 ):
-    handler, port = scripted
+    handler, mailer = scripted.handler, scripted.mailer
     for local in ("drop", "ok", "ok"):
         open_request(app, seller_id=_seller_with_address(notifications, f"{local}-{unique('u')}"))
     pump(app, notifications)
-    mailer = _mailer(notifications, notifications_url, smtp_server, port)
 
     assert mailer.send_pending(datetime.now(UTC)) == 6
     assert len(handler.peers) == 2  # the first connection, dropped once, and the new one
@@ -174,16 +169,13 @@ def test_a_dropped_connection_is_reconnected_once_and_the_round_goes_on(
 def test_a_connection_dropped_twice_fails_the_rest_of_the_round_for_a_retry(
     app: RequestsApplication,
     notifications: NotificationsApplication,
-    notifications_url: str,
-    smtp_server: SmtpServer,
-    scripted: tuple[ScriptedHandler, int],
+    scripted: Scripted,
 ):
-    handler, port = scripted
+    handler, mailer = scripted.handler, scripted.mailer
     for local in ("dropalways", "ok", "ok"):
         open_request(app, seller_id=_seller_with_address(notifications, f"{local}-{unique('u')}"))
     pump(app, notifications)
     now = datetime.now(UTC)
-    mailer = _mailer(notifications, notifications_url, smtp_server, port)
 
     sent = mailer.send_pending(now)
     assert len(handler.peers) == 2  # reconnected once, not again
