@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.ledger.application import (
     DEFAULT_CURRENCY,
@@ -32,6 +32,7 @@ from services.ledger.application import (
     Viewer,
 )
 from shared.auth import Principal, require_roles
+from shared.bounds import ID_MAX_LENGTH, ID_PATTERN, Instant, Offset
 from shared.contracts.upstream import ClaimPaid
 from shared.problems import ProblemError, problem_responses
 
@@ -126,12 +127,12 @@ def seller_ledger(
     seller_id: str,
     caller: LedgerReader,
     ledger: LedgerApp,
-    request_id: Annotated[str | None, Query(max_length=200)] = None,
-    since: Annotated[AwareDatetime | None, Query(description="inclusive")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="exclusive")] = None,
+    request_id: Annotated[str | None, Query(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)] = None,
+    since: Annotated[Instant | None, Query(description="inclusive")] = None,
+    until: Annotated[Instant | None, Query(description="exclusive")] = None,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
 ) -> Ledger:
     if caller.role == "seller" and caller.sub != seller_id:
         raise ProblemError(404, f"no ledger of seller {seller_id} for you", slug="not-found")

@@ -35,6 +35,7 @@ from services.notifications.application import (
     Viewer,
 )
 from shared.auth import ROLES, Principal, require_roles
+from shared.bounds import MAX_POSITION, Position
 from shared.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
@@ -129,7 +130,7 @@ def notifications(
     channel: Annotated[Literal["email", "in_app"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before: Annotated[
-        int | None, Query(description="paging: a position from `X-Next-Before`")
+        Position | None, Query(description="paging: a position from `X-Next-Before`")
     ] = None,
 ) -> list[Notification]:
     try:
@@ -171,13 +172,19 @@ async def notification_stream(
     request: Request,
     caller: AnyCaller,
     service: Notifications,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64)] = None,
 ) -> StreamingResponse:
     viewer = _viewer(caller)
     if not service.may_read_feed(viewer, user_id):
         raise ProblemError(404, f"no notifications of user {user_id} for you", slug="not-found")
     if last_event_id is not None and last_event_id.strip().isdigit():
         start = int(last_event_id.strip())
+        if start > MAX_POSITION:
+            raise ProblemError(
+                422,
+                f"header parameter Last-Event-ID: must be at most {MAX_POSITION}",
+                slug="invalid-input",
+            )
     else:
         start = await asyncio.to_thread(service.latest_seq, user_id)
     settings = service.settings
@@ -268,7 +275,9 @@ def inbox(
     tab: Annotated[Literal["customer_service", "all"], Query()] = "all",
     archived: Annotated[bool, Query(description="list the archived conversations instead")] = False,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(description="from `X-Next-Cursor`")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=1024, description="from `X-Next-Cursor`")
+    ] = None,
 ) -> list[Conversation]:
     try:
         page = service.inbox(

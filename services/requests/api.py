@@ -12,16 +12,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
     StrictBool,
-    StrictInt,
     StrictStr,
     TypeAdapter,
     WithJsonSchema,
@@ -47,6 +45,15 @@ from services.requests.application import (
 from services.requests.domain import IllegalTransition, InvalidCommand, SupportRequest
 from services.requests.receipts import Receipt, current_claim
 from shared.auth import Principal, require_roles
+from shared.bounds import (
+    ID_MAX_LENGTH,
+    ID_PATTERN,
+    MAX_ORDER_ITEMS,
+    MAX_TIME,
+    Id,
+    Instant,
+    PositiveAmount,
+)
 from shared.clock import AdjustableClock
 from shared.contracts.upstream import (
     UpstreamFact,
@@ -123,8 +130,8 @@ def _plus_from_query(value: Any) -> Any:
     return value.replace(" ", "+") if isinstance(value, str) else value
 
 
-AsOf = Annotated[AwareDatetime | None, BeforeValidator(_plus_from_query)]
-Id = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+AsOf = Annotated[Instant | None, BeforeValidator(_plus_from_query)]
+PathId = Annotated[str, Path(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
 Text = Annotated[StrictStr, Field(max_length=10_000)]
 Reference = Annotated[StrictStr, Field(min_length=1, max_length=2_000)]
 
@@ -284,7 +291,7 @@ class OpenRequest(_Body):
     )
 
     order_id: Id
-    item_ids: Annotated[list[Id], Field(min_length=1, max_length=500)]
+    item_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_ORDER_ITEMS)]
     reason: Reason
     description: Annotated[StrictStr, Field(min_length=1, max_length=10_000)]
     photos: Annotated[list[Reference], Field(max_length=50)] = []
@@ -302,13 +309,13 @@ class FullRefundWithReturn(_Body):
 
 class PartialRefund(_Body):
     type: Literal["partial_refund"]
-    amount: Annotated[StrictInt, Field(gt=0, description="minor units, less than a full refund")]
+    amount: Annotated[PositiveAmount, Field(description="minor units, less than a full refund")]
 
 
 class Replacement(_Body):
     type: Literal["replacement"]
-    carrier: Annotated[StrictStr, Field(min_length=1, max_length=200)]
-    tracking_number: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    carrier: Id
+    tracking_number: Id
 
 
 class NoRefund(_Body):
@@ -413,7 +420,7 @@ class UpstreamResult(BaseModel):
     changed: bool = Field(description="false when the fact was already known (a duplicate)")
 
 
-MAX_CLOCK = datetime(2200, 1, 1, tzinfo=UTC)
+MAX_CLOCK = MAX_TIME
 
 
 class ClockMove(_Body):
@@ -427,7 +434,7 @@ class ClockMove(_Body):
     )
 
     advance: timedelta | None = Field(default=None, description="ISO 8601 duration, e.g. PT49H")
-    set: AwareDatetime | None = Field(default=None, description="ISO 8601 time with offset")
+    set: Instant | None = Field(default=None, description="ISO 8601 time with offset")
 
     @field_validator("advance", mode="before")
     @classmethod
@@ -523,7 +530,7 @@ def open_request(body: OpenRequest, buyer: Buyer, requests: Requests) -> Respons
     response_model_by_alias=True,
 )
 def get_request(
-    request_id: str,
+    request_id: PathId,
     caller: Reader,
     requests: Requests,
     as_of: Annotated[
@@ -539,7 +546,7 @@ def get_request(
     responses=problem_responses(*AUTH_ERRORS, 404),
     summary="Every event of a request, oldest first",
 )
-def get_history(request_id: str, caller: Reader, requests: Requests) -> list[HistoryEntry]:
+def get_history(request_id: PathId, caller: Reader, requests: Requests) -> list[HistoryEntry]:
     return [
         HistoryEntry.model_validate({**entry, "data": _plain(entry["data"])})
         for entry in requests.history(request_id, actor(caller))
@@ -552,7 +559,7 @@ def get_history(request_id: str, caller: Reader, requests: Requests) -> list[His
     responses=problem_responses(*AUTH_ERRORS, 404),
     summary="The support request(s) on an order, oldest first",
 )
-def requests_for_order(order_id: str, caller: Reader, requests: Requests) -> Response:
+def requests_for_order(order_id: PathId, caller: Reader, requests: Requests) -> Response:
     states = [RequestState.of(r) for r in requests.requests_for_order(order_id, actor(caller))]
     return Response(_STATES.dump_json(states, by_alias=True), media_type="application/json")
 
@@ -562,7 +569,7 @@ COMMAND = {"response_model": RequestState, "responses": COMMAND_ERRORS}
 
 @router.post(REQUEST_PATH + "/responses", **COMMAND, summary="Seller responds")
 def respond(
-    request_id: str,
+    request_id: PathId,
     body: Annotated[SellerResponseBody, Body(openapi_examples=RESPONSE_EXAMPLES)],
     seller: Seller,
     requests: Requests,
@@ -574,22 +581,24 @@ def respond(
 
 
 @router.post(REQUEST_PATH + "/offer/accept", **COMMAND, summary="Buyer accepts")
-def accept_offer(request_id: str, buyer: Buyer, requests: Requests) -> Response:
+def accept_offer(request_id: PathId, buyer: Buyer, requests: Requests) -> Response:
     return _state(requests.accept_offer(request_id, actor(buyer)))
 
 
 @router.post(REQUEST_PATH + "/offer/decline", **COMMAND, summary="Buyer declines")
-def decline_offer(request_id: str, buyer: Buyer, requests: Requests) -> Response:
+def decline_offer(request_id: PathId, buyer: Buyer, requests: Requests) -> Response:
     return _state(requests.decline_offer(request_id, actor(buyer)))
 
 
 @router.post(REQUEST_PATH + "/return/confirm", **COMMAND, summary="Seller confirms")
-def confirm_return(request_id: str, seller: Seller, requests: Requests) -> Response:
+def confirm_return(request_id: PathId, seller: Seller, requests: Requests) -> Response:
     return _state(requests.confirm_return(request_id, actor(seller)))
 
 
 @router.post(REQUEST_PATH + "/return/dispute", **COMMAND, summary="Seller disputes")
-def dispute_return(request_id: str, body: Dispute, seller: Seller, requests: Requests) -> Response:
+def dispute_return(
+    request_id: PathId, body: Dispute, seller: Seller, requests: Requests
+) -> Response:
     return _state(requests.dispute_return(request_id, actor(seller), **body.model_dump()))
 
 
@@ -598,27 +607,27 @@ def dispute_return(request_id: str, body: Dispute, seller: Seller, requests: Req
     **COMMAND,
     summary="Buyer returns the original after an overdue replacement (R16)",
 )
-def return_for_refund(request_id: str, buyer: Buyer, requests: Requests) -> Response:
+def return_for_refund(request_id: PathId, buyer: Buyer, requests: Requests) -> Response:
     return _state(requests.return_for_refund(request_id, actor(buyer)))
 
 
 @router.post(REQUEST_PATH + "/messages", **COMMAND, summary="Post a message")
-def post_message(request_id: str, body: Message, party: Party, requests: Requests) -> Response:
+def post_message(request_id: PathId, body: Message, party: Party, requests: Requests) -> Response:
     return _state(requests.post_message(request_id, actor(party), **body.model_dump()))
 
 
 @router.post(REQUEST_PATH + "/escalate", **COMMAND, summary="Buyer escalates")
-def escalate(request_id: str, body: Escalation, buyer: Buyer, requests: Requests) -> Response:
+def escalate(request_id: PathId, body: Escalation, buyer: Buyer, requests: Requests) -> Response:
     return _state(requests.escalate(request_id, actor(buyer), reason=body.reason))
 
 
 @router.post(REQUEST_PATH + "/decision", **COMMAND, summary="Support decides")
-def decide(request_id: str, body: Decision, agent: Support, requests: Requests) -> Response:
+def decide(request_id: PathId, body: Decision, agent: Support, requests: Requests) -> Response:
     return _state(requests.decide(request_id, actor(agent), outcome=body.outcome))
 
 
 @router.post(REQUEST_PATH + "/feedback", **COMMAND, summary="Buyer feedback (R46)")
-def give_feedback(request_id: str, body: Feedback, buyer: Buyer, requests: Requests) -> Response:
+def give_feedback(request_id: PathId, body: Feedback, buyer: Buyer, requests: Requests) -> Response:
     return _state(requests.give_feedback(request_id, actor(buyer), thumbs=body.thumbs))
 
 

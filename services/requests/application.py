@@ -81,6 +81,28 @@ class UpstreamConflict(IllegalTransition):
     """An upstream fact contradicts one already recorded (e.g. an order placed twice, differently)."""
 
 
+def _contradiction(field: str, recorded: Any, sent: Any) -> str:
+    """What an upstream fact contradicts, for its 409 (and the DLQ's reason on Kafka)."""
+    if isinstance(recorded, datetime):
+        recorded = _aware(recorded).isoformat()
+    if isinstance(sent, datetime):
+        sent = sent.isoformat()
+    if isinstance(recorded, dict) and isinstance(sent, dict):
+        keys = [k for k in sorted(set(recorded) | set(sent)) if recorded.get(k) != sent.get(k)]
+        return "; ".join(
+            f"{field}.{k} recorded {recorded.get(k)!r}, sent {sent.get(k)!r}" for k in keys
+        )
+    if isinstance(recorded, list) and isinstance(sent, list):
+        old = {str(i.get("item_id")): i for i in recorded if isinstance(i, dict)}
+        new = {str(i.get("item_id")): i for i in sent if isinstance(i, dict)}
+        return "; ".join(
+            _contradiction(f"{field}[{k}]", old.get(k), new.get(k))
+            for k in sorted(set(old) | set(new))
+            if old.get(k) != new.get(k)
+        )
+    return f"{field} recorded {recorded!r}, sent {sent!r}"
+
+
 class UnknownTrackingNumber(LookupError):
     """A scan for a shipment no order or request knows."""
 
@@ -293,13 +315,17 @@ class RequestsApplication(Application):
             if existing is None:
                 session.execute(insert(store.orders).values(**row))
                 return True
-            same = all(
-                existing[k] == v
+            differing = [
+                k
                 for k, v in row.items()
-                if k not in ("placed_at", "fraud_suspected")
-            )
-            if not same:
-                raise UpstreamConflict(f"order {fact.order_id} was already placed with other data")
+                if k != "fraud_suspected"
+                and not (_same_time(existing[k], v) if k == "placed_at" else existing[k] == v)
+            ]
+            if differing:
+                raise UpstreamConflict(
+                    f"order {fact.order_id} was already placed with other data: "
+                    + "; ".join(_contradiction(k, existing[k], row[k]) for k in differing)
+                )
             if fact.fraud_suspected and not existing["fraud_suspected"]:
                 # A redelivered order that now carries the fraud signal flags it (R6); a flag is
                 # never cleared by a redelivery without it.
@@ -313,15 +339,16 @@ class RequestsApplication(Application):
 
     def record_order_shipped(self, fact: OrderShipped) -> bool:
         shipment = fact.model_dump(mode="json", exclude={"type", "order_id"})
-        return self._update_order(fact.order_id, "shipment", shipment)
+        return self._update_order(fact.order_id, "shipment", shipment, once=True)
 
     def record_order_delivered(self, fact: OrderDelivered) -> bool:
-        return self._update_order(fact.order_id, "delivered_at", fact.delivered_at)
+        return self._update_order(fact.order_id, "delivered_at", fact.delivered_at, once=True)
 
     def flag_fraud(self, fact: FraudSuspected) -> bool:
         return self._update_order(fact.order_id, "fraud_suspected", True)
 
-    def _update_order(self, order_id: str, column: str, value: Any) -> bool:
+    def _update_order(self, order_id: str, column: str, value: Any, once: bool = False) -> bool:
+        """`once`: the column is a fact recorded once (issue 18): another value contradicts it."""
         with self.recorder.transaction() as session:
             existing = self._order_row(session, order_id)
             if existing is None:
@@ -331,6 +358,11 @@ class RequestsApplication(Application):
                 current = _aware(current)
             if current == value:
                 return False
+            if once and current is not None:
+                raise UpstreamConflict(
+                    f"order {order_id} already has another {column}: "
+                    + _contradiction(column, current, value)
+                )
             session.execute(
                 update(store.orders)
                 .where(store.orders.c.order_id == order_id)
@@ -339,15 +371,25 @@ class RequestsApplication(Application):
             return True
 
     def record_return_label(self, fact: ReturnLabelCreated) -> bool:
-        return self._apply_fact(
-            fact.request_id,
-            lambda r: r.record_return_label(
+        def change(request: SupportRequest) -> bool:
+            recorded = request.return_ or {}
+            if (
+                recorded.get("tracking_number") == fact.tracking_number
+                and recorded.get("label_cost") != fact.label_cost
+            ):
+                raise UpstreamConflict(
+                    f"the return label {fact.tracking_number} of request {fact.request_id} was "
+                    f"already created with another label_cost: "
+                    + _contradiction("label_cost", recorded.get("label_cost"), fact.label_cost)
+                )
+            return request.record_return_label(
                 at=fact.at,
                 actor="platform",
                 tracking_number=fact.tracking_number,
                 label_cost=fact.label_cost,
-            ),
-        )
+            )
+
+        return self._apply_fact(fact.request_id, change)
 
     def record_shipment_scan(self, fact: ShipmentScanned) -> bool:
         """A carrier scan of a return or replacement moves its request; the original's is kept."""
@@ -763,6 +805,13 @@ def _fire_deadlines_due_by(request: SupportRequest, at: datetime) -> None:
 
 def _as_uuid(value: UUID | str) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _same_time(stored: datetime, sent: datetime) -> bool:
+    """SQLite keeps a time's wall-clock digits without its offset; PostgreSQL the instant."""
+    if stored.tzinfo is None:
+        return stored in (sent.replace(tzinfo=None), sent.astimezone(UTC).replace(tzinfo=None))
+    return stored == sent
 
 
 def _aware(value: datetime) -> datetime:
