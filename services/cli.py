@@ -68,6 +68,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from services.embedded import create_embedded_app
     from services.notifications.smtp_server import stop_process
+    from shared.http_server import PROBLEM_HTTP
 
     settings = _settings()
     logging.basicConfig(
@@ -89,6 +90,7 @@ def serve(args: argparse.Namespace) -> int:
             app,
             host=settings.host,
             port=settings.port,
+            http=PROBLEM_HTTP,  # malformed HTTP answered as problem+json too (issue 18)
             log_level=settings.log_level.lower(),
             access_log=False,  # the observability middleware logs one line per request
         )

@@ -18,6 +18,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.bounds import MAX_TIME, MIN_TIME
 from shared.problems import ProblemError
 
 Role = Literal["buyer", "seller", "support", "auditor", "admin", "platform"]
@@ -105,12 +106,33 @@ class TokenCodec:
             raise InvalidToken("the token has expired; get a new one") from None
         except jwt.PyJWTError as error:
             raise InvalidToken(f"the token is not valid: {error}") from None
+        except (OverflowError, ValueError, TypeError) as error:  # e.g. an `iat` of 10**400
+            raise InvalidToken(f"the token's claims are not valid: {error}") from None
+        for claim in ("exp", "iat", "nbf"):
+            # RFC 7519 NumericDate: a JSON number, here bounded like every time (shared/bounds);
+            # PyJWT alone takes "exp": "99999999999" and 10**400 (which then overflowed a float).
+            value = claims.get(claim)
+            if value is None and claim != "exp":
+                continue
+            if not _numeric_date(value):
+                raise InvalidToken(
+                    f"the token's {claim} must be a number of seconds between "
+                    f"{MIN_TIME.isoformat()} and {MAX_TIME.isoformat()}"
+                )
         role, sub = claims.get("role"), claims.get("sub")
         if role not in ROLES:
             raise InvalidToken(f"the token's role {role!r} is unknown; one of: {', '.join(ROLES)}")
         if not isinstance(sub, str) or not sub:
             raise InvalidToken("the token's subject is empty")
         return Principal(role=role, sub=sub), float(claims["exp"])
+
+
+def _numeric_date(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and MIN_TIME.timestamp() <= value < MAX_TIME.timestamp()
+    )
 
 
 @functools.lru_cache(maxsize=4096)

@@ -184,18 +184,70 @@ def install_problem_handlers(app: FastAPI, mapping: Mapping[type[BaseException],
         return await on_unexpected(request, exc)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, dependency_outage_errors()):
+            return await on_outage(request, exc)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
             500,
             "the server failed to handle this request; it was logged. Retry later, or report it.",
         )
 
+    async def on_outage(request: Request, exc: Exception) -> JSONResponse:
+        log.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.url.path,
+            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        )
+        return outage_response()
+
     app.add_exception_handler(ProblemError, on_problem)  # type: ignore[arg-type]
+    for cls in dependency_outage_errors():
+        app.add_exception_handler(cls, on_outage)
     app.add_exception_handler(StarletteHTTPException, on_http)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, on_validation)  # type: ignore[arg-type]
     for cls in ordered:
         app.add_exception_handler(cls, on_mapped)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+RETRY_AFTER_SECONDS = 5
+"""What a 503 for a dependency outage asks a client to wait before retrying (docs/operations.md)."""
+
+
+def dependency_outage_errors() -> tuple[type[BaseException], ...]:
+    """The errors meaning the database could not be reached or dropped the connection (issue 18,
+    class 11): SQLAlchemy's and eventsourcing's OperationalError/InterfaceError (which wrap the
+    driver's), and psycopg's own when raised unwrapped. Not IntegrityError and the like: those are
+    answers about the data, not outages."""
+    from eventsourcing import persistence as es
+    from sqlalchemy import exc as sa
+
+    classes: list[type[BaseException]] = [
+        sa.OperationalError,
+        sa.InterfaceError,
+        sa.TimeoutError,
+        es.OperationalError,
+        es.InterfaceError,
+        es.ConnectionUnavailableError,
+    ]
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - SQLite-only installs
+        pass
+    else:
+        classes += [psycopg.OperationalError, psycopg.InterfaceError]
+    return tuple(classes)
+
+
+def outage_response() -> JSONResponse:
+    return problem_response(
+        503,
+        f"the database is unavailable right now; retry in {RETRY_AFTER_SECONDS} seconds (with "
+        "the same Idempotency-Key, so that a command runs at most once)",
+        slug="dependency-unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

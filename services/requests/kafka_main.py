@@ -156,12 +156,14 @@ def run_api(args: argparse.Namespace) -> int:
 
     from services.requests.main import create_app
     from services.requests.settings import Settings
+    from shared.http_server import PROBLEM_HTTP
 
     settings = Settings(database_url=args.database_url)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        http=PROBLEM_HTTP,  # malformed HTTP answered as problem+json too (issue 18)
         log_level=settings.log_level.lower(),
         log_config=None,  # configure_logging: JSON lines
         access_log=False,  # the observability middleware logs one line per request

@@ -7,6 +7,8 @@ problem document naming the field, never a 500, and that an accepted boundary va
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from typing import Any
 
@@ -290,3 +292,35 @@ def test_class4_every_accepted_order_id_can_be_looked_up(api: Api) -> None:
         "buyer", "GET", f"/v1/orders/{order['order_id']}/support-request", sub=order["buyer_id"]
     )
     assert found.status_code == 200 and found.json() == []
+
+
+# --- class 4: tokens whose claims are out of range ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "exp",
+    [10**400, "99999999999", "soon", True, 2**63, 1e300, -1, None],
+    ids=["10^400", "string-digits", "string", "bool", "2^63", "1e300", "negative", "null"],
+)
+def test_class4_signed_token_with_an_unusable_exp_is_401_problem(api: Api, exp: Any) -> None:
+    import jwt
+
+    now = int(time.time())
+    claims = {"sub": "orders", "role": "platform", "iat": now, "exp": exp}
+    # PyJWT refuses to encode some of these itself: sign the raw JSON as a hostile client would.
+    header = {"alg": "HS256", "typ": "JWT"}
+    payload = json.dumps(claims).encode()
+    token = jwt.api_jws.PyJWS().encode(payload, api.codec.secret, "HS256", header)
+    response = api.client.post(FACTS, json=_order(), headers={"Authorization": f"Bearer {token}"})
+    assert_problem(response, 401, detail_contains="token")
+
+
+def test_class4_signed_token_with_a_huge_iat_is_401_problem(api: Api) -> None:
+    import jwt
+
+    claims = {"sub": "orders", "role": "platform", "iat": 10**400, "exp": int(time.time()) + 60}
+    token = jwt.api_jws.PyJWS().encode(
+        json.dumps(claims).encode(), api.codec.secret, "HS256", {"alg": "HS256", "typ": "JWT"}
+    )
+    response = api.client.post(FACTS, json=_order(), headers={"Authorization": f"Bearer {token}"})
+    assert_problem(response, 401)
