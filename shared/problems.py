@@ -296,7 +296,56 @@ def install_problem_openapi(app: FastAPI) -> None:
                         content[PROBLEM_JSON] = content.pop("application/json")
         for name in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(name, None)
+        _complete(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    from shared.api_docs import install_offline_docs
+
+    install_offline_docs(app)
+
+
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "makes the POST safe to retry: the same key with the same request answers the "
+    "first response again (`Idempotent-Replayed: true`); with another request, 422",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+_PROBLEM_REF = "#/components/schemas/Problem"
+
+
+def _complete(schema: dict[str, Any]) -> None:
+    """Issue 18, class 7: every `$ref` resolves (FastAPI's own 422 entries point at the
+    HTTPValidationError dropped above: they become Problem), every POST declares
+    `Idempotency-Key`, and every operation of the API documents the 503 of a dependency outage."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.setdefault(
+        "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    )
+    problem = {PROBLEM_JSON: {"schema": {"$ref": _PROBLEM_REF}}}
+    for path, path_item in schema.get("paths", {}).items():
+        for method, operation in path_item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for response in responses.values():
+                content = response.get("content", {})
+                for media in content.values():
+                    if media.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                        response["content"] = problem
+                        break
+            if path.startswith("/v1/"):
+                responses.setdefault(
+                    "503",
+                    {
+                        "description": "A dependency (the database) is unavailable",
+                        "content": problem,
+                    },
+                )
+            if method == "post":
+                parameters = operation.setdefault("parameters", [])
+                if not any(p.get("name", "").lower() == "idempotency-key" for p in parameters):
+                    parameters.append(IDEMPOTENCY_KEY_PARAMETER)
