@@ -6,6 +6,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -23,6 +25,7 @@ class AdjustableClock:
         self._lock = threading.Lock()
         self._frozen = frozen
         self._offset = timedelta(0)
+        self._last = _EPOCH
         if start is not None:
             if start.tzinfo is None:
                 raise ValueError("the clock needs a timezone-aware start")
@@ -37,7 +40,27 @@ class AdjustableClock:
         with self._lock:
             if self._frozen:
                 return self._frozen_at
-            return datetime.now(UTC) + self._offset
+            # Never behind a time already handed out, even if the system clock steps back.
+            self._last = max(self._last, datetime.now(UTC) + self._offset)
+            return self._last
+
+    @property
+    def offset(self) -> timedelta:
+        """How far this clock is ahead of the system clock (what a restart must resume)."""
+        with self._lock:
+            return self._frozen_at - datetime.now(UTC) if self._frozen else self._offset
+
+    def resume(self, offset: timedelta, floor: datetime | None = None) -> datetime:
+        """Continue a clock moved before a restart (issue 18, class 6): at least `offset` ahead of
+        the system clock, and never before `floor` (the latest time the last run handed out)."""
+        with self._lock:
+            real = datetime.now(UTC)
+            wanted = max(self._offset, offset)
+            if floor is not None and real + wanted < floor:
+                wanted = floor - real
+            self._frozen_at += wanted - self._offset
+            self._offset = wanted
+        return self.now()
 
     def advance(self, by: timedelta) -> datetime:
         if by < timedelta(0):

@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from services.requests import dev_clock
 from services.requests.application import (
     Actor,
     ConcurrentUpdate,
@@ -767,7 +768,12 @@ def read_clock(caller: AnyRole, clock: Clock) -> ClockState:
     summary="Move the demo clock forward and fire every timer that became due (admin)",
 )
 def move_clock(
-    body: ClockMove, admin: Admin, clock: Clock, requests: Requests, lock: TimerLock
+    body: ClockMove,
+    admin: Admin,
+    clock: Clock,
+    requests: Requests,
+    lock: TimerLock,
+    request: Request,
 ) -> ClockState:
     with lock:
         target = body.set if body.set is not None else clock.now() + (body.advance or timedelta(0))
@@ -777,5 +783,7 @@ def move_clock(
             now = clock.set(target) if body.set is not None else clock.advance(body.advance)
         except ValueError as error:
             raise ProblemError(409, str(error), slug="clock-moves-forward-only") from None
+        if getattr(request.app.state, "durable_clock", False):
+            dev_clock.save(requests.engine, clock)  # issue 18: a restart resumes here
         fired = requests.fire_due(now)
     return ClockState(now=now, fired=fired)

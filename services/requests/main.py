@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import func, select
 
+from services.requests import dev_clock
 from services.requests.api import (
     ERROR_STATUS,
     admin_router,
@@ -108,9 +109,12 @@ def create_app(
 ) -> FastAPI:
     """`kafka_bootstrap`: the broker this process depends on (checked by `/readyz` with the
     database); `extra_checks`: further readiness checks (the embedded projections' databases)."""
+    clock_given = clock
     if clock is None:
         clock = SystemClock() if settings.production else AdjustableClock()
     clock_is_movable = not settings.production and isinstance(clock, AdjustableClock)
+    # Issue 18: the clock this app made itself (`make run`) resumes where the last run left it.
+    durable_clock = clock_is_movable and clock_given is None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -122,6 +126,11 @@ def create_app(
         app.state.timer_lock = threading.Lock()
         app.state.token_codec = settings.token_codec()
         app.state.idempotency = IdempotencyStore(application.recorder.transaction)
+        app.state.durable_clock = durable_clock
+        if durable_clock:
+            assert isinstance(clock, AdjustableClock)
+            resumed = dev_clock.resume(application.engine, clock)
+            log.info("clock resumed", extra={"now": resumed.isoformat()})
         stop = asyncio.Event()
         timers = asyncio.create_task(timer_loop(app, settings.timer_interval_seconds, stop))
         try:
@@ -130,6 +139,9 @@ def create_app(
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await timers
+            if durable_clock:
+                assert isinstance(clock, AdjustableClock)
+                dev_clock.save(application.engine, clock)
             application.close()
             application.engine.dispose()
 
