@@ -500,8 +500,16 @@ def receipt(request: SupportRequest, created: bool) -> Receipt:
 
 
 def records_own_key(path: str) -> bool:
-    """POSTs on support requests run one application command, which records its own key."""
-    return path == "/v1/support-requests" or path.startswith("/v1/support-requests/")
+    """POSTs on support requests run one application command, which records its own key; so does
+    an upstream fact the requests application applies (issue 18: the key commits with the fact)."""
+    return (
+        path == "/v1/support-requests"
+        or path.startswith("/v1/support-requests/")
+        or path == UPSTREAM_PATH
+    )
+
+
+UPSTREAM_PATH = "/v1/upstream/events"
 
 
 def _location(request: SupportRequest) -> str:
@@ -732,8 +740,9 @@ def _ingest(request: Request, requests: RequestsApplication, fact: Any) -> bool:
 
 
 @upstream_router.post(
-    "/upstream/events",
+    UPSTREAM_PATH.removeprefix("/v1"),
     status_code=status.HTTP_202_ACCEPTED,
+    response_model=UpstreamResult,
     responses={
         200: {"model": UpstreamResult, "description": "Already known: nothing changed"},
         **problem_responses(*AUTH_ERRORS, 404, 409, 413, 415, 422),
@@ -745,11 +754,21 @@ def ingest_upstream_fact(
     platform: Platform,
     requests: Requests,
     request: Request,
-    response: Response,
-) -> UpstreamResult:
-    changed = _ingest(request, requests, fact)
-    response.status_code = status.HTTP_202_ACCEPTED if changed else status.HTTP_200_OK
-    return UpstreamResult(type=fact.type, changed=changed)
+) -> Response:
+    claim = current_claim()
+    if claim is not None:
+        # The fact's transaction records the key with this answer (issue 18, class 9).
+        claim.answer = lambda changed: _fact_receipt(fact.type, changed)
+    answer = _fact_receipt(fact.type, _ingest(request, requests, fact))
+    if claim is not None and claim.recorded is not None:
+        answer = claim.recorded
+    return Response(answer.content, status_code=answer.status_code, media_type="application/json")
+
+
+def _fact_receipt(fact_type: str, changed: bool) -> Receipt:
+    content = UpstreamResult(type=fact_type, changed=changed).model_dump_json()
+    status_code = status.HTTP_202_ACCEPTED if changed else status.HTTP_200_OK
+    return Receipt(status_code, {"content-type": "application/json"}, content)
 
 
 # --- admin clock (non-production only: not mounted in production) ---------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +33,7 @@ from services.requests.domain import (
 )
 from services.requests.event_store import EventsRecorder
 from services.requests.policy import CURRENT_POLICY_VERSION
-from services.requests.receipts import claim_key, current_claim, record_answer
+from services.requests.receipts import claim_key, current_claim, record_answer, record_fact_answer
 from shared.clock import Clock
 from shared.contracts.upstream import (
     FraudSuspected,
@@ -101,6 +101,18 @@ def _contradiction(field: str, recorded: Any, sent: Any) -> str:
             if old.get(k) != new.get(k)
         )
     return f"{field} recorded {recorded!r}, sent {sent!r}"
+
+
+class _FactTransaction:
+    """An upstream fact's session, and whether the fact changed anything once it is known."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.changed: bool | None = None
+
+    def done(self, changed: bool) -> bool:
+        self.changed = changed
+        return changed
 
 
 class UnknownTrackingNumber(LookupError):
@@ -247,12 +259,31 @@ class RequestsApplication(Application):
 
     def _apply_fact(self, request_id: UUID | str, change: Callable[[SupportRequest], bool]) -> bool:
         """Upstream facts move a request without a party acting; False when nothing changed."""
-        with self._transaction() as session:
+        with self._fact_transaction(self._transaction) as tx:
             request = self._load(request_id)
             stored = _deadline_rows(request)
-            changed = change(request)
-            self._save_with_side_tables(session, request, stored)
+            changed = tx.done(change(request))
+            self._save_with_side_tables(tx.session, request, stored)
         return changed
+
+    @contextmanager
+    def _fact_transaction(
+        self, transaction: Callable[[], AbstractContextManager[Session]] | None = None
+    ) -> Iterator[_FactTransaction]:
+        """The transaction of an upstream fact. With an `Idempotency-Key` (issue 18, class 9) the
+        key is its first statement and the answer (`tx.done(changed)`) its last: the key commits
+        with the fact's effect or not at all, as a support-request command's does."""
+        claim = current_claim()
+        if claim is not None and claim.answer is None:
+            claim = None  # a support-request command's claim: not this transaction's to record
+        with (transaction or self.recorder.transaction)() as session:
+            if claim is not None:
+                claim_key(session, claim)
+            tx = _FactTransaction(session)
+            yield tx
+            if claim is not None and tx.changed is not None:
+                claim.recorded = record_fact_answer(session, claim, tx.changed)
+                claim.answer = None  # consumed: one fact, one key
 
     def _save_with_side_tables(
         self, session: Session, request: SupportRequest, stored: _DeadlineRows | None = None
@@ -310,11 +341,12 @@ class RequestsApplication(Application):
             "fraud_suspected": fact.fraud_suspected,
             "items": [item.model_dump() for item in fact.items],
         }
-        with self.recorder.transaction() as session:
+        with self._fact_transaction() as tx:
+            session = tx.session
             existing = self._order_row(session, fact.order_id)
             if existing is None:
                 session.execute(insert(store.orders).values(**row))
-                return True
+                return tx.done(True)
             differing = [
                 k
                 for k, v in row.items()
@@ -334,8 +366,8 @@ class RequestsApplication(Application):
                     .where(store.orders.c.order_id == fact.order_id)
                     .values(fraud_suspected=True)
                 )
-                return True
-            return False
+                return tx.done(True)
+            return tx.done(False)
 
     def record_order_shipped(self, fact: OrderShipped) -> bool:
         shipment = fact.model_dump(mode="json", exclude={"type", "order_id"})
@@ -349,7 +381,8 @@ class RequestsApplication(Application):
 
     def _update_order(self, order_id: str, column: str, value: Any, once: bool = False) -> bool:
         """`once`: the column is a fact recorded once (issue 18): another value contradicts it."""
-        with self.recorder.transaction() as session:
+        with self._fact_transaction() as tx:
+            session = tx.session
             existing = self._order_row(session, order_id)
             if existing is None:
                 raise OrderNotFound(f"no order {order_id}")
@@ -357,7 +390,7 @@ class RequestsApplication(Application):
             if isinstance(current, datetime):
                 current = _aware(current)
             if current == value:
-                return False
+                return tx.done(False)
             if once and current is not None:
                 raise UpstreamConflict(
                     f"order {order_id} already has another {column}: "
@@ -368,7 +401,7 @@ class RequestsApplication(Application):
                 .where(store.orders.c.order_id == order_id)
                 .values({column: value})
             )
-            return True
+            return tx.done(True)
 
     def record_return_label(self, fact: ReturnLabelCreated) -> bool:
         def change(request: SupportRequest) -> bool:

@@ -10,10 +10,11 @@ key and the same request (method, path, JSON body) gets it back with `Idempotent
 same key with a different request answers 422. Server errors (5xx) are not stored, so a retry runs the
 command again.
 
-Support-request commands record their key and answer in their own transaction (`receipts`): a
-concurrent copy waits for the first and replays its answer. Every other POST claims the key in a
-transaction of its own first and stores the answer afterwards; a retry while that first request is
-still running answers 409. A command that answered with an error (4xx) has its answer stored after it
+Support-request commands and the upstream facts the requests application applies record their key
+and answer in their own transaction (`receipts`): a concurrent copy waits for the first and replays
+its answer, and a crash leaves both or neither. Every other POST claims the key in a transaction of
+its own first and stores the answer afterwards; a retry while that first request is still running
+answers 409, and a claim older than `LEASE` (its process died) is released. A command that answered with an error (4xx) has its answer stored after it
 rolled back, so a retry gets the same error.
 """
 
@@ -44,6 +45,10 @@ BODY_SCOPE_KEY = "seller_support.body"
 HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 255
 RETENTION = timedelta(hours=24)
+LEASE = timedelta(seconds=60)
+"""How long a claim of a request still running holds its key (issue 18, class 9): a claim older than
+this was left by a process that died between claiming and answering, and is released, so a retry
+runs the request instead of answering 409 for 24 hours. Longer than any request runs."""
 
 
 class BodyLimitMiddleware:
@@ -129,7 +134,8 @@ class IdempotencyStore:
         raise RuntimeError("could not claim an idempotency key")  # pragma: no cover
 
     def read(self, key: str, now: datetime) -> Stored | None:
-        """What is stored for the key; None when nothing is, or only an expired entry (dropped)."""
+        """What is stored for the key; None when nothing is, or only an expired entry or a claim
+        whose lease ran out (dropped)."""
         with self.transaction() as session:
             row = session.execute(_READ, {"b_key": key}).first()
             if row is None:
@@ -137,7 +143,8 @@ class IdempotencyStore:
             created = row.created_at
             if created.tzinfo is None:
                 created = created.replace(tzinfo=UTC)
-            if created < now - RETENTION:
+            abandoned = row.status_code == PENDING and created < now - LEASE
+            if created < now - RETENTION or abandoned:
                 session.execute(_RELEASE, {"b_key": key})
                 return None
             return Stored(row.fingerprint, row.status_code, row.body, created)

@@ -55,6 +55,9 @@ class KeyClaim:
     render: Callable[[SupportRequest, bool], Receipt]  # (the request after the command, created)
     recorded: Receipt | None = None  # set once the command committed with it
     taken: bool = False
+    # An upstream fact's answer, given whether the fact changed anything (issue 18, class 9): set
+    # by the route, consumed by the fact's transaction, which then records the key with its effect.
+    answer: Callable[[bool], Receipt] | None = None
 
 
 _current: ContextVar[KeyClaim | None] = ContextVar("idempotency_claim", default=None)
@@ -95,6 +98,17 @@ def record_answer(
     session: Session, claim: KeyClaim, request: SupportRequest, created: bool = False
 ) -> Receipt:
     receipt = claim.render(request, created)
+    session.execute(
+        _ANSWER,
+        {"b_key": claim.key, "status_code": receipt.status_code, "body": receipt.stored_body()},
+    )
+    return receipt
+
+
+def record_fact_answer(session: Session, claim: KeyClaim, changed: bool) -> Receipt:
+    """An upstream fact's answer, in the fact's own transaction (the key was its first statement)."""
+    assert claim.answer is not None
+    receipt = claim.answer(changed)
     session.execute(
         _ANSWER,
         {"b_key": claim.key, "status_code": receipt.status_code, "body": receipt.stored_body()},
