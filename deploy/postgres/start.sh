@@ -13,7 +13,11 @@ if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
 fi
 
-read -r version cluster port status _ < <(pg_lsclusters --no-header | head -n 1) || true
+# The cluster named `main` when there is one: tests create (and drop) clusters of their own on other
+# ports, and those may sort first (tests/integration/real_processes.py).
+read -r version cluster port status _ < <(
+    pg_lsclusters --no-header | awk '$2 == "main"' | grep . || pg_lsclusters --no-header | head -n 1
+) || true
 if [ -z "${version:-}" ]; then
     version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
     cluster=main

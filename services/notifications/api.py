@@ -112,7 +112,9 @@ class UserSettings(BaseModel):
 
 class UserSettingsChange(BaseModel):
     locale: Literal["en", "nl"] | None = None
-    email: str | None = Field(default=None, description='an address, or "" for the default')
+    email: str | None = Field(
+        default=None, max_length=254, description='an address, or "" for the default'
+    )
 
 
 # --- the feed --------------------------------------------------------------------------------------
