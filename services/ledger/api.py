@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.ledger.application import (
@@ -124,7 +124,7 @@ class ClaimCredit(LedgerEntry):
     summary="A seller's ledger: charges negative, paid claims positive (that seller, support, auditor)",
 )
 def seller_ledger(
-    seller_id: str,
+    seller_id: Annotated[str, Path(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)],
     caller: LedgerReader,
     ledger: LedgerApp,
     request_id: Annotated[str | None, Query(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)] = None,

@@ -16,11 +16,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.ratings.application import RatingsApplication
 from shared.auth import ROLES, Principal, require_roles
+from shared.bounds import ID_MAX_LENGTH, ID_PATTERN
 from shared.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1", tags=["ratings"])
@@ -95,11 +96,15 @@ class SupportRating(BaseModel):
 
 @router.get(
     "/sellers/{seller_id}/support-rating",
-    responses=problem_responses(401, 503),
+    responses=problem_responses(401, 422, 503),
     response_model=SupportRating,
     response_model_exclude_unset=True,
     summary="A seller's public support rating; the seller also sees CSAT and the explanation",
 )
-def support_rating(seller_id: str, caller: AnyCaller, ratings: Ratings) -> SupportRating:
+def support_rating(
+    seller_id: Annotated[str, Path(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)],
+    caller: AnyCaller,
+    ratings: Ratings,
+) -> SupportRating:
     viewer = caller.sub if caller.role == "seller" else None
     return SupportRating.model_validate(ratings.view(seller_id, viewer_id=viewer))

@@ -324,3 +324,14 @@ def test_class4_signed_token_with_a_huge_iat_is_401_problem(api: Api) -> None:
     )
     response = api.client.post(FACTS, json=_order(), headers={"Authorization": f"Bearer {token}"})
     assert_problem(response, 401)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/sellers/{}/ledger", "/v1/sellers/{}/support-rating", "/v1/orders/{}/support-request"],
+)
+def test_class4_path_ids_outside_the_safe_alphabet_are_422(api: Api, path: str) -> None:
+    response = api.call("support", "GET", path.format("bad%20id"), sub="agent")
+    assert_problem(response, 422)
+    response = api.call("support", "GET", path.format("x" * 129), sub="agent")
+    assert_problem(response, 422)
