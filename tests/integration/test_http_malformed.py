@@ -69,3 +69,38 @@ def test_class4_server_still_serves_after_malformed_requests(server: Server) -> 
         server, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     )
     assert status_line.startswith("HTTP/1.1 200") and json.loads(body) == {"status": "ok"}
+
+
+def test_class4_the_h11_protocol_class_answers_malformed_http_as_problem_json_too() -> None:
+    # given uvicorn serving an app with the h11 variant (for installs without httptools)
+    import threading
+    import time
+
+    import uvicorn
+    from fastapi import FastAPI
+
+    from shared.http_server import ProblemH11Protocol
+    from tests.integration.real_processes import free_port
+
+    port = free_port()
+    config = uvicorn.Config(
+        FastAPI(), host="127.0.0.1", port=port, http=ProblemH11Protocol, log_config=None
+    )
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    try:
+        while not running.started:
+            time.sleep(0.05)
+        server = Server([], {}, None, port)  # type: ignore[arg-type] - only the port is used
+        # when a request with `Content-Length: abc` arrives
+        status_line, headers, body = _raw(
+            server, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n"
+        )
+    finally:
+        running.should_exit = True
+        thread.join(timeout=10)
+    # then it is a 400 problem document
+    assert status_line.startswith("HTTP/1.1 400")
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["type"] == "urn:seller-support:problem:malformed-request"
