@@ -28,6 +28,8 @@ from services.requests.api import (
     upstream_router,
 )
 from services.requests.application import RequestsApplication, open_application
+from services.requests.attachments import http as attachments_http
+from services.requests.attachments.main import attach as attach_attachments
 from services.requests.idempotency import (
     BodyLimitMiddleware,
     IdempotencyMiddleware,
@@ -124,12 +126,15 @@ def create_app(
         app.state.idempotency = IdempotencyStore(application.recorder.transaction)
         stop = asyncio.Event()
         timers = asyncio.create_task(timer_loop(app, settings.timer_interval_seconds, stop))
+        sweeper = attach_attachments(app, settings)
         try:
             yield
         finally:
             stop.set()
+            app.state.attachments_stop.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await timers
+                await sweeper
             application.close()
             application.engine.dispose()
 
@@ -137,10 +142,15 @@ def create_app(
     install_problem_handlers(app, ERROR_STATUS)
     install_problem_openapi(app)
     app.add_middleware(IdempotencyMiddleware, records_own_key=records_own_key, render=receipt)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        streamed=attachments_http.is_streamed_upload,
+    )
 
     app.include_router(router)
     app.include_router(upstream_router)
+    app.include_router(attachments_http.router)
     if clock_is_movable:
         app.include_router(admin_router)
     for extra in extra_routers:
