@@ -14,8 +14,11 @@ GPS_IFD = 0x8825
 MAKE = 0x010F
 
 
-def photo(fmt: str = "JPEG", size: tuple[int, int] = (640, 480), *, gps: bool = True) -> bytes:
-    image = Image.new("RGB", size, (200, 30, 30))
+def photo(
+    fmt: str = "JPEG", size: tuple[int, int] = (640, 480), *, gps: bool = True, seed: int = 0
+) -> bytes:
+    """`seed` changes the colour: different bytes for tests that need them unique."""
+    image = Image.new("RGB", size, (200, 30 + seed % 200, (seed * 7) % 256))
     for x in range(0, size[0], 7):  # some detail so encoders have something to keep
         image.putpixel((x, (x * 3) % size[1]), (0, 0, 255))
     exif = Image.Exif()

@@ -30,10 +30,8 @@ from sqlalchemy.orm import Session
 from services.requests.attachments.domain import (
     STORED_IMAGE_TYPE,
     THUMBNAIL_EDGE,
-    THUMBNAIL_TYPE,
     AttachmentFacts,
     AttachmentNotFound,
-    AttachmentNotUsable,
     AttachmentTaken,
     Limits,
     MediaKind,
@@ -348,10 +346,12 @@ class Attachments:
         now = now or self.clock.now()
         with self.engine.connect() as connection:
             rows = connection.execute(
-                select(attachments.c.id).where(
+                select(attachments.c.id)
+                .where(
                     attachments.c.request_id.is_(None),
                     attachments.c.uploaded_at <= now - UNREFERENCED_LIFETIME,
-                ).limit(limit)
+                )
+                .limit(limit)
             ).all()
         removed = 0
         for (attachment_id,) in rows:
@@ -359,7 +359,9 @@ class Attachments:
                 with self.engine.begin() as connection:
                     gone = connection.execute(
                         delete(attachments)
-                        .where(attachments.c.id == attachment_id, attachments.c.request_id.is_(None))
+                        .where(
+                            attachments.c.id == attachment_id, attachments.c.request_id.is_(None)
+                        )
                         .returning(attachments.c.sha256, attachments.c.thumbnail_sha256)
                     ).first()
                 if gone is None:

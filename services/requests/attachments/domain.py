@@ -183,9 +183,7 @@ def check_not_empty(size: int) -> None:
 def check_quota(uploads: int, total_bytes: int, size: int, limits: Limits) -> None:
     """`uploads`/`total_bytes`: what the uploader stored in the last 24 hours, before this one."""
     if uploads + 1 > limits.daily_uploads:
-        raise QuotaExceeded(
-            f"at most {limits.daily_uploads} uploads per 24 hours; try again later"
-        )
+        raise QuotaExceeded(f"at most {limits.daily_uploads} uploads per 24 hours; try again later")
     if total_bytes + size > limits.daily_bytes:
         raise QuotaExceeded(
             f"at most {limits.daily_bytes} bytes of uploads per 24 hours; try again later"

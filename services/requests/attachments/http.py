@@ -195,7 +195,8 @@ def read_thumbnail(attachment_id: str, caller: Reader, service: Service) -> Resp
     stored = _readable(service, attachment_id, caller)
     if stored.thumbnail_sha256 is None:
         raise ProblemError(
-            404, f"attachment {attachment_id} is not an image: it has no thumbnail",
+            404,
+            f"attachment {attachment_id} is not an image: it has no thumbnail",
             slug="attachment-not-found",
         )
     return _download(service, stored.thumbnail_sha256, THUMBNAIL_TYPE, None)

@@ -27,7 +27,6 @@ from typing import BinaryIO, Protocol
 
 from sqlalchemy import (
     BigInteger,
-    bindparam,
     Column,
     DateTime,
     Engine,
@@ -36,6 +35,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     delete,
     exists,
     func,

@@ -158,9 +158,7 @@ class _Reader:
 def boundary_of(content_type: str) -> bytes:
     kind, params = parse_options_header(content_type)
     if kind != b"multipart/form-data":
-        raise UnsupportedMediaType(
-            "send the file as multipart/form-data, in a part named 'file'"
-        )
+        raise UnsupportedMediaType("send the file as multipart/form-data, in a part named 'file'")
     boundary = params.get(b"boundary", b"")
     if not boundary or len(boundary) > 200:
         raise MalformedUpload("the multipart/form-data Content-Type has no valid boundary")
