@@ -544,4 +544,3 @@ def test_old_clients_sending_plain_urls_keep_working(api: Api) -> None:
         {"type": "no_refund", "message": "no", "evidence": ["https://x.example/e.pdf"]},
     )
     assert response.status_code == 200, response.text
-
