@@ -7,8 +7,8 @@ import asyncio
 import hashlib
 import io
 import os
-from datetime import UTC, datetime
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -82,7 +82,7 @@ def test_the_database_store_keeps_bytes_a_metadata_row_still_names(database_url:
                     "kind": "pdf",
                     "bytes": len(data),
                     "sha256": sha,
-                    "uploaded_at": __import__("datetime").datetime.now(__import__("datetime").UTC),
+                    "uploaded_at": datetime.now(UTC),
                 },
             )
         store.delete(sha)
