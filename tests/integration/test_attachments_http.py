@@ -544,3 +544,50 @@ def test_old_clients_sending_plain_urls_keep_working(api: Api) -> None:
         {"type": "no_refund", "message": "no", "evidence": ["https://x.example/e.pdf"]},
     )
     assert response.status_code == 200, response.text
+
+
+# --- audit export --------------------------------------------------------------------------------
+
+
+def test_audit_export_with_attachments_writes_each_referenced_file_named_by_its_sha256(
+    api: Api, http_settings: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    import hashlib
+    import json
+
+    from services.cli import main
+
+    # Given a request with a photo and a message video, and a loose upload nobody referenced
+    order = api.place_order()
+    shot = uploaded(api, photo(seed=41), sub=order["buyer_id"])
+    clip = uploaded(api, mp4(4_141), sub=order["buyer_id"])
+    loose = uploaded(api, mp4(4_242), sub=order["buyer_id"])
+    state = api.open_request(order, photos=[shot["id"]])
+    api.as_party(
+        state, "buyer", "POST", "/messages", {"body": "video", "attachments": [clip["id"]]}
+    )
+    monkeypatch.setenv("SUPPORT_DATABASE_URL", http_settings.database_url)
+    monkeypatch.setenv("SUPPORT_DATA_DIR", str(http_settings.data_dir))
+    out = tmp_path / "export.jsonl"
+    # When the auditor exports with attachments
+    assert main(["audit", "export", "--out", str(out), "--quiet", "--with-attachments"]) == 0
+    folder = tmp_path / "export.jsonl.attachments"
+    # Then the referenced files are there, named by the hash of their bytes; the loose one is not
+    for body in (shot, clip):
+        data = (folder / body["sha256"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == body["sha256"]
+    assert not (folder / loose["sha256"]).exists()
+    manifest = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines()]
+    assert {"id": shot["id"], "request_id": state["id"]}.items() <= next(
+        m for m in manifest if m["id"] == shot["id"]
+    ).items()
+    # and every reference in the exported events has its file
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    mine = [e for e in events if e["subject"] == state["id"]]
+    references = [r for e in mine for f in ("photos", "attachments") for r in e["data"].get(f, [])]
+    assert sorted(r.split("#sha256=")[1] for r in references) == sorted(
+        [shot["sha256"], clip["sha256"]]
+    )
+    # usage: the files need a place beside the export
+    assert main(["audit", "export", "--with-attachments", "--quiet"]) == 2
+    capsys.readouterr()
