@@ -591,3 +591,92 @@ def test_audit_export_with_attachments_writes_each_referenced_file_named_by_its_
     # usage: the files need a place beside the export
     assert main(["audit", "export", "--with-attachments", "--quiet"]) == 2
     capsys.readouterr()
+
+
+# --- the case dossier ----------------------------------------------------------------------------
+
+
+def _next_friday_ten_new_york(api: Api) -> str:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    now = api.clock.now().astimezone(ZoneInfo("America/New_York"))
+    day = now.date() + timedelta(days=1)
+    while day.weekday() != 4:
+        day += timedelta(days=1)
+    return datetime(
+        day.year, day.month, day.day, 10, tzinfo=ZoneInfo("America/New_York")
+    ).isoformat()
+
+
+def test_the_case_dossier_is_one_pdf_with_order_timeline_messages_pictures_deadlines_and_ledger(
+    api: Api,
+) -> None:
+    from pypdf import PdfReader
+
+    from services.embedded import pump_projections
+
+    # Given a request opened on a Friday in New York with a photo, a message with a PDF, and a
+    # partial refund the buyer accepted (a ledger entry)
+    order = api.place_order()
+    api.move_clock(set=_next_friday_ten_new_york(api))
+    shot = uploaded(api, photo(seed=77), sub=order["buyer_id"])
+    receipt = uploaded(api, pdf(), sub=order["buyer_id"])
+    state = api.open_request(order, photos=[shot["id"]], description="Creased corner.")
+    message = {"body": "Here is the receipt \u2014 thanks", "attachments": [receipt["id"]]}
+    assert api.as_party(state, "buyer", "POST", "/messages", message).status_code == 200
+    offer = {"type": "partial_refund", "amount": 1000}
+    assert api.as_party(state, "seller", "POST", "/responses", offer).status_code == 200
+    assert api.as_party(state, "buyer", "POST", "/offer/accept").status_code == 200
+    pump_projections(api.client.app)
+
+    # When support asks for the dossier
+    response = api.client.get(
+        f"/v1/support-requests/{state['id']}/dossier", headers=api.headers("support", "agent-7")
+    )
+
+    # Then it is one PDF whose text holds every section
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"].startswith("attachment")
+    reader = PdfReader(io.BytesIO(response.content))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    flat = " ".join(text.split())
+    for expected in (
+        f"support request {state['id']}",
+        f"Order {order['order_id']}",
+        "Holo card",
+        "America/New_York",
+        "EST",  # times in the marketplace's zone
+        "Creased corner.",
+        "Here is the receipt - thanks",
+        shot["id"],
+        shot["sha256"],
+        receipt["id"],
+        "partial_refund_offered",
+        "offer_accepted",
+        "9400-",  # the original shipment's tracking number
+        "seller response: set by opened at Fri",
+        "48 business hours",
+        "(Saturday)",
+        "(Sunday)",
+        "partial_refund -10.00 USD",
+    ):
+        assert expected in flat, expected
+    # and the photo is in it as a picture
+    assert sum(len(page.images) for page in reader.pages) >= 1
+
+    # Auditors read it too; the parties and unknown requests do not
+    auditor = api.client.get(
+        f"/v1/support-requests/{state['id']}/dossier", headers=api.headers("auditor", "aud-1")
+    )
+    assert auditor.status_code == 200
+    for role in ("buyer", "seller"):
+        assert_problem(api.as_party(state, role, "GET", "/dossier"), 403)
+    assert_problem(
+        api.client.get(
+            "/v1/support-requests/00000000-0000-4000-8000-000000000000/dossier",
+            headers=api.headers("support"),
+        ),
+        404,
+    )

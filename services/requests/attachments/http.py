@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from services.requests.application import Actor, request_view
 from services.requests.attachments.application import Attachments
 from services.requests.attachments.domain import (
     THUMBNAIL_TYPE,
@@ -30,6 +31,7 @@ from services.requests.attachments.domain import (
     disposition,
     is_attachment_id,
 )
+from services.requests.attachments.dossier import DossierData, Picture, render
 from services.requests.attachments.uploads import receive
 from shared.auth import Principal, require_roles
 from shared.problems import ProblemError, problem_responses
@@ -200,3 +202,73 @@ def read_thumbnail(attachment_id: str, caller: Reader, service: Service) -> Resp
             slug="attachment-not-found",
         )
     return _download(service, stored.thumbnail_sha256, THUMBNAIL_TYPE, None)
+
+
+# --- the case dossier -------------------------------------------------------------------------------
+
+Investigator = Annotated[Principal, Depends(require_roles("support", "auditor"))]
+
+
+@router.get(
+    "/support-requests/{request_id}/dossier",
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "the case dossier (PDF)"},
+        **problem_responses(401, 403, 404),
+    },
+    response_class=Response,
+    tags=["support requests"],
+    summary="One PDF with everything about a request (support, auditor)",
+)
+def case_dossier(
+    request_id: str, caller: Investigator, request: Request, service: Service
+) -> Response:
+    requests = request.app.state.requests
+    actor = Actor(caller.role, caller.sub)
+    state = requests.get_request(request_id, actor)  # 404 for an unknown request
+    history = requests.history(request_id, actor)
+    pictures = [
+        Picture(
+            stored.id,
+            stored.media_type,
+            stored.bytes,
+            stored.sha256,
+            None
+            if stored.thumbnail_sha256 is None
+            else b"".join(service.content(stored.thumbnail_sha256)),
+        )
+        for stored in service.of_request(str(state.id))
+    ]
+    ledger: list[dict] | None = None
+    note = ""
+    entries = getattr(request.app.state, "ledger_entries", None)
+    if entries is None:
+        note = "no ledger is reachable from this process (set SUPPORT_LEDGER_URL)"
+    else:
+        token = request.headers.get("authorization", "").partition(" ")[2].strip()
+        try:
+            ledger = entries(state.seller_id, str(state.id), caller.role, caller.sub, token)
+        except Exception as error:  # the dossier still helps without the ledger: say why
+            note = f"the ledger could not be read ({type(error).__name__}: {error})"
+    view = request_view(state)
+    pdf = render(
+        DossierData(
+            request=view,
+            order=requests.order(state.order_id),
+            history=history,
+            messages=list(state.messages),
+            pictures=pictures,
+            ledger=ledger,
+            ledger_note=note,
+            generated_at=request.app.state.clock.now(),
+        )
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="dossier-{state.id}.pdf"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": CSP,
+            "Cache-Control": "no-store",
+        },
+    )

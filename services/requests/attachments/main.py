@@ -13,6 +13,7 @@ from uuid import UUID
 from services.requests.application import RequestsApplication
 from services.requests.attachments.application import Attachments
 from services.requests.attachments.domain import Limits
+from services.requests.attachments.dossier import HttpLedger
 from services.requests.attachments.storage import blob_store_for
 from services.requests.settings import Settings
 
@@ -70,6 +71,8 @@ async def sweep_loop(service: Attachments, interval: float, stop: asyncio.Event)
 def attach(app: Any, settings: Settings) -> asyncio.Task[None]:
     """In the requests lifespan: open the service on `app.state.attachments`, start the sweep."""
     app.state.attachments = open_attachments(settings, app.state.requests)
+    if settings.ledger_url:  # distributed mode: the dossier reads the ledger's public API
+        app.state.ledger_entries = HttpLedger(settings.ledger_url)
     app.state.attachments_stop = asyncio.Event()
     return asyncio.create_task(
         sweep_loop(
