@@ -680,3 +680,20 @@ def test_the_case_dossier_is_one_pdf_with_order_timeline_messages_pictures_deadl
         ),
         404,
     )
+
+
+def test_a_photo_turned_by_its_exif_orientation_is_stored_turned_without_exif(api: Api) -> None:
+    # Given a 640x480 JPEG whose EXIF says "rotate 90 degrees" (orientation 6)
+    image = Image.new("RGB", (640, 480), (10, 200, 10))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif.tobytes())
+    # When uploaded; then the pixels are turned (480x640) and no EXIF is left to turn them again
+    body = uploaded(api, buffer.getvalue(), sub="b-orient")
+    assert (body["width"], body["height"]) == (480, 640)
+    stored = api.client.get(
+        f"/v1/attachments/{body['id']}", headers=api.headers("buyer", "b-orient")
+    ).content
+    assert Image.open(io.BytesIO(stored)).size == (480, 640)
+    assert len(Image.open(io.BytesIO(stored)).getexif()) == 0

@@ -63,6 +63,7 @@ from shared.clock import Clock
 
 UNREFERENCED_LIFETIME = timedelta(hours=24)
 QUOTA_WINDOW = timedelta(hours=24)
+ORIENTATION = 0x0112
 _RAW_JAVASCRIPT = re.compile(rb"/(JavaScript|JS)\b")
 
 
@@ -166,7 +167,9 @@ class Attachments:
                 Image.MAX_IMAGE_PIXELS = self.max_image_pixels
                 with Image.open(path) as opened:
                     opened.load()
-                    image = ImageOps.exif_transpose(opened)
+                    # Turn the pixels as EXIF says before EXIF goes (a copy only when needed).
+                    turned = opened.getexif().get(ORIENTATION, 1) not in (1, None)
+                    image = ImageOps.exif_transpose(opened) if turned else opened
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise UnsafeOrBrokenFile(
                 f"the image has more than {self.max_image_pixels} pixels; send a smaller image"
@@ -181,7 +184,8 @@ class Attachments:
         try:
             if stored_type == "image/jpeg":
                 rgb = image if image.mode in ("RGB", "L") else image.convert("RGB")
-                rgb.save(out, "JPEG", quality=90, optimize=True)
+                # no optimize=True: its second Huffman pass cost 6x the encode for ~7 % fewer bytes
+                rgb.save(out, "JPEG", quality=90)
             elif stored_type == "image/png":
                 image.save(out, "PNG", optimize=False)
             else:
