@@ -126,12 +126,11 @@ def create_app(
         app.state.idempotency = IdempotencyStore(application.recorder.transaction)
         stop = asyncio.Event()
         timers = asyncio.create_task(timer_loop(app, settings.timer_interval_seconds, stop))
-        sweeper = attach_attachments(app, settings)
+        sweeper = attach_attachments(app, settings, stop)
         try:
             yield
         finally:
             stop.set()
-            app.state.attachments_stop.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await timers
                 await sweeper

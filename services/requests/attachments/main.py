@@ -68,16 +68,12 @@ async def sweep_loop(service: Attachments, interval: float, stop: asyncio.Event)
             await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
-def attach(app: Any, settings: Settings) -> asyncio.Task[None]:
-    """In the requests lifespan: open the service on `app.state.attachments`, start the sweep."""
+def attach(app: Any, settings: Settings, stop: asyncio.Event) -> asyncio.Task[None]:
+    """In the requests lifespan: open the service on `app.state.attachments` and start the sweep,
+    which ends when `stop` (the lifespan's own) is set."""
     app.state.attachments = open_attachments(settings, app.state.requests)
     if settings.ledger_url:  # distributed mode: the dossier reads the ledger's public API
         app.state.ledger_entries = HttpLedger(settings.ledger_url)
-    app.state.attachments_stop = asyncio.Event()
     return asyncio.create_task(
-        sweep_loop(
-            app.state.attachments,
-            settings.attachments_sweep_interval_seconds,
-            app.state.attachments_stop,
-        )
+        sweep_loop(app.state.attachments, settings.attachments_sweep_interval_seconds, stop)
     )
