@@ -58,6 +58,15 @@ def noise_jpeg(megabytes: float, seed: int) -> bytes:
     return buffer.getvalue()
 
 
+def mp4(extra: int) -> bytes:
+    """An ISO-BMFF head (`ftyp` isom) and an `mdat` box of `extra` zero bytes."""
+
+    def box(kind: bytes, payload: bytes) -> bytes:
+        return (8 + len(payload)).to_bytes(4, "big") + kind + payload
+
+    return box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41") + box(b"mdat", b"\x00" * extra)
+
+
 def _multipart(data: bytes, name: str, media_type: str) -> tuple[bytes, str]:
     boundary = "benchBoundary7d1f"
     head = (
@@ -141,7 +150,6 @@ def _percentile(values: list[float], q: float) -> float:
 
 def run(photos: int = 20, photo_mb: float = 3.0, video_mb: float = 50.0) -> dict[str, Any]:
     from services.requests.attachments.storage import FilesystemBlobs, sha256_of
-    from tests.attachment_files import mp4
 
     folder = Path(tempfile.mkdtemp(prefix="bench-attachments-"))
     images = [noise_jpeg(photo_mb, seed) for seed in range(photos)]
