@@ -608,13 +608,16 @@ class RequestsApplication(Application):
             at=at,
         )
 
-    def decide(self, request_id: UUID | str, actor: Actor, *, outcome: str) -> SupportRequest:
+    def decide(
+        self, request_id: UUID | str, actor: Actor, *, outcome: str, evidence: list[str] = ()
+    ) -> SupportRequest:
         at = self.clock.now()
+        evidence = self._references(actor, request_id, "evidence", list(evidence))
         return self._command(
             request_id,
             actor,
             ("support",),
-            lambda r: r.decide(at=at, actor=str(actor), outcome=outcome),
+            lambda r: r.decide(at=at, actor=str(actor), outcome=outcome, evidence=evidence),
             at=at,
         )
 

@@ -697,3 +697,39 @@ def test_a_photo_turned_by_its_exif_orientation_is_stored_turned_without_exif(ap
     ).content
     assert Image.open(io.BytesIO(stored)).size == (480, 640)
     assert len(Image.open(io.BytesIO(stored)).getexif()) == 0
+
+
+def test_a_support_decision_cites_the_agents_own_upload_and_the_cases_photo(api: Api) -> None:
+    # Given an escalated request with the buyer's photo
+    order = api.place_order()
+    shot = uploaded(api, photo(seed=91), sub=order["buyer_id"])
+    state = api.open_request(order, photos=[shot["id"]])
+    api.pass_deadline(state, "seller_response")
+    escalated = api.as_party(state, "buyer", "POST", "/escalate", {"reason": "No answer."})
+    assert escalated.status_code == 200, escalated.text
+    # and the agent's own note as a PDF, and another agent's upload
+    note = uploaded(api, pdf(), role="support", sub="agent-9")
+    foreign = uploaded(api, mp4(9_191), role="support", sub="agent-other")
+    decision = {"outcome": "refund", "evidence": [note["id"], foreign["id"]]}
+    response = api.call(
+        "support", "POST", f"/v1/support-requests/{state['id']}/decision", decision, sub="agent-9"
+    )
+    # Then another agent's upload is not theirs to cite
+    assert_problem(response, 422, detail_contains="of yours")
+    # When the agent decides citing the note and the case's photo
+    decision = {"outcome": "refund", "evidence": [note["id"], shot["id"]]}
+    response = api.call(
+        "support", "POST", f"/v1/support-requests/{state['id']}/decision", decision, sub="agent-9"
+    )
+    assert response.status_code == 200, response.text
+    # Then the decision records both with their hashes, and the note now belongs to the request:
+    # the buyer and seller read it
+    history = api.as_party(state, "support", "GET", "/history").json()
+    decided = next(e for e in history if e["type"] == "support_decided")
+    assert decided["data"]["evidence"] == [
+        f"{note['id']}#sha256={note['sha256']}",
+        f"{shot['id']}#sha256={shot['sha256']}",
+    ]
+    for role, sub in (("buyer", order["buyer_id"]), ("seller", order["seller_id"])):
+        got = api.client.get(f"/v1/attachments/{note['id']}", headers=api.headers(role, sub))
+        assert got.status_code == 200

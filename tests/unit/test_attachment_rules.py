@@ -217,3 +217,21 @@ def test_only_images_are_shown_inline() -> None:
     assert disposition("image/png") == "inline"
     for media_type in ("application/pdf", "video/mp4", "video/quicktime", "text/html"):
         assert disposition(media_type) == "attachment"
+
+
+def test_decisions_published_before_evidence_existed_still_read_as_the_v1_contract() -> None:
+    from shared.contracts.requests_v1 import SupportDecidedV1
+
+    base = {
+        "request_id": "6f1c2a52-5b7e-4a53-9d51-3b0f6d3e8a10",
+        "version": 5,
+        "at": "2026-12-10T10:00:00+00:00",
+        "actor": "support:a1",
+        "outcome": "refund",
+        "liable": "seller",
+        "amount": 2500,
+        "return_dropoff_due": None,
+    }
+    assert SupportDecidedV1.model_validate(base).evidence == []
+    cited = SupportDecidedV1.model_validate({**base, "evidence": [recorded_reference(ID, SHA)]})
+    assert cited.evidence == [f"{ID}#sha256={SHA}"]
