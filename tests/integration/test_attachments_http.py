@@ -733,3 +733,17 @@ def test_a_support_decision_cites_the_agents_own_upload_and_the_cases_photo(api:
     for role, sub in (("buyer", order["buyer_id"]), ("seller", order["seller_id"])):
         got = api.client.get(f"/v1/attachments/{note['id']}", headers=api.headers(role, sub))
         assert got.status_code == 200
+
+
+def test_a_body_declared_larger_than_any_accepted_file_is_413_before_it_is_read(api: Api) -> None:
+    largest = service(api).limits.largest
+    response = api.client.post(
+        "/v1/attachments",
+        content=b"x" * 10,
+        headers={
+            **api.headers("buyer", "b-huge"),
+            "Content-Type": "multipart/form-data; boundary=B",
+            "Content-Length": str(largest + 10 * 1024 * 1024),
+        },
+    )
+    assert_problem(response, 413, detail_contains="at most")

@@ -248,8 +248,21 @@ class Attachments:
                 "request_id": None,
                 "referenced_at": None,
             }
-            connection.execute(insert(attachments), row)
+            try:
+                connection.execute(insert(attachments), row)
+            except BaseException:
+                self._forget_unnamed(sha256, thumb_sha)  # no orphan bytes after a failed insert
+                raise
         return _stored(row), True
+
+    def _forget_unnamed(self, *hashes: str | None) -> None:
+        for sha256 in hashes:
+            if sha256 is None:
+                continue
+            with self.engine.connect() as connection:
+                if referenced_elsewhere(connection, sha256):
+                    continue
+            self.blobs.delete(sha256)
 
     # --- reading ---------------------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ from shared.problems import ProblemError, problem_responses
 
 UPLOAD_PATH = "/v1/attachments"
 CSP = "default-src 'none'; sandbox"
+# Room for the multipart framing and small other parts beside the largest accepted file.
+MULTIPART_OVERHEAD = 128 * 1024
 
 STATUS: dict[type[AttachmentError], int] = {
     MalformedUpload: 400,
@@ -120,6 +122,14 @@ def _problem(error: AttachmentError) -> ProblemError:
     },
 )
 async def upload_attachment(request: Request, uploader: Uploader, service: Service) -> Response:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > service.limits.largest + MULTIPART_OVERHEAD:
+        # Refused before a byte is read: no accepted file is that large.
+        raise ProblemError(
+            413,
+            f"files may be at most {service.limits.largest} bytes; this body is larger",
+            slug="file-too-large",
+        )
     try:
         upload = await receive(
             request.stream(),
