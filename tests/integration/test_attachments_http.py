@@ -612,9 +612,9 @@ def _next_friday_ten_new_york(api: Api) -> str:
 def test_the_case_dossier_is_one_pdf_with_order_timeline_messages_pictures_deadlines_and_ledger(
     api: Api,
 ) -> None:
-    from pypdf import PdfReader
+    import time
 
-    from services.embedded import pump_projections
+    from pypdf import PdfReader
 
     # Given a request opened on a Friday in New York with a photo, a message with a PDF, and a
     # partial refund the buyer accepted (a ledger entry)
@@ -628,7 +628,14 @@ def test_the_case_dossier_is_one_pdf_with_order_timeline_messages_pictures_deadl
     offer = {"type": "partial_refund", "amount": 1000}
     assert api.as_party(state, "seller", "POST", "/responses", offer).status_code == 200
     assert api.as_party(state, "buyer", "POST", "/offer/accept").status_code == 200
-    pump_projections(api.client.app)
+    # (the embedded pump applies the events to the ledger in the background: wait for it)
+    ledger_path = f"/v1/sellers/{order['seller_id']}/ledger?request_id={state['id']}"
+    deadline = time.monotonic() + 20
+    while not api.client.get(ledger_path, headers=api.headers("support", "agent-7")).json()[
+        "entries"
+    ]:
+        assert time.monotonic() < deadline, "the ledger never saw the accepted offer"
+        time.sleep(0.1)
 
     # When support asks for the dossier
     response = api.client.get(

@@ -17,7 +17,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from services.requests.application import Actor, request_view
-from services.requests.attachments.application import Attachments
+from services.requests.attachments.application import Attachments, Stored
 from services.requests.attachments.domain import (
     THUMBNAIL_TYPE,
     AttachmentError,
@@ -171,7 +171,7 @@ def _download(service: Attachments, sha256: str, media_type: str, size: int | No
     )
 
 
-def _readable(service: Attachments, attachment_id: str, caller: Principal):  # type: ignore[no-untyped-def]
+def _readable(service: Attachments, attachment_id: str, caller: Principal) -> Stored:
     if not is_attachment_id(attachment_id):
         raise ProblemError(404, f"no attachment {attachment_id}", slug="attachment-not-found")
     try:

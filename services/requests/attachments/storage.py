@@ -28,6 +28,7 @@ from typing import BinaryIO, Protocol
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     DateTime,
     Engine,
     Integer,
@@ -193,16 +194,14 @@ class DatabaseBlobs:
 _HAS = select(chunks.c.seq).where(chunks.c.sha256 == bindparam("b_sha")).limit(1)
 
 
-def _advisory_lock(connection: object, sha256: str) -> None:
-    if connection.dialect.name == "postgresql":  # type: ignore[attr-defined]
-        connection.execute(  # type: ignore[attr-defined]
-            text("SELECT pg_advisory_xact_lock(:k)"), {"k": int(sha256[:15], 16)}
-        )
+def _advisory_lock(connection: Connection, sha256: str) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int(sha256[:15], 16)})
 
 
-def referenced_elsewhere(connection: object, sha256: str) -> bool:
+def referenced_elsewhere(connection: Connection, sha256: str) -> bool:
     """Whether any metadata row still names these bytes (as a file or as a thumbnail)."""
-    count = connection.execute(  # type: ignore[attr-defined]
+    count = connection.execute(
         select(func.count())
         .select_from(attachments)
         .where((attachments.c.sha256 == sha256) | (attachments.c.thumbnail_sha256 == sha256))
