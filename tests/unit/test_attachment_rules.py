@@ -235,3 +235,67 @@ def test_decisions_published_before_evidence_existed_still_read_as_the_v1_contra
     assert SupportDecidedV1.model_validate(base).evidence == []
     cited = SupportDecidedV1.model_validate({**base, "evidence": [recorded_reference(ID, SHA)]})
     assert cited.evidence == [f"{ID}#sha256={SHA}"]
+
+
+ROLES = ("buyer", "seller", "support", "auditor", "admin", "platform")
+PEOPLE = ("p1", "p2", "p3")
+
+
+@given(
+    role=st.sampled_from(ROLES),
+    actor_id=st.sampled_from(PEOPLE),
+    uploader=st.tuples(st.sampled_from(("buyer", "seller", "support")), st.sampled_from(PEOPLE)),
+    parties=st.none() | st.tuples(st.sampled_from(PEOPLE), st.sampled_from(PEOPLE)),
+)
+def test_reading_is_scoped_to_the_uploader_before_and_the_case_after(
+    role: str, actor_id: str, uploader: tuple[str, str], parties: tuple[str, str] | None
+) -> None:
+    allowed = may_read(role=role, actor_id=actor_id, uploader=uploader, request_parties=parties)
+    if parties is None:
+        assert allowed == ((role, actor_id) == uploader)
+    else:
+        on_case = (role == "buyer" and actor_id == parties[0]) or (
+            role == "seller" and actor_id == parties[1]
+        )
+        assert allowed == (role in ("support", "auditor") or on_case)
+    if role in ("admin", "platform") and (role, actor_id) != uploader:
+        assert not allowed
+
+
+@given(
+    role=st.sampled_from(("buyer", "seller", "support")),
+    actor_id=st.sampled_from(PEOPLE),
+    uploader=st.tuples(st.sampled_from(("buyer", "seller", "support")), st.sampled_from(PEOPLE)),
+    owner=st.none() | st.sampled_from(("r1", "r2")),
+    target=st.none() | st.sampled_from(("r1", "r2")),
+    field=st.sampled_from(list(ReferenceField)),
+    kind=st.sampled_from(list(MediaKind)),
+)
+def test_a_reference_is_accepted_only_for_ones_own_upload_or_the_cases_and_never_anothers_case(
+    role: str,
+    actor_id: str,
+    uploader: tuple[str, str],
+    owner: str | None,
+    target: str | None,
+    field: ReferenceField,
+    kind: MediaKind,
+) -> None:
+    subject = facts(uploader_role=uploader[0], uploader_id=uploader[1], request_id=owner, kind=kind)
+    try:
+        check_reference(
+            subject,
+            actor_role=role,
+            actor_id=actor_id,
+            field=field,
+            request_id=target,
+            sha256=None,
+            reference=ID,
+        )
+        accepted = True
+    except (AttachmentNotUsable, AttachmentTaken):
+        accepted = False
+    mine = uploader == (role, actor_id)
+    on_case = owner is not None and owner == target
+    free_or_here = owner is None or owner == target
+    photo_ok = field != ReferenceField.PHOTOS or (kind == MediaKind.IMAGE and mine)
+    assert accepted == ((mine or on_case) and free_or_here and photo_ok)
