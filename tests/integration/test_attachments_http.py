@@ -459,6 +459,22 @@ def test_downloads_carry_the_safe_headers(api: Api) -> None:
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["content-disposition"] == disposition
         assert response.headers["content-security-policy"] == "default-src 'none'; sandbox"
+    # the ETag is the hash of the bytes: a client that has them gets 304, not them again
+    first = api.client.get(
+        f"/v1/attachments/{shot['id']}", headers=api.headers("buyer", "b-headers")
+    )
+    assert first.headers["etag"] == f'"{shot["sha256"]}"'
+    again = api.client.get(
+        f"/v1/attachments/{shot['id']}",
+        headers={**api.headers("buyer", "b-headers"), "If-None-Match": first.headers["etag"]},
+    )
+    assert again.status_code == 304 and again.content == b""
+    # ...but only after the access check: a stranger with the hash still gets 404
+    stranger = api.client.get(
+        f"/v1/attachments/{shot['id']}",
+        headers={**api.headers("buyer", "b-stranger"), "If-None-Match": first.headers["etag"]},
+    )
+    assert_problem(stranger, 404)
     no_thumb = api.client.get(
         f"/v1/attachments/{document['id']}/thumbnail", headers=api.headers("buyer", "b-headers")
     )

@@ -156,8 +156,14 @@ async def upload_attachment(request: Request, uploader: Uploader, service: Servi
     )
 
 
-def _download(service: Attachments, sha256: str, media_type: str, size: int | None) -> Response:
+def _download(
+    service: Attachments, sha256: str, media_type: str, size: int | None, request: Request
+) -> Response:
+    etag = f'"{sha256}"'  # the bytes never change under a hash
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "private"})
     headers = {
+        "ETag": etag,
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": CSP,
         "Content-Disposition": disposition(media_type),
@@ -184,26 +190,32 @@ def _readable(service: Attachments, attachment_id: str, caller: Principal) -> St
     "/attachments/{attachment_id}",
     responses={
         200: {"content": {"application/octet-stream": {}}, "description": "the file"},
+        304: {"description": "unchanged since the `If-None-Match` ETag (the sha256)"},
         **problem_responses(401, 403, 404),
     },
     response_class=Response,
     summary="An attachment's bytes (the request's parties, support, auditors; the uploader)",
 )
-def read_attachment(attachment_id: str, caller: Reader, service: Service) -> Response:
+def read_attachment(
+    attachment_id: str, caller: Reader, service: Service, request: Request
+) -> Response:
     stored = _readable(service, attachment_id, caller)
-    return _download(service, stored.sha256, stored.media_type, stored.bytes)
+    return _download(service, stored.sha256, stored.media_type, stored.bytes, request)
 
 
 @router.get(
     "/attachments/{attachment_id}/thumbnail",
     responses={
         200: {"content": {THUMBNAIL_TYPE: {}}, "description": "a 320 px JPEG"},
+        304: {"description": "unchanged since the `If-None-Match` ETag"},
         **problem_responses(401, 403, 404),
     },
     response_class=Response,
     summary="An image attachment's 320 px thumbnail",
 )
-def read_thumbnail(attachment_id: str, caller: Reader, service: Service) -> Response:
+def read_thumbnail(
+    attachment_id: str, caller: Reader, service: Service, request: Request
+) -> Response:
     stored = _readable(service, attachment_id, caller)
     if stored.thumbnail_sha256 is None:
         raise ProblemError(
@@ -211,7 +223,7 @@ def read_thumbnail(attachment_id: str, caller: Reader, service: Service) -> Resp
             f"attachment {attachment_id} is not an image: it has no thumbnail",
             slug="attachment-not-found",
         )
-    return _download(service, stored.thumbnail_sha256, THUMBNAIL_TYPE, None)
+    return _download(service, stored.thumbnail_sha256, THUMBNAIL_TYPE, None, request)
 
 
 # --- the case dossier -------------------------------------------------------------------------------
