@@ -16,6 +16,9 @@ Writes bench/results.json, bench/results.md and bench/latency.png (or under --ou
   (`wait_until_drained`; the seconds it took are recorded).
 - `relay`: OutboxRelay draining a backlog (PostgreSQL -> Kafka) beside a raw kafka-python producer
   sending the same number of records of the same value and header sizes.
+- `attachments`: 3 MB photo uploads (MB/s, p50/p95) on the embedded server beside the raw sha256 +
+  put of the same bytes into the same filesystem store; the server's peak RSS during a 50 MB video
+  upload beside its peak before it (bench/attachments.py).
 - `rebuild`: replay of every projection (ledger, ratings, notifications + inbox) into fresh SQLite
   stores from a SQLite event store of `--rebuild-events` events, beside a raw read + decode of the
   same notification log. The store is generated once per size under var/bench/ and reused.
@@ -50,7 +53,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench import baselines, e2e_latency, http_load  # noqa: E402
+from bench import attachments, baselines, e2e_latency, http_load  # noqa: E402
 
 PY = sys.executable
 UP_PROCESSES = (
@@ -628,6 +631,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"headers) | **{r['events_per_s']}** | {r['raw_producer']['messages_per_s']} msgs/s "
         f"(kafka-python producer) | {r['ratio']:.0%} |"
     )
+    if "attachments" in results:
+        lines += attachments.markdown_rows(results["attachments"])
     b = results["rebuild"]
     lines.append(
         f"| rebuild events/s ({b['events']} events, SQLite; "
@@ -746,6 +751,7 @@ def main(argv: list[str] | None = None) -> int:
         "--e2e-repeats", type=int, default=3, help="runs per offered rate; the median run is kept"
     )
     parser.add_argument("--relay-events", type=int, default=3000)
+    parser.add_argument("--attachment-photos", type=int, default=30, help="3 MB photo uploads")
     parser.add_argument("--rebuild-events", type=int, default=100_000)
     parser.add_argument(
         "--quick",
@@ -757,6 +763,7 @@ def main(argv: list[str] | None = None) -> int:
         args.http_requests, args.warmup, args.concurrency_levels = 20, 4, [2, 4]
         args.rates, args.e2e_seconds, args.e2e_repeats = [10.0, 20.0], 1.0, 2
         args.relay_events, args.rebuild_events = 50, 200
+        args.attachment_photos = 3
     args.out.mkdir(parents=True, exist_ok=True)
     begin = time.perf_counter()
     from sqlalchemy import create_engine
@@ -775,6 +782,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log("HTTP throughput, embedded")
         results["http_embedded"] = http_embedded(args, rss)
+        log("attachments: 3 MB photo uploads, 50 MB video peak RSS")
+        results["attachments"] = attachments.run(photos=args.attachment_photos)
         log("rebuild")
         results["rebuild"] = rebuild(args)
         log("relay")

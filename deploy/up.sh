@@ -118,7 +118,8 @@ requests_db="$(db_url requests)"
 requests_port="${SUPPORT_REQUESTS_PORT:-8001}"
 common=("SUPPORT_DATABASE_URL=$requests_db" "SUPPORT_KAFKA_CREATE_TOPICS=1")
 # The API first: it creates the event-store tables the relay and the consumer then find.
-start requests-api "${common[@]}" "SUPPORT_PORT=$requests_port" -- \
+start requests-api "${common[@]}" "SUPPORT_PORT=$requests_port" \
+    "SUPPORT_LEDGER_URL=http://127.0.0.1:${SUPPORT_LEDGER_PORT:-8002}" -- \
     "$py" -m services.requests.kafka_main api
 wait_http requests-api "$requests_port"
 start requests-relay "${common[@]}" -- "$py" -m services.requests.kafka_main relay

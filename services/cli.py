@@ -5,7 +5,7 @@
     seller-support demo [--base-url http://127.0.0.1:8000]
     seller-support audit verify [--anchors FILE]     # tamper check of every request's hash chain
     seller-support audit rebuild --compare [--from-kafka] [--now T]
-    seller-support audit export [--out FILE]         # JSON Lines of CloudEvents, whole history
+    seller-support audit export [--out FILE] [--with-attachments]  # JSON Lines (+ the files)
     seller-support audit history REQUEST_ID [--as-of T]
     seller-support audit state REQUEST_ID --as-of T
 
@@ -506,7 +506,11 @@ def audit_rebuild(args: argparse.Namespace) -> int:
 def audit_export(args: argparse.Namespace) -> int:
     from services.requests import audit
 
-    app = _open_requests(_settings())
+    if args.with_attachments and (not args.out or args.out == "-"):
+        _err("--with-attachments writes the files beside the export: give --out FILE")
+        return 2
+    settings = _settings()
+    app = _open_requests(settings)
     progress = _Progress(args.quiet)
     try:
         if args.out and args.out != "-":
@@ -514,6 +518,15 @@ def audit_export(args: argparse.Namespace) -> int:
                 count = audit.export(app, handle, lambda n, _t: progress("exported", n))
         else:
             count = audit.export(app, sys.stdout, lambda n, _t: progress("exported", n))
+        if args.with_attachments:
+            from pathlib import Path
+
+            from services.requests.attachments.export import export_files
+            from services.requests.attachments.main import open_attachments
+
+            folder = Path(f"{args.out}.attachments")
+            files = export_files(open_attachments(settings, app), folder)
+            _err(f"exported {files} attachment file(s) to {folder}")
     finally:
         _close_requests(app)
     _err(f"exported {count} event(s)" + (f" to {args.out}" if args.out else ""))
@@ -594,6 +607,11 @@ def _add_audit(commands: Any) -> None:
     export = sub.add_parser("export", help="the whole history as JSON Lines of CloudEvents")
     export.add_argument("--out", default=None, help="file to write (default stdout)")
     export.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    export.add_argument(
+        "--with-attachments",
+        action="store_true",
+        help="also write every referenced file to FILE.attachments/<sha256> (needs --out)",
+    )
     export.set_defaults(handler=audit_export)
 
     history = sub.add_parser("history", help="one request's events (or its state with --as-of)")

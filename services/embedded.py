@@ -21,6 +21,7 @@ from fastapi import FastAPI
 
 from services.ledger.api import record_claim_paid_or_problem
 from services.ledger.api import router as ledger_router
+from services.ledger.application import Viewer
 from services.ledger.main import open_ledger_at
 from services.notifications.api import router as notifications_router
 from services.notifications.main import NotificationsService
@@ -84,6 +85,10 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
             ledger = open_ledger_at(_database_url(settings, "ledger"))
             ratings = open_ratings_at(_database_url(settings, "ratings"), app.state.clock)
             app.state.ledger = ledger
+            # The case dossier's ledger port, in process: the ledger's public read (issue 21).
+            app.state.ledger_entries = lambda seller, request_id, role, sub, _token: ledger.ledger(
+                seller, Viewer(role=role, id=sub), request_id=request_id, limit=500
+            )["entries"]
             app.state.ratings = ratings
             # The ledger owns claim_paid (R39); in one process it arrives at the upstream ingest.
             app.state.fact_handlers = {

@@ -408,6 +408,7 @@ class Decision(_Body):
     )
 
     outcome: Literal["refund", "refund_with_return", "uphold_seller", "platform_refund"]
+    evidence: Annotated[list[Reference], Field(max_length=50)] = []  # attachment ids (issue 21)
 
 
 class Feedback(_Body):
@@ -632,7 +633,9 @@ def escalate(request_id: PathId, body: Escalation, buyer: Buyer, requests: Reque
 
 @router.post(REQUEST_PATH + "/decision", **COMMAND, summary="Support decides")
 def decide(request_id: PathId, body: Decision, agent: Support, requests: Requests) -> Response:
-    return _state(requests.decide(request_id, actor(agent), outcome=body.outcome))
+    return _state(
+        requests.decide(request_id, actor(agent), outcome=body.outcome, evidence=body.evidence)
+    )
 
 
 @router.post(REQUEST_PATH + "/feedback", **COMMAND, summary="Buyer feedback (R46)")

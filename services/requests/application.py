@@ -171,6 +171,9 @@ class RequestsApplication(Application):
     """The only writer of support-request state."""
 
     name = "requests"
+    # The attachments port (services/requests/attachments): resolves attachment ids a command
+    # names and claims them in its transaction; None: references are kept as given.
+    attachments: Any = None
 
     def __init__(self, clock: Clock, env: dict[str, str] | None = None) -> None:
         super().__init__(env=env)
@@ -204,6 +207,15 @@ class RequestsApplication(Application):
             raise ConcurrentUpdate(
                 "the request changed while this command ran; reload it and try again"
             ) from error
+
+    def _references(
+        self, actor: Actor, request_id: UUID | str | None, field: str, references: list[str]
+    ) -> list[str]:
+        """Attachment ids checked and recorded with their sha256 (plain references unchanged)."""
+        if self.attachments is None or not references:
+            return list(references)
+        rid = None if request_id is None else str(request_id)
+        return self.attachments.resolve(actor.role, actor.id, rid, field, list(references))
 
     def _load(self, request_id: UUID | str) -> SupportRequest:
         try:
@@ -315,6 +327,8 @@ class RequestsApplication(Application):
         ):
             if tracking:
                 self._link_tracking(session, tracking, rid, purpose)
+        if self.attachments is not None:
+            self.attachments.bind(session, request)
         self.save(request)
 
     def _link_tracking(self, session: Session, tracking: str, rid: str, purpose: str) -> None:
@@ -478,6 +492,7 @@ class RequestsApplication(Application):
         if actor.role != "buyer":
             raise Forbidden("only the buyer of an order opens a support request on it")
         request_id = uuid4()
+        photos = self._references(actor, None, "photos", photos)
         claim = current_claim()
         try:
             with self.recorder.transaction() as session:
@@ -546,6 +561,7 @@ class RequestsApplication(Application):
         self, request_id: UUID | str, actor: Actor, response: SellerResponse
     ) -> SupportRequest:
         at = self.clock.now()
+        evidence = self._references(actor, request_id, "evidence", list(response.evidence))
 
         def change(request: SupportRequest) -> None:
             who = str(actor)
@@ -574,7 +590,7 @@ class RequestsApplication(Application):
                 )
             elif response.type == ResponseType.NO_REFUND:
                 request.explain_no_refund(
-                    at=at, actor=who, message=response.message, evidence=list(response.evidence)
+                    at=at, actor=who, message=response.message, evidence=evidence
                 )
             elif response.type == ResponseType.REQUEST_INFO:
                 request.request_information(at=at, actor=who, message=response.message)
@@ -619,6 +635,7 @@ class RequestsApplication(Application):
         self, request_id: UUID | str, actor: Actor, *, reason: str, evidence: list[str]
     ) -> SupportRequest:
         at = self.clock.now()
+        evidence = self._references(actor, request_id, "evidence", evidence)
         return self._command(
             request_id,
             actor,
@@ -641,6 +658,7 @@ class RequestsApplication(Application):
         self, request_id: UUID | str, actor: Actor, *, body: str, attachments: list[str]
     ) -> SupportRequest:
         at = self.clock.now()
+        attachments = self._references(actor, request_id, "attachments", attachments)
         return self._command(
             request_id,
             actor,
@@ -665,13 +683,16 @@ class RequestsApplication(Application):
             at=at,
         )
 
-    def decide(self, request_id: UUID | str, actor: Actor, *, outcome: str) -> SupportRequest:
+    def decide(
+        self, request_id: UUID | str, actor: Actor, *, outcome: str, evidence: list[str] = ()
+    ) -> SupportRequest:
         at = self.clock.now()
+        evidence = self._references(actor, request_id, "evidence", list(evidence))
         return self._command(
             request_id,
             actor,
             ("support",),
-            lambda r: r.decide(at=at, actor=str(actor), outcome=outcome),
+            lambda r: r.decide(at=at, actor=str(actor), outcome=outcome, evidence=evidence),
             at=at,
         )
 

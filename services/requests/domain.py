@@ -869,7 +869,9 @@ class SupportRequest(Aggregate):
             )
         self._escalated(at=at, actor=actor, reason=reason, grounds=grounds)
 
-    def decide(self, *, at: datetime, actor: str, outcome: str) -> None:
+    def decide(
+        self, *, at: datetime, actor: str, outcome: str, evidence: list[str] | None = None
+    ) -> None:
         if self.status != Status.ESCALATED:
             raise DecisionNotDue(f"only an escalated request can be decided: it is {self.status}")
         if outcome not in Outcome.__members__.values():
@@ -891,6 +893,7 @@ class SupportRequest(Aggregate):
             liable=None if liable is None else str(liable),
             amount=amount,
             return_dropoff_due=due,
+            evidence=list(evidence or ()),
         )
 
     def _escalate(self, at: datetime, by: str, reason: str, grounds: list[str]) -> None:
@@ -912,6 +915,7 @@ class SupportRequest(Aggregate):
         liable: str | None,
         amount: int | None,
         return_dropoff_due: datetime | None,
+        evidence: list[str] | None = None,  # issue 21; absent from decisions recorded before it
     ) -> None:
         self.decision = {"outcome": outcome, "liable": liable, "agent": actor, "at": at}
         if outcome == Outcome.REFUND_WITH_RETURN:

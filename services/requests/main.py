@@ -29,6 +29,8 @@ from services.requests.api import (
     upstream_router,
 )
 from services.requests.application import RequestsApplication, open_application
+from services.requests.attachments import http as attachments_http
+from services.requests.attachments.main import attach as attach_attachments
 from services.requests.idempotency import (
     BodyLimitMiddleware,
     IdempotencyMiddleware,
@@ -133,12 +135,14 @@ def create_app(
             log.info("clock resumed", extra={"now": resumed.isoformat()})
         stop = asyncio.Event()
         timers = asyncio.create_task(timer_loop(app, settings.timer_interval_seconds, stop))
+        sweeper = attach_attachments(app, settings, stop)
         try:
             yield
         finally:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await timers
+                await sweeper
             if durable_clock:
                 assert isinstance(clock, AdjustableClock)
                 dev_clock.save(application.engine, clock)
@@ -149,10 +153,15 @@ def create_app(
     install_problem_handlers(app, ERROR_STATUS)
     install_problem_openapi(app)
     app.add_middleware(IdempotencyMiddleware, records_own_key=records_own_key, render=receipt)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        streamed=attachments_http.is_streamed_upload,
+    )
 
     app.include_router(router)
     app.include_router(upstream_router)
+    app.include_router(attachments_http.router)
     if clock_is_movable:
         app.include_router(admin_router)
     for extra in extra_routers:

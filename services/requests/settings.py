@@ -32,6 +32,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     timer_interval_seconds: float = Field(default=5.0, gt=0)
     log_level: str = "info"
+    # Attachments (issue 21, docs/attachments.md): limits per kind, each uploader's allowance per
+    # 24 hours, the decompression-bomb guard, where the bytes go, how often the sweep runs.
+    attachments_image_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    attachments_pdf_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    attachments_video_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    attachments_daily_uploads: int = Field(default=100, gt=0)
+    attachments_daily_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
+    attachments_max_image_pixels: int = Field(default=40_000_000, gt=0)
+    attachments_store: Literal["auto", "filesystem", "database"] = "auto"
+    attachments_sweep_interval_seconds: float = Field(default=300.0, gt=0)
+    # The case dossier's ledger entries in distributed mode: the ledger's public API (empty: the
+    # ledger mounted in this process, embedded mode).
+    ledger_url: str = ""
 
     @model_validator(mode="after")
     def _defaults_and_production_checks(self) -> Settings:

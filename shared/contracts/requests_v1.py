@@ -230,6 +230,11 @@ class SupportDecidedV1(RequestEventV1):
     liable: Literal["seller", "platform"] | None
     amount: MinorUnits | None
     return_dropoff_due: AwareDatetime | None
+    evidence: list[str] = Field(
+        default_factory=list,
+        description="references the agent cited (attachment ids as `att_…#sha256=…`); absent "
+        "from decisions published before it was added",
+    )
 
 
 class FeedbackGivenV1(RequestEventV1):

@@ -49,6 +49,11 @@ def test_bench_driver_writes_every_section(tmp_path: Path) -> None:
         assert _positive(section["raw_save"]["commands_per_s"])
         assert _positive(section["ratio"])
 
+    attachments = results["attachments"]
+    assert _positive(attachments["upload"]["mb_per_s"]) and _positive(attachments["ratio"])
+    assert _positive(attachments["raw_write"]["mb_per_s"])
+    assert _positive(attachments["video"]["peak_rss_mb_during"])
+
     rows = results["e2e_latency"]["rows"]
     assert [r["rate_per_s"] for r in rows] == results["parameters"]["rates"]
     for row in rows:

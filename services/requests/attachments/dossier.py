@@ -1,0 +1,286 @@
+"""The case dossier (`GET /v1/support-requests/{id}/dossier`): one PDF for support and auditors with
+the order and its items, the timeline in the marketplace's zone, every message, the photos and
+evidence as thumbnails, the carrier scans, the deadlines and why they fell where they did, and the
+request's ledger entries.
+
+Rendered with fpdf2 and its core fonts (Helvetica is built into every PDF reader: no font file to
+ship or download); text outside Latin-1 is shown with its closest Latin-1 form or `?`.
+
+The ledger is another service: this module only knows `LedgerEntries`, a port that the embedded
+composition fills with the ledger application's public read (in process) and distributed mode with
+a call to the ledger's public HTTP API at `SUPPORT_LEDGER_URL` (`HttpLedger`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import unicodedata
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import holidays
+from fpdf import FPDF
+
+from shared.business_time import calendar_for
+
+# (seller_id, request_id, role, subject, bearer token) -> the request's ledger entries
+LedgerEntries = Callable[[str, str, str, str, str], list[dict[str, Any]]]
+
+_LATIN = {
+    "\u2014": "-",
+    "\u2013": "-",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2026": "...",
+    "\u20ac": "EUR ",
+}
+
+
+class HttpLedger:
+    """The ledger's public API: `GET {base}/v1/sellers/{seller}/ledger?request_id=…`, called with the
+    dossier caller's own token (support and auditors read every seller's ledger)."""
+
+    def __init__(self, base_url: str, timeout: float = 5.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def __call__(
+        self, seller_id: str, request_id: str, role: str, sub: str, token: str
+    ) -> list[dict[str, Any]]:
+        query = urllib.parse.urlencode({"request_id": request_id, "limit": 500})
+        url = f"{self.base_url}/v1/sellers/{urllib.parse.quote(seller_id, safe='')}/ledger?{query}"
+        call = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(call, timeout=self.timeout) as answer:
+            return list(json.load(answer)["entries"])
+
+
+@dataclass
+class Picture:
+    attachment_id: str
+    media_type: str
+    size: int
+    sha256: str
+    thumbnail: bytes | None
+
+
+@dataclass
+class DossierData:
+    request: dict[str, Any]
+    order: dict[str, Any] | None
+    history: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+    pictures: list[Picture]
+    ledger: list[dict[str, Any]] | None
+    ledger_note: str = ""
+    generated_at: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def latin(text: Any) -> str:
+    value = str(text)
+    for wide, narrow in _LATIN.items():
+        value = value.replace(wide, narrow)
+    value = unicodedata.normalize("NFKC", value)
+    return value.encode("latin-1", "replace").decode("latin-1")
+
+
+def local(moment: Any, zone: ZoneInfo) -> str:
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if not isinstance(moment, datetime):
+        return "-"
+    return moment.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def deadline_explanations(history: list[dict[str, Any]], marketplace: str) -> list[str]:
+    """For every deadline an event set (`…_due` in its data): from when, until when, how many
+    business hours, and which days did not count (weekends, holidays by name)."""
+    calendar = calendar_for(marketplace)
+    zone = ZoneInfo(calendar.zone)
+    lines = []
+    for entry in history:
+        for key, value in entry["data"].items():
+            if not key.endswith("_due") or value is None:
+                continue
+            due = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+            start = entry["at"]
+            if isinstance(start, str):
+                start = datetime.fromisoformat(start)
+            hours = calendar.business_hours_between(start, due)
+            skipped = skipped_days(
+                start.astimezone(zone).date(), due.astimezone(zone).date(), calendar
+            )
+            why = ", ".join(skipped) if skipped else "no weekend or holiday in between"
+            lines.append(
+                f"{key.removesuffix('_due').replace('_', ' ')}: set by {entry['type']} at "
+                f"{local(start, zone)}, due {local(due, zone)} = {hours:g} business hours "
+                f"({hours / 24:g} business days) later; not counted: {why}"
+            )
+    return lines
+
+
+def skipped_days(first: date, last: date, calendar: Any) -> list[str]:
+    names = holidays.country_holidays(calendar.country, years=range(first.year, last.year + 1))
+    skipped = []
+    day = first
+    while day <= last:
+        if not calendar.is_business_day(day):
+            reason = names.get(day) or day.strftime("%A")
+            skipped.append(f"{day.isoformat()} ({reason})")
+        day += timedelta(days=1)
+    return skipped
+
+
+class _Pdf(FPDF):
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("Helvetica", size=7)
+        self.cell(0, 6, f"Seller Support case dossier - page {self.page_no()}", align="C")
+
+
+def render(data: DossierData) -> bytes:
+    request = data.request
+    marketplace = (data.order or {}).get("marketplace") or "US"
+    zone = ZoneInfo(calendar_for(marketplace).zone)
+    pdf = _Pdf(format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.set_title(latin(f"Case dossier {request['id']}"))
+    pdf.add_page()
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+
+    def heading(text: str) -> None:
+        pdf.ln(2)
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.multi_cell(width, 7, latin(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=9)
+
+    def line(text: str) -> None:
+        pdf.multi_cell(width, 5, latin(text), new_x="LMARGIN", new_y="NEXT")
+
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.multi_cell(width, 9, latin(f"Case dossier: support request {request['id']}"))
+    pdf.set_font("Helvetica", size=9)
+    line(
+        f"Status {request['status']}; resolution {request['resolution'] or '-'}; reason "
+        f"{request['reason']}; policy {request.get('policy_version') or '-'}; escalated "
+        f"{'yes' if request['escalated'] else 'no'}. Times in {zone.key} ({marketplace} marketplace)."
+    )
+    if data.generated_at is not None:
+        line(f"Generated {local(data.generated_at, zone)}.")
+
+    heading("Order and items")
+    order = data.order or {}
+    line(
+        f"Order {request['order_id']} placed {local(order.get('placed_at'), zone)}; buyer "
+        f"{request['buyer_id']}, seller {request['seller_id']}; currency {order.get('currency', '-')}."
+    )
+    for item in order.get("items", []):
+        mark = "*" if item["item_id"] in request["item_ids"] else " "
+        line(
+            f"{mark} item {item['item_id']}: {item.get('title', '')} ({item.get('category', '-')}), "
+            f"price {_money(item.get('price'), order.get('currency'))}, seller payout "
+            f"{_money(item.get('seller_payout'), order.get('currency'))}"
+        )
+    line("(* = an item of this request)")
+
+    heading("Carrier scans and shipments")
+    shipment = order.get("shipment") or {}
+    if shipment:
+        line(
+            f"Original: {shipment.get('carrier', '-')} {shipment.get('service', '')} tracking "
+            f"{shipment.get('tracking_number', '-')}, shipped {local(shipment.get('shipped_at'), zone)}"
+        )
+    line(f"Original delivered: {local(order.get('delivered_at'), zone)}")
+    scans = [e for e in data.history if e["actor"] in ("carrier", "platform")]
+    for entry in scans:
+        detail = ", ".join(f"{k} {v}" for k, v in entry["data"].items() if not k.endswith("_due"))
+        line(f"{local(entry['at'], zone)}  {entry['type']} ({entry['actor']}) {detail}")
+    if not scans:
+        line("No carrier scan of a return or replacement.")
+
+    heading("Timeline")
+    for entry in data.history:
+        detail = "; ".join(
+            f"{k}: {_short(v)}" for k, v in entry["data"].items() if k not in ("version",)
+        )
+        line(f"{local(entry['at'], zone)}  v{entry['version']} {entry['type']} by {entry['actor']}")
+        if detail:
+            pdf.set_x(pdf.l_margin + 6)
+            pdf.multi_cell(width - 6, 4.5, latin(detail), new_x="LMARGIN", new_y="NEXT")
+
+    heading("Messages")
+    for message in data.messages:
+        attachments = ", ".join(message.get("attachments") or []) or "none"
+        line(f"{local(message['at'], zone)}  {message['author']}: {message['body']}")
+        pdf.set_x(pdf.l_margin + 6)
+        pdf.multi_cell(
+            width - 6, 4.5, latin(f"attachments: {attachments}"), new_x="LMARGIN", new_y="NEXT"
+        )
+    if not data.messages:
+        line("No messages.")
+
+    heading("Photos and evidence")
+    for picture in data.pictures:
+        line(
+            f"{picture.attachment_id}  {picture.media_type}, {picture.size} bytes, sha256 "
+            f"{picture.sha256}"
+        )
+        if picture.thumbnail is not None:
+            if pdf.get_y() + 45 > pdf.h - 15:
+                pdf.add_page()
+            pdf.image(io.BytesIO(picture.thumbnail), h=40, keep_aspect_ratio=True)
+            pdf.ln(1)
+    if not data.pictures:
+        line("No uploaded files (plain references, if any, are in the timeline).")
+
+    heading("Deadlines and why they fell where they did")
+    line(
+        "Business time runs on whole local business days (Monday-Friday, not a public holiday of "
+        "the marketplace's country); weekends and holidays do not count (R1, R2)."
+    )
+    for explanation in deadline_explanations(data.history, marketplace):
+        line("- " + explanation)
+    current = {k: v for k, v in request["deadlines"].items() if v is not None}
+    line("Open now: " + (", ".join(f"{k} {local(v, zone)}" for k, v in current.items()) or "none"))
+
+    heading("Ledger entries of this request")
+    if data.ledger is None:
+        line(f"Not available: {data.ledger_note}")
+    elif not data.ledger:
+        line("No ledger entry for this request.")
+    else:
+        for entry in data.ledger:
+            line(
+                f"{local(entry.get('at'), zone)}  {entry.get('kind')}  "
+                f"{_money(entry.get('amount'), entry.get('currency'))}  (entry {entry.get('id')})"
+            )
+    for note in data.notes:
+        line(note)
+    return bytes(pdf.output())
+
+
+def _money(amount: Any, currency: Any) -> str:
+    if not isinstance(amount, int):
+        return "-"
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{abs(amount) // 100}.{abs(amount) % 100:02d} {currency or ''}".strip()
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in value.items()) + "}"
+    text = str(value)
+    return text if len(text) <= 300 else text[:297] + "..."
