@@ -130,6 +130,11 @@ class ListQuery:
             moment = getattr(self, name)
             if moment is not None and moment.tzinfo is None:
                 raise InvalidQuery(name, "needs a UTC offset (e.g. 2026-12-07T14:00:00-05:00)")
+            try:
+                if moment is not None:
+                    moment.astimezone(UTC)
+            except (OverflowError, ValueError):
+                raise InvalidQuery(name, "out of range") from None
         if self.q is not None:
             query_words(self.q)
 
