@@ -22,6 +22,10 @@ Writes bench/results.json, bench/results.md and bench/latency.png (or under --ou
 - `rebuild`: replay of every projection (ledger, ratings, notifications + inbox) into fresh SQLite
   stores from a SQLite event store of `--rebuild-events` events, beside a raw read + decode of the
   same notification log. The store is generated once per size under var/bench/ and reused.
+- `search`: the search service's list queries (support queue, a seller's open requests by
+  deadline, a `q` search) at `--search-requests` requests on PostgreSQL, each beside the raw SQL of
+  the same query, with the plans' index use, and the CSV export of every row (time, peak RSS)
+  beside `COPY … TO STDOUT` (bench/search.py).
 - `peak_rss_mb`: VmHWM of every process (the embedded server, each `make up` process from its pid
   file in var/up/, this driver).
 - `cpu_nice`: each `make up` process's nice and its session's autogroup nice (deploy/up.sh's tiers).
@@ -54,6 +58,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench import attachments, baselines, e2e_latency, http_load  # noqa: E402
+from bench import search as search_bench  # noqa: E402
 
 PY = sys.executable
 UP_PROCESSES = (
@@ -640,6 +645,8 @@ def markdown(results: dict[str, Any]) -> str:
         + f") | **{b['events_per_s']}** | "
         f"{b['raw_read']['events_per_s']} events/s (read + decode) | {b['ratio']:.0%} |"
     )
+    if "search" in results:
+        lines += search_bench.markdown_rows(results["search"])
     lines += [
         "",
         "Peak RSS (VmHWM, MiB): "
@@ -753,6 +760,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--relay-events", type=int, default=3000)
     parser.add_argument("--attachment-photos", type=int, default=30, help="3 MB photo uploads")
     parser.add_argument("--rebuild-events", type=int, default=100_000)
+    parser.add_argument("--search-requests", type=int, default=100_000)
+    parser.add_argument("--search-repeats", type=int, default=200)
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -764,6 +773,7 @@ def main(argv: list[str] | None = None) -> int:
         args.rates, args.e2e_seconds, args.e2e_repeats = [10.0, 20.0], 1.0, 2
         args.relay_events, args.rebuild_events = 50, 200
         args.attachment_photos = 3
+        args.search_requests, args.search_repeats = 300, 5
     args.out.mkdir(parents=True, exist_ok=True)
     begin = time.perf_counter()
     from sqlalchemy import create_engine
@@ -786,6 +796,10 @@ def main(argv: list[str] | None = None) -> int:
         results["attachments"] = attachments.run(photos=args.attachment_photos)
         log("rebuild")
         results["rebuild"] = rebuild(args)
+        log("search list queries")
+        results["search"] = search_bench.run(
+            pg_url, admin, args.search_requests, args.search_repeats
+        )
         log("relay")
         results["relay"] = relay(args, pg_url, admin, bootstrap, topics)
         log("HTTP throughput, the requests API process alone on PostgreSQL")

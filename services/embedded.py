@@ -1,8 +1,8 @@
 """The embedded composition: every service's routes in one FastAPI app and one process (`make run`).
 
 The requests service (services/requests/main.py) owns the app and its lifespan; this module adds
-the projections around it: the ledger, ratings and notifications applications on `app.state.ledger`
-/ `app.state.ratings` / `app.state.notifications`, fed in process from the requests application's notification log (no broker)
+the projections around it: the ledger, ratings, notifications and search applications on `app.state.ledger`
+/ `app.state.ratings` / `app.state.notifications` / `app.state.search`, fed in process from the requests application's notification log (no broker)
 by a pump task every `projection_interval_seconds`. Their databases are SQLite files under the data
 folder unless `SUPPORT_LEDGER_DATABASE_URL` / `SUPPORT_RATINGS_DATABASE_URL` say otherwise.
 """
@@ -31,6 +31,8 @@ from services.ratings.main import open_ratings_at
 from services.requests.main import create_app
 from services.requests.publishing import read_messages
 from services.requests.settings import Settings
+from services.search.api import router as search_router
+from services.search.main import open_search_at
 from shared.clock import Clock
 from shared.observability import database_check
 from shared.transport.notification_log import NotificationLogFeed
@@ -50,6 +52,8 @@ def pump_projections(app: FastAPI) -> int:
     state = app.state
     applied = state.projection_feed.pump()
     state.ratings.refresh()
+    if applied:
+        state.search.refresh_metrics()
     return applied
 
 
@@ -67,13 +71,14 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
     app = create_app(
         settings,
         clock,
-        extra_routers=(ledger_router, ratings_router, notifications_router),
+        extra_routers=(ledger_router, ratings_router, notifications_router, search_router),
         title="Seller Support",
         service="embedded",
         extra_checks={
             "ledger database": database_check(lambda r: r.app.state.ledger.engine),
             "ratings database": database_check(lambda r: r.app.state.ratings.engine),
             "notifications database": database_check(lambda r: r.app.state.notifications.engine),
+            "search database": database_check(lambda r: r.app.state.search.engine),
         },
     )
     requests_lifespan = app.router.lifespan_context
@@ -84,12 +89,14 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
             requests = app.state.requests
             ledger = open_ledger_at(_database_url(settings, "ledger"))
             ratings = open_ratings_at(_database_url(settings, "ratings"), app.state.clock)
+            search = open_search_at(_database_url(settings, "search"), app.state.clock)
             app.state.ledger = ledger
             # The case dossier's ledger port, in process: the ledger's public read (issue 21).
             app.state.ledger_entries = lambda seller, request_id, role, sub, _token: ledger.ledger(
                 seller, Viewer(role=role, id=sub), request_id=request_id, limit=500
             )["entries"]
             app.state.ratings = ratings
+            app.state.search = search
             # The ledger owns claim_paid (R39); in one process it arrives at the upstream ingest.
             app.state.fact_handlers = {
                 "claim_paid": lambda fact: record_claim_paid_or_problem(ledger, fact)["created"]
@@ -99,7 +106,7 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
                 return read_messages(requests, start, limit)
 
             app.state.projection_feed = NotificationLogFeed(
-                read, [ledger.projection, ratings.projection]
+                read, [ledger.projection, ratings.projection, search.projection]
             )
             notifications = NotificationsService(
                 read,
@@ -120,6 +127,7 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
                 ledger.close()
                 with contextlib.suppress(Exception):
                     ratings.close()
+                search.close()
 
     app.router.lifespan_context = lifespan
     return app

@@ -31,6 +31,7 @@ from services.requests.api import (
 from services.requests.application import RequestsApplication, open_application
 from services.requests.attachments import http as attachments_http
 from services.requests.attachments.main import attach as attach_attachments
+from services.requests.assignment_api import router as assignment_router
 from services.requests.idempotency import (
     BodyLimitMiddleware,
     IdempotencyMiddleware,
@@ -160,6 +161,7 @@ def create_app(
     )
 
     app.include_router(router)
+    app.include_router(assignment_router)
     app.include_router(upstream_router)
     app.include_router(attachments_http.router)
     if clock_is_movable:

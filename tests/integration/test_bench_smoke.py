@@ -53,6 +53,11 @@ def test_bench_driver_writes_every_section(tmp_path: Path) -> None:
     assert _positive(attachments["upload"]["mb_per_s"]) and _positive(attachments["ratio"])
     assert _positive(attachments["raw_write"]["mb_per_s"])
     assert _positive(attachments["video"]["peak_rss_mb_during"])
+    search = results["search"]
+    for name in ("support_queue", "seller_open_by_deadline", "q_search"):
+        assert _positive(search[name]["system_ms"]["p50"]), name
+        assert _positive(search[name]["raw_sql_ms"]["p50"]), name
+    assert search["csv_export"]["system"]["rows"] == search["requests"]
 
     rows = results["e2e_latency"]["rows"]
     assert [r["rate_per_s"] for r in rows] == results["parameters"]["rates"]
