@@ -384,9 +384,13 @@ class Mailer:
                             "b_subject": row["subject"],
                             "b_body": row["body"],
                         }
-                        if not self._record_sent(outcome):
-                            sent.append(outcome)  # the database is away: recorded at the end
                         sent_now += 1
+                        if not self._record_sent(outcome):
+                            # The database is away: send nothing more that could not be recorded
+                            # (the rest is released, or its lease runs out).
+                            sent.append(outcome)
+                            done += 1
+                            break
                     done += 1
         finally:
             with self.engine.begin() as conn:
