@@ -51,12 +51,13 @@ class Profile:
 PROFILES = {
     "short": Profile(
         "short",
-        journeys=150,
+        journeys=60,
         workers=2,
-        pace_s=0.8,
+        pace_s=1.5,
         broker_outage_s=10,
         postgres_outage_s=8,
-        faults=("kill relay", "kill ledger", "kill requests-api", "broker down, ledger restarted"),
+        # (and the requests API killed while timers fire, in every profile)
+        faults=("kill relay", "kill ledger", "broker down, ledger restarted"),
         gap_s=(2, 5),
     ),
     "full": Profile(
