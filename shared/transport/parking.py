@@ -22,6 +22,7 @@ count while any is parked, and `seller_support_events_parked` counts them.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -105,6 +106,32 @@ def is_transient(error: BaseException) -> bool:
 
 def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:4000]
+
+
+def open_patiently(
+    open_: Callable[[], Any], what: str, *, initial_s: float = 0.5, max_s: float = 10.0
+) -> Any:
+    """`open_()`, retried with capped exponential backoff while the database (or network) is away:
+    a process that starts during an outage waits for it instead of exiting (issue 18). Any other
+    error is raised at once."""
+    delay = initial_s
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return open_()
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            log.warning(
+                "opening failed, retrying",
+                what=what,
+                attempt=attempt,
+                delay_s=delay,
+                error=repr(error)[:300],
+            )
+            time.sleep(delay)
+            delay = min(max_s, delay * 2)
 
 
 # --- the message, kept to be applied again ------------------------------------------------------------

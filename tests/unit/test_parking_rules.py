@@ -101,3 +101,29 @@ def test_readiness_says_degraded_only_while_something_is_parked() -> None:
     assert note is not None
     assert note["parked_events"] == {"ledger": 2, "ratings": 1}
     assert note["parked_money_events"] == 2
+
+
+def test_a_process_starting_while_its_database_is_down_waits_for_it_but_not_for_a_bug() -> None:
+    from shared.transport.parking import open_patiently
+
+    attempts = {"n": 0}
+
+    def database_back_at_the_third_try() -> str:
+        attempts["n"] += 1
+        if attempts["n"] < 3:
+            raise _dbapi(sa_exc.OperationalError)
+        return "opened"
+
+    assert open_patiently(database_back_at_the_third_try, "db", initial_s=0.0) == "opened"
+    assert attempts["n"] == 3
+
+    def a_bug() -> str:
+        attempts["n"] += 1
+        raise ValueError("bad setting")
+
+    attempts["n"] = 0
+    try:
+        open_patiently(a_bug, "db", initial_s=0.0)
+    except ValueError:
+        pass
+    assert attempts["n"] == 1
