@@ -8,15 +8,19 @@ go to a report: docs/reliability.md for the full run (`make chaos`).
 
 `CHAOS_PROFILE=short` (what `make test` runs: a few faults, a few minutes) or `full`; `CHAOS_SEED`
 fixes the random moments; `CHAOS_REPORT` names the report file (default: docs/reliability.md for
-`full`, var/chaos/reliability-short.md for `short`); CHAOS_KAFKA_PORT, CHAOS_KAFKA_CONTROLLER_PORT,
+`full`, var/chaos/reliability-short.md for `short`); `CHAOS_FAULTS` replaces the profile's list
+(comma-separated, e.g. `kill ledger,postgres down`); `CHAOS_KEEP=1` leaves the PostgreSQL cluster
+and the run's logs and mail (var/chaos/run-*) to look at; CHAOS_KAFKA_PORT, CHAOS_KAFKA_CONTROLLER_PORT,
 CHAOS_PG_CLUSTER, CHAOS_PG_PORT, CHAOS_PORT_BASE place its own infrastructure (tests/chaos/system.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import random
+import shutil
 import threading
 import time
 import uuid
@@ -51,9 +55,9 @@ class Profile:
 PROFILES = {
     "short": Profile(
         "short",
-        journeys=60,
+        journeys=100,
         workers=2,
-        pace_s=1.5,
+        pace_s=3.0,
         broker_outage_s=10,
         postgres_outage_s=8,
         # (and the requests API killed while timers fire, in every profile)
@@ -62,9 +66,9 @@ PROFILES = {
     ),
     "full": Profile(
         "full",
-        journeys=500,
-        workers=3,
-        pace_s=1.0,
+        journeys=1000,
+        workers=2,
+        pace_s=2.5,
         broker_outage_s=30,
         postgres_outage_s=20,
         faults=(
@@ -262,13 +266,18 @@ def write_report(
     path.write_text("\n".join(lines))
 
 
-def test_the_system_recovers_from_every_fault_alone_and_loses_or_doubles_nothing(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
+def test_the_system_recovers_from_every_fault_alone_and_loses_or_doubles_nothing() -> None:
     profile = PROFILES[os.environ.get("CHAOS_PROFILE", "short").strip() or "short"]
+    if os.environ.get("CHAOS_FAULTS", "").strip():  # e.g. "kill ledger,postgres down"
+        faults = tuple(f.strip() for f in os.environ["CHAOS_FAULTS"].split(",") if f.strip())
+        profile = dataclasses.replace(profile, faults=faults)
+    keep = os.environ.get("CHAOS_KEEP", "") == "1"  # leave the databases and logs to look at
     seed = int(os.environ.get("CHAOS_SEED", "") or random.SystemRandom().randrange(10**6))
     chooser = random.Random(seed)
-    run_dir = tmp_path_factory.mktemp("chaos")
+    run_dir = REPO / "var" / "chaos" / f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    run_dir.mkdir(parents=True)
+    for old in sorted((REPO / "var" / "chaos").glob("run-*"))[:-3]:  # the last three stay
+        shutil.rmtree(old, ignore_errors=True)
     report = Path(
         os.environ.get("CHAOS_REPORT", "")
         or (
@@ -307,7 +316,10 @@ def test_the_system_recovers_from_every_fault_alone_and_loses_or_doubles_nothing
         check(system, load, findings)
         write_report(report, profile, seed, system, load, findings, started, up_s, load_s)
     finally:
-        system.cleanup()
+        if keep:
+            system.down()
+        else:
+            system.cleanup()
 
     failed_faults: Callable[[], list[str]] = lambda: [  # noqa: E731
         f.name for f in system.faults if f.recovered is None
