@@ -403,6 +403,16 @@ class ConsumerRuntime(Generic[T]):
             self._producer.close(timeout=10)
             self._producer = None
 
+    def _drop_consumer(self) -> None:
+        """Forget the consumer (and what it did not commit) after a broker failure; `start` makes
+        a fresh one, which resumes at the committed offsets."""
+        consumer, self._consumer = self._consumer, None
+        self._take_uncommitted()
+        self._next_offsets.clear()
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                consumer.close(autocommit=False, timeout_ms=2_000)
+
     def assignment(self) -> set[TopicPartition]:
         return set(self._consumer.assignment()) if self._consumer is not None else set()
 
@@ -429,6 +439,9 @@ class ConsumerRuntime(Generic[T]):
                     failures = 0
                 except (KafkaError, OSError) as error:  # the broker is away: wait it out
                     failures += 1
+                    # Records polled and not done must not be skipped by the next poll: start
+                    # again from the committed offsets (what was done is recognised and skipped).
+                    self._drop_consumer()
                     self._wait_out(failures, error, "polling")
                     continue
                 if after_poll is not None:
