@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 PYTEST  := $(PY) -m pytest
 
-.PHONY: venv run demo up down test test-unit lint contracts postgres postgres-stop kafka kafka-stop \
+.PHONY: venv run demo up down test test-unit chaos lint contracts postgres postgres-stop kafka kafka-stop \
 	bench image compose-up compose-down deploy-check clean
 
 $(STAMP): pyproject.toml
@@ -34,6 +34,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	SUPPORT_TEST_DATABASE_URL="$${SUPPORT_TEST_DATABASE_URL:-$$(bash deploy/postgres/start.sh)}" \
 		$(PYTEST) -q -p no:cacheprovider tests
+
+# The fault-injection suite, full profile (tests/chaos; own Kafka and PostgreSQL on other ports):
+# writes its figures to docs/reliability.md. `make test` runs its short profile.
+chaos: $(STAMP)
+	CHAOS_PROFILE=full $(PYTEST) -q -p no:cacheprovider tests/chaos
 
 test-unit: $(STAMP)
 	$(PYTEST) -q -p no:cacheprovider tests/unit

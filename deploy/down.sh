@@ -1,14 +1,32 @@
 #!/usr/bin/env bash
-# `make down`: stop every process `make up` started (SIGTERM, then SIGKILL after 20 s), then the
-# Kafka broker and the PostgreSQL cluster. SUPPORT_KEEP_INFRA=1 keeps the broker and PostgreSQL
+# `make down`: stop supervisord and every process it runs for `make up` (SIGTERM, then SIGKILL after
+# 20 s; supervisord restarts nothing once asked to shut down), then the Kafka broker and the
+# PostgreSQL cluster. SUPPORT_KEEP_INFRA=1 keeps the broker and PostgreSQL
 # running (e.g. while tests use them).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-run_dir="$repo/var/up"
+run_dir="${SUPPORT_UP_DIR:-$repo/var/up}"
 
 log() { echo "down: $*" >&2; }
+
+supervisor_pid="$(cat "$run_dir/supervisord.pid" 2>/dev/null || true)"
+if [ -n "$supervisor_pid" ] && kill -0 "$supervisor_pid" 2>/dev/null; then
+    "$repo/.venv/bin/supervisorctl" -c "$run_dir/supervisord.conf" stop all >&2 || true
+    kill -TERM "$supervisor_pid" 2>/dev/null || true
+    for _ in $(seq 1 150); do
+        kill -0 "$supervisor_pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    if kill -0 "$supervisor_pid" 2>/dev/null; then
+        log "supervisord (pid $supervisor_pid) still running after 30 s; killing it"
+        kill -KILL "$supervisor_pid" 2>/dev/null || true
+    fi
+    log "supervisord and its programs stopped"
+fi
+
+# Processes of an older `make up` (pid files, no supervisor).
 
 # Reverse start order: projections, then the requests consumer, relay and API.
 for name in search notifications notifications-smtp ratings ledger requests-upstream requests-relay \

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # `make up`: the distributed system on one machine — Apache Kafka, PostgreSQL (one database per
-# service) and one process per service, each with a pid file and a log under var/up/.
+# service) and one process per service, run by supervisord (the `supervisor` package), which
+# restarts any process that exits, crashes or is killed. Its generated config, socket, pid file and
+# every process's log live under var/up/ (SUPPORT_UP_DIR); `.venv/bin/supervisorctl -c
+# var/up/supervisord.conf status` shows them. Each process is one `program` line below.
 #
 #   requests API (+ timer loop)  :8001  python -m services.requests.kafka_main api
 #   requests outbox relay               python -m services.requests.kafka_main relay
@@ -12,14 +15,14 @@
 #   search         :8005  python -m services.search.main         (requests.v1 consumer: list queries, queue)
 #   notifications-smtp :8025  python -m services.notifications.smtp_server (unless SUPPORT_SMTP_URL is set)
 #
-# Idempotent: a process whose pid file names a live process is left alone. `make down` stops it all.
-# CPU tiers on the shared machine (docs/operations.md, "One machine"): the requests API at the
-# default priority, the relay and the ledger (the money path) at nice 5, the upstream consumer,
-# ratings, notifications and its SMTP server at nice 10; SUPPORT_UP_NICE=off runs all at the default.
+# Idempotent: run again, it starts only what is missing (supervisorctl update). `make down` stops
+# it all. CPU tiers on the shared machine (docs/operations.md, "One machine"): the requests API at
+# the default priority, the relay and the ledger (the money path) at nice 5, the upstream consumer,
+# ratings, notifications and its SMTP server at nice 10 — each in a session of its own with that
+# nice on its autogroup (deploy/cpu_tier.py); SUPPORT_UP_NICE=off runs all at the default.
 # Ports: SUPPORT_REQUESTS_PORT, SUPPORT_LEDGER_PORT, SUPPORT_RATINGS_PORT, SUPPORT_NOTIFICATIONS_PORT,
-# SUPPORT_SEARCH_PORT.
-# Databases: SUPPORT_<SERVICE>_DATABASE_URL when given, else a database per service in the local
-# cluster of deploy/postgres/start.sh (seller_support_requests, seller_support_ledger, ...).
+# SUPPORT_SEARCH_PORT, SUPPORT_SMTP_PORT. Databases: SUPPORT_<SERVICE>_DATABASE_URL when given, else a database per
+# service in the local cluster of deploy/postgres/start.sh (seller_support_requests, ...).
 #
 # Each projection service runs as `python -m services.<name>.main` with SUPPORT_PORT,
 # SUPPORT_DATABASE_URL (= SUPPORT_<NAME>_DATABASE_URL, its own database), SUPPORT_KAFKA_BOOTSTRAP,
@@ -32,10 +35,13 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 cd "$repo"
-run_dir="$repo/var/up"
+run_dir="${SUPPORT_UP_DIR:-$repo/var/up}"
 mkdir -p "$run_dir"
+run_dir="$(cd "$run_dir" && pwd)"
 py="$repo/.venv/bin/python"
 [ -x "$py" ] || { echo "up: $py missing (run make venv)" >&2; exit 1; }
+conf="$run_dir/supervisord.conf"
+ctl=("$repo/.venv/bin/supervisorctl" -c "$conf")
 
 log() { echo "up: $*" >&2; }
 
@@ -46,22 +52,6 @@ declare -A cpu_nice=(
     [search]=10
 )
 [ "${SUPPORT_UP_NICE:-on}" != off ] || cpu_nice=()
-
-yield_cpu() {  # yield_cpu <name> <pid>: the session's autogroup takes the process's nice
-    local nice="${cpu_nice[$1]:-0}" group="/proc/$2/autogroup"
-    [ "$nice" != 0 ] && [ -w "$group" ] || return 0
-    # With autogroup scheduling (sched_autogroup_enabled=1) every session shares the CPU as one
-    # entity whatever its processes' nice values, so the nice is set on the process's own session
-    # (started by setsid), never on the one it was started from: wait until it leads its own.
-    for _ in $(seq 1 50); do
-        if [ "$(ps -o sid= -p "$2" 2>/dev/null | tr -d ' ')" = "$2" ]; then
-            # unprivileged writers are held to one change per 100 ms machine-wide (EAGAIN)
-            echo "$nice" >"$group" 2>/dev/null && return 0
-        fi
-        sleep 0.1
-    done
-    log "$1: could not set its session's nice (pid $2); it runs at the default priority"
-}
 
 bootstrap="$(bash deploy/kafka/start.sh)"
 export SUPPORT_KAFKA_BOOTSTRAP="$bootstrap"
@@ -77,68 +67,72 @@ db_url() {  # db_url <service>
     fi
 }
 
-alive() {  # alive <name>
-    local pid
-    pid="$(cat "$run_dir/$1.pid" 2>/dev/null || true)"
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
-}
-
-start() {  # start <name> <env...> -- <command...>
-    local name="$1"; shift
-    local envs=()
-    while [ "$1" != "--" ]; do envs+=("$1"); shift; done
-    shift
-    if alive "$name"; then
-        log "$name already running (pid $(cat "$run_dir/$name.pid"))"
-        return
-    fi
-    env "${envs[@]}" nice -n "${cpu_nice[$name]:-0}" setsid nohup "$@" </dev/null \
-        >>"$run_dir/$name.log" 2>&1 &
-    local pid=$!
-    echo "$pid" >"$run_dir/$name.pid"
-    yield_cpu "$name" "$pid"
-    log "$name started (pid $pid, nice ${cpu_nice[$name]:-0}, log var/up/$name.log)"
-}
-
-wait_http() {  # wait_http <name> <port>
-    for _ in $(seq 1 100); do
-        if "$py" - "$2" <<'PY' 2>/dev/null; then
-import sys, urllib.request
-urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1).read()
-PY
-            log "$1 ready on http://127.0.0.1:$2"
-            return 0
-        fi
-        alive "$1" || { log "$1 exited; last lines of var/up/$1.log:"; tail -n 30 "$run_dir/$1.log" >&2; exit 1; }
-        sleep 0.2
-    done
-    log "$1 not ready on :$2 after 20 s (see var/up/$1.log)"
-    exit 1
-}
-
-# --- requests -------------------------------------------------------------------------------------
-requests_db="$(db_url requests)"
-requests_port="${SUPPORT_REQUESTS_PORT:-8001}"
-common=("SUPPORT_DATABASE_URL=$requests_db" "SUPPORT_KAFKA_CREATE_TOPICS=1")
-# The API first: it creates the event-store tables the relay and the consumer then find.
-start requests-api "${common[@]}" "SUPPORT_PORT=$requests_port" \
-    "SUPPORT_LEDGER_URL=http://127.0.0.1:${SUPPORT_LEDGER_PORT:-8002}" -- \
-    "$py" -m services.requests.kafka_main api
-wait_http requests-api "$requests_port"
-start requests-relay "${common[@]}" -- "$py" -m services.requests.kafka_main relay
-start requests-upstream "${common[@]}" -- "$py" -m services.requests.kafka_main upstream
-
-# --- projections ------------------------------------------------------------------------------------
-smtp_port="${SUPPORT_SMTP_PORT:-8025}"
 port_open() {  # port_open <port>
     "$py" - "$1" <<'PY' 2>/dev/null
 import socket, sys
 socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=0.5).close()
 PY
 }
+
+supervisor_running() {
+    local pid
+    pid="$(cat "$run_dir/supervisord.pid" 2>/dev/null || true)"
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# --- the processes: one `program` line each, in start order ----------------------------------------
+programs=()  # names, in start order
+declare -A http_port=()
+sections=""
+program() {  # program <name> <HTTP port to wait for, or -> <NAME=value ...> -- <command ...>
+    local name="$1" port="$2" item env_line="" command
+    shift 2
+    while [ "$1" != "--" ]; do
+        env_line+="${env_line:+,}${1%%=*}=\"${1#*=}\""
+        shift
+    done
+    shift
+    command="$py $repo/deploy/cpu_tier.py ${cpu_nice[$name]:-0} --"
+    for item in "$@"; do command+=" $item"; done
+    programs+=("$name")
+    [ "$port" = - ] || http_port[$name]="$port"
+    sections+="
+[program:$name]
+command=${command//%/%%}
+directory=$repo
+${env_line:+environment=${env_line//%/%%}}
+priority=$((${#programs[@]} * 10))
+autostart=true
+autorestart=true
+startsecs=2
+startretries=1000
+stopsignal=TERM
+stopwaitsecs=20
+killasgroup=true
+stdout_logfile=$run_dir/$name.log
+stdout_logfile_maxbytes=50MB
+stdout_logfile_backups=2
+redirect_stderr=true
+"
+}
+
+# --- requests -------------------------------------------------------------------------------------
+requests_db="$(db_url requests)"
+requests_port="${SUPPORT_REQUESTS_PORT:-8001}"
+common=("SUPPORT_DATABASE_URL=$requests_db" "SUPPORT_KAFKA_CREATE_TOPICS=1")
+# The API first (it creates the event-store tables; the relay and the consumer wait for them).
+program requests-api "$requests_port" "${common[@]}" "SUPPORT_PORT=$requests_port" \
+    "SUPPORT_LEDGER_URL=http://127.0.0.1:${SUPPORT_LEDGER_PORT:-8002}" -- \
+    "$py" -m services.requests.kafka_main api
+program requests-relay - "${common[@]}" -- "$py" -m services.requests.kafka_main relay
+program requests-upstream - "${common[@]}" -- "$py" -m services.requests.kafka_main upstream
+
+# --- projections ------------------------------------------------------------------------------------
+smtp_port="${SUPPORT_SMTP_PORT:-8025}"
 if [ -z "${SUPPORT_SMTP_URL:-}" ]; then
-    if alive notifications-smtp || ! port_open "$smtp_port"; then
-        start notifications-smtp -- "$py" -m services.notifications.smtp_server \
+    if ! port_open "$smtp_port" \
+        || { supervisor_running && grep -q '^\[program:notifications-smtp\]' "$conf"; }; then
+        program notifications-smtp - -- "$py" -m services.notifications.smtp_server \
             --port "$smtp_port" --data-dir "$run_dir"
     else
         log "an SMTP server already listens on :$smtp_port; notifications will use it"
@@ -152,10 +146,65 @@ for svc in ledger ratings notifications search; do
     port_var="SUPPORT_${upper}_PORT"
     port="${!port_var:-${default_port[$svc]}}"
     db="$(db_url "$svc")"
-    start "$svc" "SUPPORT_DATABASE_URL=$db" "SUPPORT_${upper}_DATABASE_URL=$db" \
+    program "$svc" "$port" "SUPPORT_DATABASE_URL=$db" "SUPPORT_${upper}_DATABASE_URL=$db" \
         "SUPPORT_PORT=$port" "SUPPORT_CONSUMER_GROUP=seller-support.$svc" \
         "SUPPORT_KAFKA_CREATE_TOPICS=1" -- "$py" -m "services.$svc.main"
-    wait_http "$svc" "$port"
+done
+
+# --- supervisord ----------------------------------------------------------------------------------
+{
+    echo "; generated by deploy/up.sh: edit up.sh, not this file"
+    echo "[unix_http_server]"
+    echo "file=$run_dir/supervisor.sock"
+    echo "chmod=0700"
+    echo
+    echo "[supervisord]"
+    echo "logfile=$run_dir/supervisord.log"
+    echo "logfile_maxbytes=20MB"
+    echo "pidfile=$run_dir/supervisord.pid"
+    echo "childlogdir=$run_dir"
+    echo "directory=$repo"
+    echo
+    echo "[rpcinterface:supervisor]"
+    echo "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface"
+    echo
+    echo "[supervisorctl]"
+    echo "serverurl=unix://$run_dir/supervisor.sock"
+    echo "$sections"
+} >"$conf.new"
+mv "$conf.new" "$conf"
+
+if supervisor_running; then
+    "${ctl[@]}" update >&2
+    log "supervisord already running; programs updated"
+else
+    "$repo/.venv/bin/supervisord" -c "$conf"
+    log "supervisord started (config $conf)"
+fi
+
+wait_http() {  # wait_http <name> <port>
+    local state
+    for _ in $(seq 1 300); do
+        if "$py" - "$2" <<'PY' 2>/dev/null; then
+import sys, urllib.request
+urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1).read()
+PY
+            log "$1 ready on http://127.0.0.1:$2"
+            return 0
+        fi
+        state="$("${ctl[@]}" status "$1" 2>/dev/null | awk '{print $2}' || true)"
+        if [ "$state" = FATAL ]; then
+            log "$1 cannot start; last lines of $run_dir/$1.log:"
+            tail -n 30 "$run_dir/$1.log" >&2
+            exit 1
+        fi
+        sleep 0.2
+    done
+    log "$1 not ready on :$2 after 60 s (see $run_dir/$1.log); supervisord keeps restarting it"
+    exit 1
+}
+for name in "${programs[@]}"; do
+    [ -z "${http_port[$name]:-}" ] || wait_http "$name" "${http_port[$name]}"
 done
 
 log "requests API http://127.0.0.1:$requests_port/docs, ledger :${SUPPORT_LEDGER_PORT:-8002}, ratings :${SUPPORT_RATINGS_PORT:-8003}, notifications :${SUPPORT_NOTIFICATIONS_PORT:-8004}, search :${SUPPORT_SEARCH_PORT:-8005} — stop everything with make down"

@@ -8,6 +8,7 @@
     seller-support audit export [--out FILE] [--with-attachments]  # JSON Lines (+ the files)
     seller-support audit history REQUEST_ID [--as-of T]
     seller-support audit state REQUEST_ID --as-of T
+    seller-support dlq list|retry|discard            # parked events (services/dlq_cli.py)
 
 Every subcommand reads the same `SUPPORT_*` settings as the server, so tokens it mints verify there
 and the audit commands read the server's stores. Audit exit codes: 0 intact / identical, 1 tampering
@@ -27,6 +28,7 @@ from uuid import uuid4
 
 from pydantic import ValidationError
 
+from services.dlq_cli import add_dlq
 from services.requests.settings import Settings
 from shared.auth import ROLES
 
@@ -642,6 +644,7 @@ def build_parser() -> argparse.ArgumentParser:
     walk.add_argument("--base-url", default=None, help="default http://SUPPORT_HOST:SUPPORT_PORT")
     walk.set_defaults(handler=demo)
     _add_audit(commands)
+    add_dlq(commands)
     return parser
 
 

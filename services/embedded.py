@@ -36,6 +36,8 @@ from services.search.main import open_search_at
 from shared.clock import Clock
 from shared.observability import database_check
 from shared.transport.notification_log import NotificationLogFeed
+from shared.transport.parking import degraded_note
+from shared.transport.projection import parked_events
 
 log = logging.getLogger("seller_support.embedded")
 
@@ -113,6 +115,13 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
                 NotificationsSettings(database_url=_database_url(settings, "notifications")),
             )
             app.state.notifications = notifications.application
+            # `/readyz` answers "degraded" while a projection has parked events (issue 18).
+            app.state.degraded_notes = [
+                degraded_note(
+                    lambda _r: [ledger.engine, ratings.engine, notifications.application.engine],
+                    parked_events,
+                )
+            ]
             stop = asyncio.Event()
             pump = asyncio.create_task(_pump_loop(app, stop))
             notify = asyncio.create_task(notifications.run(app.state.clock, stop))

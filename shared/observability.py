@@ -86,6 +86,12 @@ DLQ_MESSAGES = Counter(
     "Records dead-lettered to <topic>.dlq by a consumer group",
     ["group", "topic"],
 )
+PARKED_EVENTS = Counter(
+    "seller_support_events_parked",
+    "Events a projection could not apply and parked (shared/transport/parking.py), by projection "
+    "and whether the ledger charges them (money)",
+    ["projection", "money"],
+)
 TIMERS_DUE = Gauge(
     "seller_support_timers_due",
     "Deadlines due (at or before the business clock's now) when the timer loop last looked",
@@ -339,6 +345,14 @@ def health_router(
             return problem_response(
                 503, f"the {names} is not reachable; see the server log", failed=sorted(failed)
             )
+        # Ready, but something needs an operator (issue 18: parked events): 200 "degraded".
+        for note in getattr(request.app.state, "degraded_notes", ()):
+            try:
+                details = note(request)
+            except Exception as error:  # the note's own database read failed: not ready
+                return problem_response(503, f"readiness note failed: {error!r}"[:300])
+            if details:
+                return JSONResponse({"status": "degraded", **details})
         return JSONResponse({"status": "ready"})
 
     return router

@@ -58,7 +58,9 @@ class LedgerApplication:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         store.metadata.create_all(engine)
-        self.projection = Projection(engine, CONSUMER, handle)
+        # Every event the ledger reacts to moves or decides money: parked, it means a seller's
+        # balance is incomplete (logged at ERROR, flagged in `dlq list`).
+        self.projection = Projection(engine, CONSUMER, handle, money_events=projection.EVENTS)
 
     def close(self) -> None:
         self.engine.dispose()

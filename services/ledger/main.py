@@ -45,6 +45,7 @@ from shared.transport.kafka import (
     stream_options,
     token_codec_from_env,
 )
+from shared.transport.parking import open_patiently
 
 
 def build_engine(settings: LedgerSettings) -> Engine:
@@ -78,7 +79,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging()
-        application = ledger or open_ledger(settings)
+        application = ledger or open_patiently(lambda: open_ledger(settings), "the ledger database")
         app.state.ledger = application
         app.state.token_codec = token_codec or TokenCodec()
         app.state.consumer = None

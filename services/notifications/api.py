@@ -71,6 +71,16 @@ def _problem(error: Exception) -> ProblemError:
 # --- models ----------------------------------------------------------------------------------------
 
 
+class Delivery(BaseModel):
+    status: Literal["pending", "sending", "sent", "failed", "rebuilt"] = Field(
+        description="failed: the server refused it for good (5xx) or every retry failed; "
+        "rebuilt: recorded by a rebuild from history (the replaced store had it to send)"
+    )
+    attempts: int
+    error: str | None = Field(description="the server's reply to the last failed attempt")
+    sent_at: datetime | None
+
+
 class Notification(BaseModel):
     id: str
     kind: str
@@ -81,6 +91,9 @@ class Notification(BaseModel):
     at: datetime
     read: bool
     locale: str = Field(description="the language it was written in (the recipient's setting)")
+    delivery: Delivery | None = Field(
+        default=None, description="e-mail only: whether the mail server accepted it, and if not why"
+    )
 
 
 class Conversation(BaseModel):

@@ -51,9 +51,30 @@ class InboxPage:
 
 
 # A notification with its source's template context, to render.
-_NOTIFICATIONS = select(store.notifications, store.sources.c.context).join(
-    store.sources, store.sources.c.source_id == store.notifications.c.source_id
+_NOTIFICATIONS = (
+    select(
+        store.notifications,
+        store.sources.c.context,
+        store.outbox.c.status.label("delivery_status"),
+        store.outbox.c.attempts.label("delivery_attempts"),
+        store.outbox.c.last_error.label("delivery_error"),
+        store.outbox.c.sent_at.label("delivery_sent_at"),
+    )
+    .join(store.sources, store.sources.c.source_id == store.notifications.c.source_id)
+    .outerjoin(store.outbox, store.outbox.c.notification_id == store.notifications.c.id)
 )
+
+
+def _delivery_view(row: Any) -> dict[str, Any] | None:
+    """An e-mail's delivery: pending, sending, sent, or failed with the server's reason."""
+    if row.channel != "email" or row.delivery_status is None:
+        return None
+    return {
+        "status": row.delivery_status,
+        "attempts": row.delivery_attempts,
+        "error": row.delivery_error if row.delivery_status != "sent" else None,
+        "sent_at": store.aware(row.delivery_sent_at),
+    }
 
 
 def _notification_view(row: Any, renderer: Renderer) -> dict[str, Any]:
@@ -68,6 +89,7 @@ def _notification_view(row: Any, renderer: Renderer) -> dict[str, Any]:
         "at": store.aware(row.at),
         "read": bool(row.read),
         "locale": row.locale,
+        "delivery": _delivery_view(row),
     }
 
 

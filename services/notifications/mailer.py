@@ -13,9 +13,13 @@ event delivered again creates no second row and no second e-mail. A round of the
    kind's fails, and sends them all over one SMTP session (`Message-ID: <notification
    id@seller-support.invalid>`, so a receiver can discard the rare duplicate a crash between sending
    and step 3 can cause); a server that drops the connection mid-round is reconnected to once;
-3. records the outcomes in one transaction: the sent rows with their subject and body by one
-   executemany `UPDATE`; a failed one is retried after `initial * 2^(attempts-1)` (capped) and
-   marked `failed` after `send_max_attempts`, or at once on a permanent refusal (SMTP 5xx).
+3. records each message as sent (with its subject and body) in its own transaction right after
+   the server accepted it, so a crash of the mailer resends at most the one message in flight
+   (issue 18; before, the round's outcomes were written at its end and a crash resent the round);
+   the failures are recorded at the end of the round: a failed one is retried after
+   `initial * 2^(attempts-1)` (capped) and marked `failed` after `send_max_attempts`, or at once on a
+   permanent refusal (SMTP 5xx), with the server's reply as `last_error` (shown in the
+   notifications API as the e-mail's `delivery`).
 
 `send_pending` runs rounds until none is due or `limit` rows were claimed.
 """
@@ -30,7 +34,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from email.charset import Charset
+from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
 from email.mime.text import MIMEText
@@ -56,9 +60,20 @@ class PermanentFailure(Exception):
     """The server refused the message for good (5xx): retrying cannot help."""
 
 
-# UTF-8 bodies sent as they are (8bit), readable in the stored mail, as before.
+# UTF-8 bodies sent as they are (8bit), readable in the stored mail, as before — unless a line is
+# longer than RFC 5322 allows (998 octets before CRLF; servers refuse it: "line too long"), then
+# quoted-printable, whose soft line breaks keep every line under 77 (issue 18).
 _UTF8 = Charset("utf-8")
 _UTF8.body_encoding = None
+_UTF8_QP = Charset("utf-8")  # the library's default for utf-8 bodies: base64; QP reads better
+_UTF8_QP.body_encoding = QP
+MAX_LINE_OCTETS = 998
+
+
+def _has_long_line(body: str) -> bool:
+    if len(body) * 4 <= MAX_LINE_OCTETS:  # no line of it can be that long, even in 4-byte UTF-8
+        return False
+    return any(len(line.encode("utf-8")) > MAX_LINE_OCTETS for line in body.splitlines())
 
 
 def build_message(row: dict[str, Any], sender: str) -> Message:
@@ -66,7 +81,8 @@ def build_message(row: dict[str, Any], sender: str) -> Message:
     header registry and cost ~600 µs an e-mail to build and serialise against ~200 here, which made
     e-mail the embedded server's top cost. A receiver parses both to the same headers and body
     (tests/unit/test_notifications_mailer.py)."""
-    message = MIMEText(row["body"], "plain", _UTF8)
+    body = row["body"]
+    message = MIMEText(body, "plain", _UTF8_QP if _has_long_line(body) else _UTF8)
     message["From"] = sender
     message["To"] = row["to_address"]
     subject = row["subject"]
@@ -339,9 +355,9 @@ class Mailer:
     def _send_round(self, rows: list[dict[str, Any]], now: datetime) -> int:
         """Send the claimed rows over one session and record every outcome, even when interrupted;
         rows not attempted (the round outlived half its lease, or stopped) are released."""
-        sent: list[dict[str, Any]] = []
+        sent: list[dict[str, Any]] = []  # accepted, not recorded yet
         failed: list[dict[str, Any]] = []
-        done = 0
+        done = sent_now = 0
         started = time.monotonic()
         envelope_sender = parseaddr(self.settings.sender)[1]
         try:
@@ -361,15 +377,20 @@ class Mailer:
                     except Exception as error:
                         failed.append(self._failure(row, attempts, error, now))
                     else:
-                        sent.append(
-                            {
-                                "b_id": row["notification_id"],
-                                "b_attempts": attempts,
-                                "b_now": now,
-                                "b_subject": row["subject"],
-                                "b_body": row["body"],
-                            }
-                        )
+                        outcome = {
+                            "b_id": row["notification_id"],
+                            "b_attempts": attempts,
+                            "b_now": now,
+                            "b_subject": row["subject"],
+                            "b_body": row["body"],
+                        }
+                        sent_now += 1
+                        if not self._record_sent(outcome):
+                            # The database is away: send nothing more that could not be recorded
+                            # (the rest is released, or its lease runs out).
+                            sent.append(outcome)
+                            done += 1
+                            break
                     done += 1
         finally:
             with self.engine.begin() as conn:
@@ -378,7 +399,18 @@ class Mailer:
                 if failed:
                     conn.execute(_MARK_FAILED, failed)
                 self._release(conn, [row["notification_id"] for row in rows[done:]])
-        return len(sent)
+        return sent_now
+
+    def _record_sent(self, outcome: dict[str, Any]) -> bool:
+        """Record one accepted message as sent at once; False when that failed (retried with the
+        round's other outcomes at its end)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(_MARK_SENT, [outcome])
+        except Exception as error:
+            log.warning("recording e-mail %s as sent failed: %r", outcome["b_id"], error)
+            return False
+        return True
 
     def _failure(
         self, row: dict[str, Any], attempts: int, error: Exception, now: datetime

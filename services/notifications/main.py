@@ -49,6 +49,7 @@ from shared.transport.kafka import (
 )
 from shared.transport.messages import EventMessage
 from shared.transport.notification_log import NotificationLogFeed
+from shared.transport.parking import open_patiently
 
 log = logging.getLogger("seller_support.notifications")
 
@@ -128,7 +129,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging()
-        application = open_notifications(settings)
+        application = open_patiently(
+            lambda: open_notifications(settings), "the notifications database"
+        )
         app.state.notifications = application
         app.state.token_codec = token_codec or TokenCodec()
         app.state.consumer = None

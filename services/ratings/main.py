@@ -45,6 +45,7 @@ from shared.transport.kafka import (
     stream_options,
     token_codec_from_env,
 )
+from shared.transport.parking import open_patiently
 
 log = logging.getLogger("seller_support.ratings")
 
@@ -87,7 +88,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging()
-        ratings = open_ratings(settings, clock)
+        ratings = open_patiently(lambda: open_ratings(settings, clock), "the ratings database")
         app.state.ratings = ratings
         app.state.token_codec = token_codec or TokenCodec()
         app.state.consumer = None

@@ -52,7 +52,7 @@ from shared.observability import (
     database_check,
     ops_app,
 )
-from shared.transport.kafka import ConsumerFailed, ensure_topics
+from shared.transport.kafka import ConsumerFailed, ensure_topics_patiently
 
 log = logging.getLogger("seller_support.requests.kafka")
 
@@ -62,16 +62,22 @@ def _configure_logging() -> None:
 
 
 def _open(database_url: str) -> RequestsApplication:
-    """Open the application; retried because processes starting together race on CREATE TABLE."""
-    for attempt in range(1, 6):
+    """Open the application, retried with capped backoff for as long as it takes: processes
+    starting together race on CREATE TABLE, and a database that is down is waited for (issue 18)."""
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             return open_application(database_url, SystemClock())
         except Exception as error:
-            if attempt == 5:
-                raise
-            log.warning("opening the requests database failed (attempt %d): %r", attempt, error)
-            time.sleep(0.5 * attempt)
-    raise AssertionError("unreachable")
+            delay = min(10.0, 0.5 * 2 ** min(attempt - 1, 10))
+            log.warning(
+                "opening the requests database failed (attempt %d), retrying in %.1fs: %r",
+                attempt,
+                delay,
+                error,
+            )
+            time.sleep(delay)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -104,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
 def run_relay(args: argparse.Namespace) -> int:
     app = _open(args.database_url)
     if args.create_topics:
-        ensure_topics(args.bootstrap, {args.topic: 3, f"{args.topic}.dlq": 3})
+        ensure_topics_patiently(args.bootstrap, {args.topic: 3, f"{args.topic}.dlq": 3})
     relay = OutboxRelay.for_bootstrap(
         app, args.bootstrap, topic=args.topic, name=args.relay_name, batch_size=args.batch_size
     )
@@ -125,7 +131,7 @@ def run_relay(args: argparse.Namespace) -> int:
 def run_upstream(args: argparse.Namespace) -> int:
     app = _open(args.database_url)
     if args.create_topics:
-        ensure_topics(
+        ensure_topics_patiently(
             args.bootstrap,
             {
                 args.orders_topic: 3,

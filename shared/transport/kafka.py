@@ -27,9 +27,13 @@ so a committed offset is only where a restart resumes: records done but not comm
 process dies are delivered again and recognised. An OffsetCommit per poll cost the broker a write to
 `__consumer_offsets` and the poll loop a blocking round trip each time.
 
-Any other exception is treated as transient: retried with exponential backoff up to
-`max_attempts`, then the runtime raises `ConsumerFailed` without committing (the process exits
-non-zero and the record is redelivered on restart). Nothing is ever skipped silently.
+A handler error the database or the network caused (`parking.is_transient`) is retried with capped
+exponential backoff for as long as the runtime runs: an outage is waited out, never given up on
+(issue 18), and nothing is committed meanwhile. Any other error is retried up to `max_attempts`, then
+the record is dead-lettered as above. Projections never raise one: `Projection.apply_batch` parks
+such an event in its own database (shared/transport/parking.py) and this runtime copies its record
+to `<topic>.dlq`. Failing to reach the broker (starting, polling, committing, dead-lettering) is
+retried the same way. Nothing is ever skipped silently.
 
 SIGTERM/SIGINT (when `run` is called on the main thread) finish the record in hand, commit what is
 done, leave the group and return.
@@ -58,7 +62,12 @@ from kafka import (
     TopicPartition,
 )
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import CommitFailedError, KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.errors import (
+    CommitFailedError,
+    KafkaError,
+    KafkaTimeoutError,
+    TopicAlreadyExistsError,
+)
 from kafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
@@ -67,7 +76,8 @@ from shared.contracts.upstream import UpstreamFact, upstream_fact_adapter
 from shared.envelope import TRACEPARENT, PoisonMessage, from_kafka
 from shared.observability import CONSUMER_LAG, DLQ_MESSAGES, trace_context
 from shared.transport.messages import EventMessage
-from shared.transport.projection import Projection
+from shared.transport.parking import degraded_note, describe, is_transient
+from shared.transport.projection import Projection, parked_events
 
 log = logging.getLogger("seller_support.kafka")
 
@@ -245,6 +255,36 @@ def ensure_topics(
         admin.close()
 
 
+def ensure_topics_patiently(
+    bootstrap_servers: str,
+    topics: dict[str, int],
+    *,
+    backoff_initial_s: float = 0.5,
+    backoff_max_s: float = 10.0,
+    stop: threading.Event | None = None,
+) -> bool:
+    """`ensure_topics`, retried with capped exponential backoff until it succeeds (a process that
+    starts while the broker is down waits for it instead of exiting: issue 18); False when `stop`
+    was set first."""
+    stop = stop or threading.Event()
+    delay = backoff_initial_s
+    attempt = 0
+    while not stop.is_set():
+        attempt += 1
+        try:
+            ensure_topics(bootstrap_servers, topics)
+            if attempt > 1:
+                log.info("topics %s exist after %d attempts", sorted(topics), attempt)
+            return True
+        except Exception as error:
+            log.warning(
+                "creating topics failed (attempt %d), retrying in %.1fs: %r", attempt, delay, error
+            )
+            stop.wait(delay)
+            delay = min(backoff_max_s, delay * 2)
+    return False
+
+
 # --- consumer runtime ----------------------------------------------------------------------------
 
 
@@ -363,6 +403,16 @@ class ConsumerRuntime(Generic[T]):
             self._producer.close(timeout=10)
             self._producer = None
 
+    def _drop_consumer(self) -> None:
+        """Forget the consumer (and what it did not commit) after a broker failure; `start` makes
+        a fresh one, which resumes at the committed offsets."""
+        consumer, self._consumer = self._consumer, None
+        self._take_uncommitted()
+        self._next_offsets.clear()
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                consumer.close(autocommit=False, timeout_ms=2_000)
+
     def assignment(self) -> set[TopicPartition]:
         return set(self._consumer.assignment()) if self._consumer is not None else set()
 
@@ -381,11 +431,26 @@ class ConsumerRuntime(Generic[T]):
             for signum in (signal.SIGTERM, signal.SIGINT):
                 previous[signum] = signal.signal(signum, self._on_signal)
         try:
-            self.start()
+            failures = 0
             while not self._stop.is_set() and not (until is not None and until()):
-                self.poll_once()
+                try:
+                    self.start()
+                    self.poll_once()
+                    failures = 0
+                except (KafkaError, OSError) as error:  # the broker is away: wait it out
+                    failures += 1
+                    # Records polled and not done must not be skipped by the next poll: start
+                    # again from the committed offsets (what was done is recognised and skipped).
+                    self._drop_consumer()
+                    self._wait_out(failures, error, "polling")
+                    continue
                 if after_poll is not None:
-                    after_poll()
+                    try:
+                        after_poll()
+                    except Exception as error:  # periodic work (e-mail, refresh): next round
+                        if not is_transient(error):
+                            raise
+                        log.warning("periodic work failed, retried next round: %r", error)
             log.info(
                 "consumer %s stopping: processed=%d dead_lettered=%d",
                 self.settings.group_id,
@@ -571,20 +636,33 @@ class ConsumerRuntime(Generic[T]):
                 self._dead_letter(record, str(poison))
                 return
             except Exception as error:
+                if not is_transient(error) and attempt >= self.settings.max_attempts:
+                    log.error("handling %s failed %d times: %r", _where(record), attempt, error)
+                    self._dead_letter(record, f"failed {attempt} times: {describe(error)}")
+                    return
                 self._retry_or_fail(attempt, error, f"handling {_where(record)}")
 
     def _retry_or_fail(self, attempt: int, error: Exception, what: str) -> None:
+        """Wait before the next attempt (capped exponential backoff); never gives up: what failed
+        is the broker or the database, and waiting it out is the only way on."""
         s = self.settings
-        if attempt >= s.max_attempts:
-            log.error("%s failed %d times, stopping: %r", what, attempt, error)
-            raise ConsumerFailed(
-                f"{what} failed {attempt} times; last error: {error!r}. The offset was not "
-                "committed: the record is redelivered when the consumer restarts."
-            ) from error
-        delay = min(s.backoff_max_s, s.backoff_initial_s * 2 ** (attempt - 1))
+        delay = min(s.backoff_max_s, s.backoff_initial_s * 2 ** min(attempt - 1, 30))
         self.stats.retries += 1
         log.warning("%s failed (attempt %d), retrying in %.2fs: %r", what, attempt, delay, error)
         self._sleep(delay)
+
+    def _wait_out(self, failures: int, error: BaseException, what: str) -> None:
+        s = self.settings
+        delay = min(s.backoff_max_s, s.backoff_initial_s * 2 ** min(failures - 1, 30))
+        self.stats.retries += 1
+        log.warning(
+            "%s: broker unreachable (%d), retrying in %.2fs: %r", what, failures, delay, error
+        )
+        self._stop.wait(delay)
+
+    def dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        """Copy `record` to `<topic>.dlq` with `reason` (a projection parked its event)."""
+        self._dead_letter(record, reason)
 
     def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         s = self.settings
@@ -815,26 +893,52 @@ def fact_handler(apply: Callable[[Any], bool], changed: str, unchanged: str) -> 
     return handle
 
 
-def projection_handler(projection: Projection) -> RecordHandler[EventMessage]:
-    """Feed a projection one record: the same `Projection.apply` the in-process feed uses."""
+DeadLetter = Callable[[ConsumerRecord, str], None]
 
-    def handle(message: EventMessage, _record: ConsumerRecord) -> None:
-        projection.apply(message)
+
+def projection_handler(
+    projection: Projection, group_id: str = "", dead_letter: DeadLetter | None = None
+) -> RecordHandler[EventMessage]:
+    """Feed a projection one record: the same `Projection.apply_batch` the in-process feed uses;
+    a parked event's record is copied to `<topic>.dlq` by `dead_letter`."""
+
+    def handle(message: EventMessage, record: ConsumerRecord) -> None:
+        projection.apply_batch(
+            [(None, message)],
+            log_fields=lambda _index: record_fields(record, group_id),
+            on_parked=_copy_parked(dead_letter, lambda _index: record),
+        )
 
     return handle
 
 
-def projection_batch_handler(projection: Projection, group_id: str) -> BatchHandler[EventMessage]:
+def projection_batch_handler(
+    projection: Projection, group_id: str, dead_letter: DeadLetter | None = None
+) -> BatchHandler[EventMessage]:
     """Feed a projection a poll's records in one transaction (`Projection.apply_batch`); each
-    event's log line names the record it came from."""
+    event's log line names the record it came from; a parked event's record is copied to
+    `<topic>.dlq` by `dead_letter`."""
 
     def handle(items: Sequence[tuple[EventMessage, ConsumerRecord]]) -> None:
         projection.apply_batch(
             [(None, message) for message, _ in items],
             log_fields=lambda index: record_fields(items[index][1], group_id),
+            on_parked=_copy_parked(dead_letter, lambda index: items[index][1]),
         )
 
     return handle
+
+
+def _copy_parked(
+    dead_letter: DeadLetter | None, record_at: Callable[[int], ConsumerRecord]
+) -> Callable[[int, EventMessage, BaseException], None] | None:
+    if dead_letter is None:
+        return None
+
+    def copy(index: int, _message: EventMessage, error: BaseException) -> None:
+        dead_letter(record_at(index), f"parked by the projection: {describe(error)}")
+
+    return copy
 
 
 # --- projection service processes -----------------------------------------------------------------
@@ -852,17 +956,36 @@ class StreamOptions:
     client_id: str = "seller-support-consumer"
 
     def runtime(self, projection: Projection) -> ConsumerRuntime[EventMessage]:
-        return ConsumerRuntime(
+        return projection_runtime(
             ConsumerSettings(
                 bootstrap_servers=self.bootstrap_servers,
                 topics=[self.topic],
                 group_id=self.group_id,
                 client_id=self.client_id,
             ),
-            decode_request_event,
-            projection_handler(projection),
-            handle_batch=projection_batch_handler(projection, self.group_id),
+            projection,
         )
+
+
+def projection_runtime(
+    settings: ConsumerSettings, projection: Projection, *, batched: bool = True
+) -> ConsumerRuntime[EventMessage]:
+    """A consumer runtime feeding `projection`, copying the records of parked events to
+    `<topic>.dlq` (the projection's `parked_events` row is the operator's record)."""
+    holder: list[ConsumerRuntime[EventMessage]] = []
+
+    def dead_letter(record: ConsumerRecord, reason: str) -> None:
+        holder[0].dead_letter(record, reason)
+
+    group = settings.group_id
+    runtime: ConsumerRuntime[EventMessage] = ConsumerRuntime(
+        settings,
+        decode_request_event,
+        projection_handler(projection, group, dead_letter),
+        handle_batch=projection_batch_handler(projection, group, dead_letter) if batched else None,
+    )
+    holder.append(runtime)
+    return runtime
 
 
 def projection_service_parser(service: str, default_port: int) -> argparse.ArgumentParser:
@@ -905,7 +1028,7 @@ def add_create_topics(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def create_topics_with_dlq(bootstrap_servers: str, topics: Sequence[str]) -> None:
-    ensure_topics(
+    ensure_topics_patiently(
         bootstrap_servers, {name: 3 for topic in topics for name in (topic, f"{topic}{DLQ_SUFFIX}")}
     )
 
@@ -926,6 +1049,8 @@ def projection_service_app(
     from shared.problems import install_problem_handlers, install_problem_openapi
 
     app = FastAPI(title=f"Seller Support — {service}", version="1.0.0", lifespan=lifespan)
+    # `/readyz` answers "degraded" with the count while events are parked (issue 18).
+    app.state.degraded_notes = [degraded_note(lambda r: [engine_of(r)], parked_events)]
     install_problem_handlers(app, {})
     install_problem_openapi(app)
     app.include_router(router)

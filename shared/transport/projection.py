@@ -9,6 +9,11 @@ batch touches with one query per table and write it back with one statement per 
 statements were what capped a rebuild at a few hundred events per second. A handler must leave the
 database exactly as applying the messages one at a time, in order, would.
 
+An event the handler cannot apply for a reason other than the database or the network is tried
+`POISON_ATTEMPTS` times and then parked (shared/transport/parking.py): recorded in `parked_events`
+and counted as processed, so the projection goes on with the next event. Database and network
+errors are raised to the feed, which retries them for as long as it runs.
+
 A handler may declare the events it reacts to (`@reacts_to(names)`, or an `events` attribute): the
 others are still recorded as applied, and move the position, but never reach it, and a rebuild from
 the event store does not even decode them (services/auditing.py).
@@ -38,6 +43,18 @@ from shared import tracing
 from shared.database import insert_rows
 from shared.observability import EVENTS_APPLIED, EVENTS_SKIPPED, get_logger, trace_context
 from shared.transport.messages import EventMessage
+from shared.transport.parking import (
+    POISON_ATTEMPTS,
+    ParkedStatus,
+    announce_parked,
+    is_transient,
+    load_parked,
+    message_from_json,
+    note_failed_retry,
+    parked_table,
+    record_parked,
+    resolve,
+)
 
 log = get_logger("seller_support.projection")
 
@@ -46,6 +63,9 @@ Handler = Callable[[Sequence[EventMessage], Connection], None]
 Batch = Sequence[tuple[int | None, EventMessage]]
 # index in the batch -> extra fields for that event's log line (the Kafka record it came from)
 LogFields = Callable[[int], Mapping[str, Any]]
+# (index in the batch, message, error) -> None: told after an event was parked (the Kafka runtime
+# copies its record to <topic>.dlq)
+OnParked = Callable[[int, EventMessage, BaseException], None]
 
 H = TypeVar("H", bound=Handler)
 
@@ -60,6 +80,8 @@ applied_events = Table(
     Column("event_id", String(200), primary_key=True),
     Column("applied_at", DateTime(timezone=True), nullable=False),
 )
+
+parked_events = parked_table(tracking_metadata)
 
 feed_positions = Table(
     "feed_positions",
@@ -88,10 +110,21 @@ def handled_events(handler: Handler) -> frozenset[str] | None:
 class Projection:
     """A named consumer of the request stream with its own tables in `engine`."""
 
-    def __init__(self, engine: Engine, consumer: str, handler: Handler) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        consumer: str,
+        handler: Handler,
+        *,
+        money_events: frozenset[str] = frozenset(),
+        poison_attempts: int = POISON_ATTEMPTS,
+    ) -> None:
         self.engine = engine
         self.consumer = consumer
         self.handler = handler
+        # Events that move money (the ledger's charges): parked, they are logged at ERROR.
+        self.money_events = money_events
+        self.poison_attempts = poison_attempts
         tracking_metadata.create_all(engine)
 
     @property
@@ -104,9 +137,18 @@ class Projection:
         return self.apply_batch([(position, message)]) == 1
 
     def apply_batch(
-        self, batch: Batch, *, log_fields: LogFields | None = None, log_each: bool = True
+        self,
+        batch: Batch,
+        *,
+        log_fields: LogFields | None = None,
+        log_each: bool = True,
+        on_parked: OnParked | None = None,
     ) -> int:
         """Apply a batch in one transaction; returns how many of its events were new.
+
+        When the batch fails for a reason that is not transient (`parking.is_transient`), its
+        events are applied one at a time and each that fails `poison_attempts` times is parked
+        (module docstring); transient errors are raised.
 
         Logs one line per event with the trace context the event carries (the HTTP command's
         `traceparent`, stored with the event), or else the one its carrier set, plus
@@ -114,6 +156,106 @@ class Projection:
         cost more than applying it."""
         if not batch:
             return 0
+        try:
+            return self._apply_together(batch, log_fields, log_each)
+        except Exception as error:
+            if is_transient(error):
+                raise
+            log.warning(
+                "a batch failed; applying its events one at a time",
+                projection=self.consumer,
+                events=len(batch),
+                error=repr(error)[:300],
+            )
+        applied = 0
+        for index, item in enumerate(batch):
+            fields = (lambda _i, index=index: log_fields(index)) if log_fields else None
+            applied += self._apply_or_park(item, index, fields, log_each, on_parked)
+        return applied
+
+    def _apply_or_park(
+        self,
+        item: tuple[int | None, EventMessage],
+        index: int,
+        log_fields: LogFields | None,
+        log_each: bool,
+        on_parked: OnParked | None,
+    ) -> int:
+        from shared.envelope import PoisonMessage  # shared.envelope imports this package
+
+        last: Exception | None = None
+        for _attempt in range(self.poison_attempts):
+            try:
+                return self._apply_together([item], log_fields, log_each)
+            except Exception as error:
+                if is_transient(error):
+                    raise
+                last = error
+                if isinstance(error, PoisonMessage):
+                    break  # the handler says so itself: no point in trying again
+        assert last is not None
+        position, message = item
+        origin = _origin(position, log_fields(0) if log_fields else {})
+        money = message.name in self.money_events
+        with self.engine.begin() as conn:
+            if message.id in self._already_applied(conn, [message.id]):
+                return 0  # applied meanwhile by another member of the group
+            record_parked(
+                conn,
+                parked_events,
+                consumer=self.consumer,
+                message=message,
+                origin=origin,
+                error=last,
+                money=money,
+                attempts=self.poison_attempts,
+            )
+            insert_rows(
+                conn,
+                applied_events,
+                [
+                    {
+                        "consumer": self.consumer,
+                        "event_id": message.id,
+                        "applied_at": datetime.now(UTC),
+                    }
+                ],
+            )
+            if position is not None:
+                self._store_position(conn, position)
+        announce_parked(self.consumer, message, origin, last, money)
+        if on_parked is not None:
+            on_parked(index, message, last)
+        return 0
+
+    def retry_parked(self, event_id: str) -> None:
+        """Apply a parked event again (`seller-support dlq retry`): on success it is marked
+        `retried` in the same transaction; on failure it stays parked with the new error, raised."""
+        with self.engine.connect() as conn:
+            row = load_parked(conn, parked_events, self.consumer, event_id)
+        if row is None or row.status != ParkedStatus.PARKED.value:
+            raise LookupError(f"no parked event {event_id!r} in projection {self.consumer!r}")
+        message = message_from_json(row.message)
+        events = self.events
+        try:
+            with self.engine.begin() as conn:
+                if events is None or message.name in events:
+                    self.handler([message], conn)
+                resolve(conn, parked_events, self.consumer, event_id, ParkedStatus.RETRIED)
+        except Exception as error:
+            note_failed_retry(self.engine, parked_events, self.consumer, event_id, error)
+            raise
+        EVENTS_APPLIED.labels(self.consumer).inc()
+
+    def discard_parked(self, event_id: str) -> None:
+        """Never apply a parked event (`seller-support dlq discard`); its record stays."""
+        with self.engine.begin() as conn:
+            row = load_parked(conn, parked_events, self.consumer, event_id)
+            if row is None or row.status != ParkedStatus.PARKED.value:
+                raise LookupError(f"no parked event {event_id!r} in projection {self.consumer!r}")
+            resolve(conn, parked_events, self.consumer, event_id, ParkedStatus.DISCARDED)
+
+    def _apply_together(self, batch: Batch, log_fields: LogFields | None, log_each: bool) -> int:
         with self.engine.begin() as conn:
             seen = self._already_applied(conn, [m.id for _, m in batch])
             fresh: list[EventMessage] = []
@@ -193,3 +335,15 @@ class Projection:
         ).rowcount
         if not moved:
             conn.execute(insert(feed_positions).values(consumer=self.consumer, position=position))
+
+
+def _origin(position: int | None, fields: Mapping[str, Any]) -> str:
+    """Where a parked event came from: its Kafka record, or its notification-log position."""
+    if "kafka_topic" in fields:
+        return (
+            f"{fields['kafka_topic']}[{fields['kafka_partition']}]@{fields['kafka_offset']}"
+            f" group {fields.get('consumer_group', '?')}"
+        )
+    if position is not None:
+        return f"notification log position {position}"
+    return "unknown (applied without a position)"

@@ -1,5 +1,5 @@
 """The Kafka consumer runtime against a real broker and PostgreSQL: DLQ for poison messages, bounded
-retries then a loud stop, scale-out in one consumer group with exactly-once effect, SIGTERM — one
+retries then the DLQ, scale-out in one consumer group with exactly-once effect, SIGTERM — one
 record at a time and a poll's records as one batch (what the projection services run)."""
 
 from __future__ import annotations
@@ -19,13 +19,11 @@ from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, s
 from shared.envelope import PoisonMessage, to_kafka
 from shared.transport import EventMessage, Projection
 from shared.transport.kafka import (
-    ConsumerFailed,
     ConsumerRuntime,
     ConsumerSettings,
     decode_request_event,
-    projection_batch_handler,
-    projection_handler,
 )
+from shared.transport.kafka import projection_runtime as shared_projection_runtime
 from tests.integration.kafka_fixtures import (
     committed_offsets,
     plain_producer,
@@ -96,12 +94,8 @@ def counting_projection(engine, tag: str, poison: str | None = None) -> Projecti
 def projection_runtime(
     settings: ConsumerSettings, projection: Projection, batched: bool
 ) -> ConsumerRuntime[EventMessage]:
-    return ConsumerRuntime(
-        settings,
-        decode_request_event,
-        projection_handler(projection),
-        handle_batch=projection_batch_handler(projection, settings.group_id) if batched else None,
-    )
+    """What the projection services run (`StreamOptions.runtime`), per record or batched."""
+    return shared_projection_runtime(settings, projection, batched=batched)
 
 
 per_record_or_batched = pytest.mark.parametrize("batched", [False, True], ids=["record", "batch"])
@@ -181,13 +175,17 @@ def test_poison_messages_go_to_the_dlq_with_their_origin_and_the_partition_moves
     assert committed_offsets(kafka_bootstrap, group) == {TopicPartition(topic, 0): 6}
 
 
-def test_transient_errors_are_retried_with_backoff_then_the_consumer_stops_loudly(
+def test_transient_errors_are_waited_out_and_a_failing_record_is_dead_lettered_after_bounded_retries(
     kafka_bootstrap, topics, engine
 ) -> None:
+    """Issue 18: a database error is retried for as long as it takes (never a stop); any other
+    error fails `max_attempts` times, then the record goes to <topic>.dlq and the partition moves
+    on — nothing is skipped without a record."""
     topic = topics("requests", partitions=1)
     rid = str(uuid.uuid4())
-    publish(kafka_bootstrap, topic, [event(rid, 1), event(rid, 2)])
-    failures = {"left": 2}
+    publish(kafka_bootstrap, topic, [event(rid, 1), event(rid, 2), event(rid, 3)])
+    failures = {"left": 6}
+    handled: list[str] = []
 
     def flaky(message: EventMessage, record: Any) -> None:
         if message.id.endswith(":1") and failures["left"]:
@@ -195,6 +193,7 @@ def test_transient_errors_are_retried_with_backoff_then_the_consumer_stops_loudl
             raise ConnectionError("database went away")
         if message.id.endswith(":2"):
             raise RuntimeError("a bug: never succeeds")
+        handled.append(message.id)
 
     group = unique("group")
     runtime = ConsumerRuntime(
@@ -202,13 +201,21 @@ def test_transient_errors_are_retried_with_backoff_then_the_consumer_stops_loudl
         decode_request_event,
         flaky,
     )
-    with pytest.raises(ConsumerFailed, match="failed 3 times"), running(runtime):
-        wait_for(lambda: runtime.stats.retries >= 4, 30, "retries")
-        wait_for(lambda: runtime._consumer is None, 30, "the consumer to stop")
-    assert runtime.stats.processed == 1  # the first, after two retries
-    assert runtime.stats.retries == 4  # 2 for the first, 2 for the second before giving up
-    # the failed record was not committed (nor skipped): a restart gets it again
-    assert committed_offsets(kafka_bootstrap, group) == {TopicPartition(topic, 0): 1}
+    with running(runtime):
+        wait_for(lambda: len(handled) == 2, 30, "the first and third records")
+        wait_for(
+            lambda: committed_offsets(kafka_bootstrap, group).get(TopicPartition(topic, 0)) == 3,
+            30,
+            "the commit past all three",
+        )
+    # more transient failures (6) than max_attempts (3): waited out, not given up on
+    assert handled == [f"{rid}:1", f"{rid}:3"]
+    assert runtime.stats.retries == 6 + 2  # 6 for the outage, 2 before the bug's record is parked
+    assert runtime.stats.dead_lettered == 1
+    (dead,) = read_topic(kafka_bootstrap, f"{topic}.dlq", expect=1)
+    headers = dict(dead.headers)
+    assert headers["original_offset"] == b"1"
+    assert b"RuntimeError: a bug: never succeeds" in headers["error"]
 
 
 @per_record_or_batched
@@ -285,9 +292,10 @@ def test_a_batch_with_a_message_its_handler_rejects_is_applied_one_at_a_time_aro
     )
     # when the consumer takes them as one batch
     with running(runtime):
-        wait_for(lambda: runtime.stats.processed + runtime.stats.dead_lettered == 10, 30, "all")
+        wait_for(lambda: runtime.stats.processed == 10, 30, "all")
     # then the batch's transaction rolled back, and one at a time the nine others were applied
-    # exactly once while the rejected one went to the DLQ; every offset is committed
+    # exactly once while the rejected one was parked (its record copied to the DLQ); every offset
+    # is committed
     assert sorted(e for e, _ in applied(engine)) == sorted(
         f"{rid}:{v}" for v in range(1, 11) if v != 4
     )

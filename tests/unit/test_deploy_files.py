@@ -336,3 +336,47 @@ def test_operations_guide_explains_every_metric() -> None:
     guide = (REPO / "docs" / "operations.md").read_text()
     missing = sorted(name for name in names if name not in guide)
     assert not missing, f"docs/operations.md does not explain {missing}"
+
+
+# --- restarts (issue 18: a crash is restarted, by whatever runs the processes) -----------------------
+
+
+def _up_sh_programs() -> set[str]:
+    text = (REPO / "deploy" / "up.sh").read_text()
+    names = set(re.findall(r"^\s*program ([a-z-]+) ", text, re.MULTILINE))
+    names |= {f"{svc}" for svc in re.findall(r"for svc in ([a-z ]+); do", text)[0].split()}
+    return names
+
+
+def test_make_up_runs_every_service_under_supervisord_which_restarts_it() -> None:
+    # given deploy/up.sh
+    text = (REPO / "deploy" / "up.sh").read_text()
+    # then every process compose runs is a supervisord program of make up
+    assert _up_sh_programs() >= APP_SERVICES, _up_sh_programs()
+    # and each program is restarted whenever it exits, for as long as it keeps failing
+    assert "autorestart=true" in text
+    retries = int(re.search(r"startretries=(\d+)", text).group(1))
+    assert retries >= 100
+    # and each runs through the CPU-tier wrapper, so the nice tiers hold in a session of its own
+    assert "deploy/cpu_tier.py ${cpu_nice[$name]:-0}" in text
+    assert '.venv/bin/supervisord" -c "$conf"' in text
+    # and make down asks supervisord to stop (so it restarts nothing) before anything else
+    down = (REPO / "deploy" / "down.sh").read_text()
+    assert down.index("supervisorctl") < down.index("kafka/stop.sh")
+
+
+def test_compose_restarts_every_container_and_k8s_restarts_a_dead_or_stuck_pod(
+    compose: dict, manifests: list[dict]
+) -> None:
+    # compose: every container, infrastructure included, comes back after a crash
+    for name, service in compose["services"].items():
+        assert service.get("restart") in ("unless-stopped", "always", "on-failure"), name
+    # Kubernetes: pods restart (restartPolicy Always, the default) and a liveness probe on
+    # /healthz restarts one whose consumer died (healthz answers 503 then)
+    for name, deployment in _of_kind(manifests, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod.get("restartPolicy", "Always") == "Always", name
+        (container,) = pod["containers"]
+        probe = container["livenessProbe"]
+        assert probe["httpGet"]["path"] == "/healthz", name
+        assert probe.get("failureThreshold", 3) * probe.get("periodSeconds", 10) <= 120, name
