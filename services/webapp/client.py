@@ -76,8 +76,8 @@ class ApiClient:
         self,
         method: str,
         path: str,
-        token: str,
         *,
+        token: str,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         idempotency_key: str | None = None,
@@ -96,20 +96,22 @@ class ApiClient:
             raise _error_of(response)
         return response
 
-    async def get(self, path: str, token: str, **params: Any) -> Any:
-        return (await self.call("GET", path, token, params=params)).json()
+    async def get(self, path: str, *, token: str, **params: Any) -> Any:
+        return (await self.call("GET", path, token=token, params=params)).json()
 
     async def post(
-        self, path: str, token: str, body: Any = None, idempotency_key: str | None = None
+        self, path: str, body: Any = None, *, token: str, idempotency_key: str | None = None
     ) -> Any:
-        response = await self.call("POST", path, token, json=body, idempotency_key=idempotency_key)
+        response = await self.call(
+            "POST", path, token=token, json=body, idempotency_key=idempotency_key
+        )
         return response.json() if response.content else None
 
-    async def put(self, path: str, token: str, body: Any) -> Any:
-        return (await self.call("PUT", path, token, json=body)).json()
+    async def put(self, path: str, body: Any, *, token: str) -> Any:
+        return (await self.call("PUT", path, token=token, json=body)).json()
 
     async def stream(
-        self, path: str, token: str, last_event_id: str | None = None
+        self, path: str, *, token: str, last_event_id: str | None = None
     ) -> AsyncIterator[bytes]:
         """A server-sent-event stream passed through chunk by chunk."""
         headers = self._headers(token)

@@ -238,7 +238,7 @@ def build_router(webapp: WebApp) -> APIRouter:
     ) -> Any:
         user = user_of(request)
         try:
-            return await fn(*args, user["token"], **kw)
+            return await fn(*args, token=user["token"], **kw)
         except ApiError as error:
             if error.status == 401:
                 session_of(request).clear()
@@ -289,7 +289,7 @@ def build_router(webapp: WebApp) -> APIRouter:
             flash(request, _("That token was refused: {detail}", detail="role"))
             return redirect(request, "/")
         try:
-            settings = await api.get(f"/v1/users/{quote(sub, safe='')}/settings", token)
+            settings = await api.get(f"/v1/users/{quote(sub, safe='')}/settings", token=token)
         except ApiError as error:
             flash(request, _("That token was refused: {detail}", detail=error.detail))
             return redirect(request, "/")
@@ -322,8 +322,8 @@ def build_router(webapp: WebApp) -> APIRouter:
             try:
                 await api.put(
                     f"/v1/users/{quote(session['sub'], safe='')}/settings",
-                    session["token"],
                     {"locale": locale},
+                    token=session["token"],
                 )
             except ApiError as error:  # the page still switches; the setting is best effort
                 log.warning("saving the locale failed: %s", error.detail)
@@ -611,7 +611,9 @@ def build_router(webapp: WebApp) -> APIRouter:
         through (an EventSource cannot send the bearer token itself)."""
         user = user_of(request)
         path = f"/v1/users/{quote(user['sub'], safe='')}/notifications/stream"
-        stream = api.stream(path, user["token"], request.headers.get("Last-Event-ID"))
+        stream = api.stream(
+            path, token=user["token"], last_event_id=request.headers.get("Last-Event-ID")
+        )
         return StreamingResponse(
             stream,
             media_type="text/event-stream",
