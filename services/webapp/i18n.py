@@ -1,7 +1,7 @@
 """English and Dutch: a catalog per language and Babel for dates, numbers and money.
 
-Templates say `_("English text")`; English is the key, `NL` holds the Dutch of every key (a unit
-test finds every `_("…")` in the templates and code and checks Dutch has it). Dates and times are
+Templates call `_` with the English text; English is the key, `NL` holds the Dutch of every key
+(a unit test finds every such call in the templates and code and checks Dutch has it). Dates and times are
 shown in the marketplace's zone, money from integer minor units, both formatted for the locale.
 """
 
@@ -247,6 +247,61 @@ NL: Mapping[str, str] = {
     "No notifications.": "Geen meldingen.",
     "unavailable: {detail}": "niet beschikbaar: {detail}",
     "Live updates on": "Live bijwerken aan",
+    # statuses, resolutions, reasons, deadlines, timeline events
+    "A replacement is on its way": "Er is een vervanging onderweg",
+    "An offer waits for the buyer's answer": "Een bod wacht op het antwoord van de koper",
+    "Answer to the offer due": "Antwoord op het bod uiterlijk",
+    "Buyer chose to return the item for a refund": "Koper koos ervoor het artikel te retourneren voor terugbetaling",
+    "Cancelled": "Geannuleerd",
+    "Closed without refund": "Gesloten zonder terugbetaling",
+    "Closes without refund on": "Sluit zonder terugbetaling op",
+    "Escalated to platform support": "Geëscaleerd naar platformsupport",
+    "Escalated to support": "Geëscaleerd naar support",
+    "Feedback given": "Feedback gegeven",
+    "Full refund given": "Volledig terugbetaald",
+    "Inspection of the return due": "Inspectie van de retour uiterlijk",
+    "No refund: the seller explained why": "Geen terugbetaling: de verkoper legde uit waarom",
+    "Offer accepted": "Bod geaccepteerd",
+    "Offer declined": "Bod geweigerd",
+    "Offer lapsed": "Bod verlopen",
+    "Partial refund offered": "Gedeeltelijke terugbetaling geboden",
+    "Replacement must ship by": "Vervanging moet verzonden zijn op",
+    "Replacement overdue": "Vervanging te laat",
+    "Replacement promised": "Vervanging toegezegd",
+    "Replacement shipped": "Vervanging verzonden",
+    "Request opened": "Verzoek geopend",
+    "Resolved": "Afgehandeld",
+    "Return confirmed": "Retour bevestigd",
+    "Return confirmed automatically": "Retour automatisch bevestigd",
+    "Return delivered to the seller": "Retour afgeleverd bij de verkoper",
+    "Return disputed": "Retour betwist",
+    "Return label issued": "Retourlabel uitgegeven",
+    "Return must be shipped by": "Retour moet verzonden zijn op",
+    "Return requested for a full refund": "Retour gevraagd voor volledige terugbetaling",
+    "Return shipped": "Retour verzonden",
+    "Return window expired": "Retourtermijn verstreken",
+    "Seller's response due": "Antwoord van de verkoper uiterlijk",
+    "Seller's response overdue": "Antwoord van de verkoper te laat",
+    "Support decided": "Support heeft besloten",
+    "The return arrived; waiting for the seller's inspection": "De retour is aangekomen; wacht op inspectie door de verkoper",
+    "The return is on its way": "De retour is onderweg",
+    "The seller asked for information": "De verkoper vroeg om informatie",
+    "Waiting for the buyer to ship the return": "Wacht tot de koper de retour verzendt",
+    "Waiting for the buyer's information": "Wacht op informatie van de koper",
+    "Waiting for the seller's response": "Wacht op het antwoord van de verkoper",
+    "damaged in transit": "beschadigd tijdens verzending",
+    "defective": "defect",
+    "full refund": "volledige terugbetaling",
+    "missing item": "ontbrekend artikel",
+    "no refund": "geen terugbetaling",
+    "not as described": "niet zoals beschreven",
+    "other": "overig",
+    "partial refund": "gedeeltelijke terugbetaling",
+    "replacement": "vervanging",
+    "return not shipped": "retour niet verzonden",
+    "returned to sender": "retour afzender",
+    "significantly delayed": "sterk vertraagd",
+    "wrong item": "verkeerd artikel",
 }
 
 

@@ -34,10 +34,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(tmp: Path, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str, Path]:
+def start_server(
+    tmp: Path, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str, Path]:
     port = free_port()
     env = {**os.environ, "SUPPORT_PORT": str(port), "SUPPORT_DATA_DIR": str(tmp / "var")}
-    for name in ("SUPPORT_DATABASE_URL", "SUPPORT_PRODUCTION", "SUPPORT_JWT_SECRET", "SUPPORT_WEBAPP_API_URL"):
+    for name in (
+        "SUPPORT_DATABASE_URL",
+        "SUPPORT_PRODUCTION",
+        "SUPPORT_JWT_SECRET",
+        "SUPPORT_WEBAPP_API_URL",
+    ):
         env.pop(name, None)
     # The notifications stream polls every second by default; the live test wants it snappy.
     env.setdefault("SUPPORT_NOTIFICATIONS_STREAM_POLL_SECONDS", "0.2")
@@ -82,7 +89,9 @@ class Api:
 
     def call(self, role: str, sub: str, method: str, path: str, body: Any = None) -> Any:
         response = self.http.request(method, path, json=body, headers=self.auth(role, sub))
-        assert response.status_code < 400, f"{method} {path}: {response.status_code} {response.text}"
+        assert response.status_code < 400, (
+            f"{method} {path}: {response.status_code} {response.text}"
+        )
         return response.json() if response.content else None
 
     def now(self) -> str:
@@ -150,6 +159,18 @@ class Api:
                 "photos": ["https://photos.example/crease.jpg"],
             },
         )
+
+    def conversation(self, role: str, user: str, request_id: str, archived: bool = False) -> Any:
+        """The user's inbox row of a request, once the notifications projection has it."""
+        for _ in range(100):
+            rows = self.call(
+                role, user, "GET", f"/v1/inbox?tab=all&archived={str(archived).lower()}"
+            )
+            found = [r for r in rows if r["request_id"] == request_id]
+            if found:
+                return found[0]
+            time.sleep(0.1)
+        raise AssertionError(f"{request_id} never reached {user}'s inbox")
 
     def state(self, request_id: str) -> dict[str, Any]:
         return self.call("support", "agent-1", "GET", f"/v1/support-requests/{request_id}")

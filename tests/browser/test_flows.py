@@ -32,22 +32,39 @@ def test_seller_answers_each_response_type_r10_r18(page: Any, server: str, api: 
     orders = [api.order(buyer, seller) for _ in range(6)]
     ids = [api.open(buyer, o)["id"] for o in orders]
     sign_in(page, server, "seller", seller)
-    expect(page.get_by_role("tab", name="Customer Service")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("tab", name="Customer Service")).to_have_attribute(
+        "aria-selected", "true"
+    )
     expect(page.locator("#waiting-count")).to_contain_text("6 waiting on you")
     answers = [
         ("Full refund", {}, "resolved", "full_refund"),
         ("Refund with return", {}, "awaiting_return", None),
         ("Partial refund", {"Amount": "10.00"}, "offer_pending", None),
-        ("Send replacement", {"Carrier": "USPS", "Tracking number": "REP-1"}, "replacement_pending", None),
+        (
+            "Send replacement",
+            {"Carrier": "USPS", "Tracking number": "REP-1"},
+            "replacement_pending",
+            None,
+        ),
         (
             "No refund",
-            {"Message": "The crease shows in the listing photos.", "Evidence links, one per line": "https://photos.example/listing.jpg"},
+            {
+                "Message": "The crease shows in the listing photos.",
+                "Evidence links, one per line": "https://photos.example/listing.jpg",
+            },
             "awaiting_buyer",
             None,
         ),
-        ("Ask for information", {"Message": "Could you send a photo of the back?"}, "awaiting_buyer", None),
+        (
+            "Ask for information",
+            {"Message": "Could you send a photo of the back?"},
+            "awaiting_buyer",
+            None,
+        ),
     ]
-    for order_id, request_id, (button, fields, status, resolution) in zip(orders, ids, answers, strict=True):
+    for order_id, request_id, (button, fields, status, resolution) in zip(
+        orders, ids, answers, strict=True
+    ):
         # When the seller opens the request from the inbox and answers
         page.goto(f"{server}/app/inbox")
         open_request_page(page, order_id)
@@ -71,7 +88,13 @@ def test_buyer_accepts_and_declines_offers_r14(page: Any, server: str, api: Api)
     accepted, declined = api.order(buyer, seller), api.order(buyer, seller)
     for order_id in (accepted, declined):
         rid = api.open(buyer, order_id)["id"]
-        api.call("seller", seller, "POST", f"/v1/support-requests/{rid}/responses", {"type": "partial_refund", "amount": 750})
+        api.call(
+            "seller",
+            seller,
+            "POST",
+            f"/v1/support-requests/{rid}/responses",
+            {"type": "partial_refund", "amount": 750},
+        )
     sign_in(page, server, "buyer", buyer)
     page.get_by_role("tab", name="All Messages").click()
     open_request_page(page, accepted)
@@ -80,7 +103,11 @@ def test_buyer_accepts_and_declines_offers_r14(page: Any, server: str, api: Api)
     act(page, "Accept offer")
     expect(page.locator("#status-words")).to_contain_text("Resolved")
     state = api.call("buyer", buyer, "GET", f"/v1/orders/{accepted}/support-request")[0]
-    assert (state["status"], state["resolution"], state["refund"]["amount"]) == ("resolved", "partial_refund", 750)
+    assert (state["status"], state["resolution"], state["refund"]["amount"]) == (
+        "resolved",
+        "partial_refund",
+        750,
+    )
     # Feedback once the request is resolved (R46)
     act(page, "Thumbs up")
     expect(page.get_by_role("button", name="Thumbs up")).to_have_count(0)
@@ -89,12 +116,16 @@ def test_buyer_accepts_and_declines_offers_r14(page: Any, server: str, api: Api)
     page.goto(f"{server}/app/inbox?tab=all")
     open_request_page(page, declined)
     act(page, "Decline offer")
-    expect(page.locator("#status-words")).to_contain_text("Waiting for the buyer to ship the return")
+    expect(page.locator("#status-words")).to_contain_text(
+        "Waiting for the buyer to ship the return"
+    )
     state = api.call("buyer", buyer, "GET", f"/v1/orders/{declined}/support-request")[0]
     assert state["status"] == "awaiting_return"
 
 
-def test_buyer_escalates_and_support_decides_r19_r22(browser: Any, page: Any, server: str, api: Api) -> None:
+def test_buyer_escalates_and_support_decides_r19_r22(
+    browser: Any, page: Any, server: str, api: Api
+) -> None:
     buyer, seller = new_user("buyer"), new_user("seller")
     order_id = api.order(buyer, seller)
     rid = api.open(buyer, order_id)["id"]
@@ -124,7 +155,9 @@ def test_buyer_escalates_and_support_decides_r19_r22(browser: Any, page: Any, se
     assert (state["status"], state["resolution"]) == ("resolved", "full_refund")
 
 
-def test_return_shipped_by_the_carrier_then_seller_inspects_r11_r12(page: Any, server: str, api: Api) -> None:
+def test_return_shipped_by_the_carrier_then_seller_inspects_r11_r12(
+    page: Any, server: str, api: Api
+) -> None:
     buyer, seller = new_user("buyer"), new_user("seller")
     confirmed, disputed = api.order(buyer, seller), api.order(buyer, seller)
     sign_in(page, server, "seller", seller)
@@ -132,12 +165,29 @@ def test_return_shipped_by_the_carrier_then_seller_inspects_r11_r12(page: Any, s
         rid = api.open(buyer, order_id)["id"]
         page.goto(f"{server}/app/requests/{rid}")
         act(page, "Refund with return")
-        expect(page.locator("#status-words")).to_contain_text("Waiting for the buyer to ship the return")
+        expect(page.locator("#status-words")).to_contain_text(
+            "Waiting for the buyer to ship the return"
+        )
         # The test plays the platform's label service and the carrier.
         tracking = f"RET-{rid[:8]}"
-        api.fact({"type": "return_label_created", "request_id": rid, "tracking_number": tracking, "label_cost": 450, "at": api.now()})
+        api.fact(
+            {
+                "type": "return_label_created",
+                "request_id": rid,
+                "tracking_number": tracking,
+                "label_cost": 450,
+                "at": api.now(),
+            }
+        )
         for scan in ("accepted", "delivered"):
-            api.fact({"type": "shipment_scanned", "tracking_number": tracking, "status": scan, "at": api.now()})
+            api.fact(
+                {
+                    "type": "shipment_scanned",
+                    "tracking_number": tracking,
+                    "status": scan,
+                    "at": api.now(),
+                }
+            )
         page.reload()
         expect(page.locator("#status-words")).to_contain_text("waiting for the seller's inspection")
         expect(page.locator("#request-live")).to_contain_text(tracking)
@@ -156,14 +206,22 @@ def test_replacement_overdue_buyer_returns_for_refund_r16(page: Any, server: str
     buyer, seller = new_user("buyer"), new_user("seller")
     order_id = api.order(buyer, seller)
     rid = api.open(buyer, order_id)["id"]
-    api.call("seller", seller, "POST", f"/v1/support-requests/{rid}/responses", {"type": "replacement", "carrier": "USPS", "tracking_number": f"REP-{rid[:8]}"})
+    api.call(
+        "seller",
+        seller,
+        "POST",
+        f"/v1/support-requests/{rid}/responses",
+        {"type": "replacement", "carrier": "USPS", "tracking_number": f"REP-{rid[:8]}"},
+    )
     sign_in(page, server, "buyer", buyer)
     page.goto(f"{server}/app/requests/{rid}")
     expect(page.get_by_role("button", name="Return for refund")).to_have_count(0)
     api.advance("P5D")  # no first scan within 48 business hours: overdue
     page.reload()
     act(page, "Return for refund")
-    expect(page.locator("#status-words")).to_contain_text("Waiting for the buyer to ship the return")
+    expect(page.locator("#status-words")).to_contain_text(
+        "Waiting for the buyer to ship the return"
+    )
     assert api.state(rid)["status"] == "awaiting_return"
 
 
@@ -174,7 +232,9 @@ def test_refused_action_shows_the_api_detail(page: Any, server: str, api: Api) -
     sign_in(page, server, "seller", seller)
     page.goto(f"{server}/app/requests/{rid}")
     # Meanwhile the seller answered elsewhere (another tab, the API)
-    api.call("seller", seller, "POST", f"/v1/support-requests/{rid}/responses", {"type": "full_refund"})
+    api.call(
+        "seller", seller, "POST", f"/v1/support-requests/{rid}/responses", {"type": "full_refund"}
+    )
     act(page, "Partial refund", {"Amount": "5.00"})
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("no seller response is due")
@@ -220,7 +280,9 @@ def test_messages_between_the_parties(page: Any, server: str, api: Api) -> None:
     assert [h["data"]["body"] for h in history if h["type"] == "message_posted"] == ["Any news?"]
 
 
-def test_language_switch_dutch_sets_lang_and_the_users_locale(page: Any, server: str, api: Api) -> None:
+def test_language_switch_dutch_sets_lang_and_the_users_locale(
+    page: Any, server: str, api: Api
+) -> None:
     seller = new_user("seller")
     sign_in(page, server, "seller", seller)
     expect(page.locator("html")).to_have_attribute("lang", "en")
@@ -237,17 +299,26 @@ def test_language_switch_dutch_sets_lang_and_the_users_locale(page: Any, server:
 
 
 def test_sign_in_lands_by_role_and_sign_out_clears_the_session(page: Any, server: str) -> None:
-    for role, heading in (("buyer", "Inbox"), ("support", "Support queue"), ("auditor", "Search requests")):
+    for role, heading in (
+        ("buyer", "Inbox"),
+        ("support", "Support queue"),
+        ("auditor", "Search requests"),
+    ):
         sign_in(page, server, role, new_user(role))
         expect(page.get_by_role("heading", level=1)).to_have_text(heading)
         page.get_by_role("button", name="Sign out").click()
         expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     page.goto(f"{server}/app/inbox")
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-    assert page.context.cookies() == [] or all(c["name"] != "seller_support_session" or "token" not in c["value"] for c in page.context.cookies())
+    assert page.context.cookies() == [] or all(
+        c["name"] != "seller_support_session" or "token" not in c["value"]
+        for c in page.context.cookies()
+    )
 
 
-def test_live_new_request_and_message_appear_without_reload(page: Any, server: str, api: Api) -> None:
+def test_live_new_request_and_message_appear_without_reload(
+    page: Any, server: str, api: Api
+) -> None:
     buyer, seller = new_user("buyer"), new_user("seller")
     first = api.order(buyer, seller)
     rid = api.open(buyer, first)["id"]
@@ -259,6 +330,12 @@ def test_live_new_request_and_message_appear_without_reload(page: Any, server: s
     expect(page.get_by_role("link", name=re.compile(second))).to_be_visible(timeout=20_000)
     page.goto(f"{server}/app/requests/{rid}")
     page.evaluate("window.__notReloaded = true")
-    api.call("buyer", buyer, "POST", f"/v1/support-requests/{rid}/messages", {"body": "Here is the photo.", "attachments": []})
+    api.call(
+        "buyer",
+        buyer,
+        "POST",
+        f"/v1/support-requests/{rid}/messages",
+        {"body": "Here is the photo.", "attachments": []},
+    )
     expect(page.locator("#messages")).to_contain_text("Here is the photo.", timeout=20_000)
     assert page.evaluate("window.__notReloaded") is True
