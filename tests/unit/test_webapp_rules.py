@@ -213,3 +213,28 @@ def test_money_and_dates_follow_the_locale() -> None:
         .when(moment, ZoneInfo("Europe/Amsterdam"))
         .startswith("ma 7 dec 2026, 16:00")
     )
+
+
+def test_email_links_open_the_web_apps_request_page(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from services.notifications.settings import NotificationsSettings
+
+    # Default: the server's own address and port
+    for name in ("SUPPORT_PUBLIC_URL", "SUPPORT_NOTIFICATIONS_PUBLIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SUPPORT_HOST", "0.0.0.0")
+    monkeypatch.setenv("SUPPORT_PORT", "8123")
+    assert NotificationsSettings().public_base_url == "http://127.0.0.1:8123"
+    # Configured: SUPPORT_PUBLIC_URL
+    monkeypatch.setenv("SUPPORT_PUBLIC_URL", "https://support.example.com")
+    settings = NotificationsSettings()
+    from services.notifications.projection import Notifier
+
+    notice = Notifier(settings).notice(
+        _Facts(), [], source_id="s", at=NOW, event="opened", data={}
+    )
+    assert notice.context["link"] == "https://support.example.com/app/requests/r-1"
+
+
+class _Facts:
+    request_id, order_id, buyer_id, seller_id, reason = "r-1", "o-1", "b", "s", "defective"
+    marketplace, currency, routed_to_support, return_required_by = "US", "USD", None, None
