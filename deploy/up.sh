@@ -9,13 +9,15 @@
 #                                                                 consumers, ledger.v1 outbox publisher)
 #   ratings        :8003  python -m services.ratings.main        (requests.v1 consumer, ratings.v1 publisher)
 #   notifications  :8004  python -m services.notifications.main  (requests.v1 consumer, reminders, e-mail)
+#   search         :8005  python -m services.search.main         (requests.v1 consumer: list queries, queue)
 #   notifications-smtp :8025  python -m services.notifications.smtp_server (unless SUPPORT_SMTP_URL is set)
 #
 # Idempotent: a process whose pid file names a live process is left alone. `make down` stops it all.
 # CPU tiers on the shared machine (docs/operations.md, "One machine"): the requests API at the
 # default priority, the relay and the ledger (the money path) at nice 5, the upstream consumer,
 # ratings, notifications and its SMTP server at nice 10; SUPPORT_UP_NICE=off runs all at the default.
-# Ports: SUPPORT_REQUESTS_PORT, SUPPORT_LEDGER_PORT, SUPPORT_RATINGS_PORT, SUPPORT_NOTIFICATIONS_PORT.
+# Ports: SUPPORT_REQUESTS_PORT, SUPPORT_LEDGER_PORT, SUPPORT_RATINGS_PORT, SUPPORT_NOTIFICATIONS_PORT,
+# SUPPORT_SEARCH_PORT.
 # Databases: SUPPORT_<SERVICE>_DATABASE_URL when given, else a database per service in the local
 # cluster of deploy/postgres/start.sh (seller_support_requests, seller_support_ledger, ...).
 #
@@ -41,6 +43,7 @@ log() { echo "up: $*" >&2; }
 declare -A cpu_nice=(
     [requests-relay]=5 [ledger]=5
     [requests-upstream]=10 [ratings]=10 [notifications]=10 [notifications-smtp]=10
+    [search]=10
 )
 [ "${SUPPORT_UP_NICE:-on}" != off ] || cpu_nice=()
 
@@ -142,8 +145,8 @@ if [ -z "${SUPPORT_SMTP_URL:-}" ]; then
     export SUPPORT_SMTP_URL="smtp://127.0.0.1:$smtp_port"
 fi
 
-declare -A default_port=([ledger]=8002 [ratings]=8003 [notifications]=8004)
-for svc in ledger ratings notifications; do
+declare -A default_port=([ledger]=8002 [ratings]=8003 [notifications]=8004 [search]=8005)
+for svc in ledger ratings notifications search; do
     upper="$(echo "$svc" | tr '[:lower:]' '[:upper:]')"
     port_var="SUPPORT_${upper}_PORT"
     port="${!port_var:-${default_port[$svc]}}"
@@ -154,4 +157,4 @@ for svc in ledger ratings notifications; do
     wait_http "$svc" "$port"
 done
 
-log "requests API http://127.0.0.1:$requests_port/docs, ledger :${SUPPORT_LEDGER_PORT:-8002}, ratings :${SUPPORT_RATINGS_PORT:-8003}, notifications :${SUPPORT_NOTIFICATIONS_PORT:-8004} — stop everything with make down"
+log "requests API http://127.0.0.1:$requests_port/docs, ledger :${SUPPORT_LEDGER_PORT:-8002}, ratings :${SUPPORT_RATINGS_PORT:-8003}, notifications :${SUPPORT_NOTIFICATIONS_PORT:-8004}, search :${SUPPORT_SEARCH_PORT:-8005} — stop everything with make down"

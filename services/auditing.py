@@ -51,6 +51,8 @@ from services.ratings.main import open_ratings_at
 from services.requests.application import RequestsApplication, event_name_of_class
 from services.requests.publishing import message_from_stored, stored_rows, to_message
 from services.requests.settings import Settings
+from services.search import store as search_store
+from services.search.main import open_search_at
 from shared.clock import AdjustableClock
 from shared.database import bulk_load
 from shared.transport.messages import EventMessage
@@ -68,6 +70,7 @@ class StoreUrls:
     ledger: str
     ratings: str
     notifications: str
+    search: str | None = None  # None: no search store to rebuild
 
 
 def live_store_urls(settings: Settings) -> StoreUrls:
@@ -78,7 +81,7 @@ def live_store_urls(settings: Settings) -> StoreUrls:
         explicit = os.environ.get(f"SUPPORT_{name.upper()}_DATABASE_URL", "").strip()
         return explicit or f"sqlite:///{(settings.data_dir / f'{name}.db').resolve()}"
 
-    return StoreUrls(url("ledger"), url("ratings"), url("notifications"))
+    return StoreUrls(url("ledger"), url("ratings"), url("notifications"), url("search"))
 
 
 class ScratchStores:
@@ -92,6 +95,7 @@ class ScratchStores:
             self._fresh(live.ledger, "ledger"),
             self._fresh(live.ratings, "ratings"),
             self._fresh(live.notifications, "notifications"),
+            None if live.search is None else self._fresh(live.search, "search"),
         )
 
     def _fresh(self, live_url: str, name: str) -> str:
@@ -141,12 +145,14 @@ class Rebuilt:
     ledger: Any
     ratings: Any
     notifications: NotificationsApplication
+    search: Any = None
     applied: int = 0
     poison: list[str] = field(default_factory=list)
 
     @property
     def projections(self) -> list[Any]:
-        return [self.ledger.projection, self.ratings.projection, self.notifications.projection]
+        found = [self.ledger.projection, self.ratings.projection, self.notifications.projection]
+        return found if self.search is None else [*found, self.search.projection]
 
     def apply(self, message: EventMessage, position: int | None = None) -> None:
         self.apply_batch([(position, message)])
@@ -164,6 +170,8 @@ class Rebuilt:
         self.ledger.close()
         self.ratings.close()
         self.notifications.close()
+        if self.search is not None:
+            self.search.close()
 
 
 def open_rebuilt(urls: StoreUrls, now: datetime, live_notifications: str | None) -> Rebuilt:
@@ -180,6 +188,9 @@ def open_rebuilt(urls: StoreUrls, now: datetime, live_notifications: str | None)
         ledger=open_ledger_at(urls.ledger),
         ratings=open_ratings_at(urls.ratings, AdjustableClock(now, frozen=True)),
         notifications=notifications,
+        search=None
+        if urls.search is None
+        else open_search_at(urls.search, AdjustableClock(now, frozen=True)),
     )
 
 
@@ -258,24 +269,28 @@ def replay_event_store(
 Load = tuple[Any, tuple[Index, ...]]
 
 
-def _loads(rebuilt: Rebuilt) -> tuple[Load, Load, Load]:
-    """Ledger, ratings and notifications, each with the indexes its store builds after the load."""
-    return (
+def _loads(rebuilt: Rebuilt) -> tuple[Load, ...]:
+    """Ledger, ratings, notifications (and search), each with the indexes its store builds after
+    the load."""
+    loads: tuple[Load, ...] = (
         (rebuilt.ledger.projection, ledger_store.QUERY_INDEXES),
         (rebuilt.ratings.projection, ratings_store.QUERY_INDEXES),
         (rebuilt.notifications.projection, notif_store.QUERY_INDEXES),
     )
+    if rebuilt.search is not None:
+        loads += ((rebuilt.search.projection, search_store.QUERY_INDEXES),)
+    return loads
 
 
 def _groups(rebuilt: Rebuilt, workers: int) -> list[list[Load]]:
     """The projections of each process, this one's first. Notifications costs most (about 8 rows
     per event against 2-3), so it has a process of its own whenever there are two."""
-    ledger, ratings, notifications = _loads(rebuilt)
+    ledger, ratings, notifications, *search = _loads(rebuilt)
     if workers <= 1:
-        return [[ledger, ratings, notifications]]
+        return [[ledger, ratings, notifications, *search]]
     if workers == 2:
-        return [[notifications], [ledger, ratings]]
-    return [[notifications], [ledger], [ratings]]
+        return [[notifications], [ledger, ratings, *search]]
+    return [[notifications], [ledger, *search], [ratings]]
 
 
 def _replay_loading(
@@ -527,6 +542,8 @@ IGNORED: dict[str, str] = {
     "notif_reminders.cancelled (of sent reminders)": "a sent reminder is never cancelled later",
     "notif_inbox.unread/archived": "user actions (mark read/unread, archive) change them",
     "notif_preferences": "user settings, copied from live into the rebuild (input, not output)",
+    "search_requests.document, search_requests_fts": "the full-text words, derived by the "
+    "database from the compared description and messages_text columns",
 }
 
 LEDGER_RULES = (
@@ -540,6 +557,10 @@ RATINGS_RULES = (
     TableRule(ratings_store.reasons),
     TableRule(ratings_store.sellers, ignore=("evaluated_changes",)),
     TableRule(applied_events, ignore=("applied_at",), consumer="ratings"),
+)
+SEARCH_RULES = (
+    TableRule(search_store.requests),
+    TableRule(applied_events, ignore=("applied_at",), consumer="search"),
 )
 NOTIFICATIONS_RULES = (
     TableRule(notif_store.request_facts),
@@ -764,6 +785,15 @@ def rebuild_and_compare(
             compare_tables(
                 "notifications", notif_live, rebuilt.notifications.engine, notif_rules, out
             )
+        if live.search is not None and rebuilt.search is not None:
+            with _engine(live.search) as search_live:
+                position = _feed_position(search_live, "search")
+                if position is not None and position < head:
+                    out.notes.append(
+                        f"the live search projection is at log position {position} of {head}: "
+                        "it has not caught up, so differences are expected"
+                    )
+                compare_tables("search", search_live, rebuilt.search.engine, SEARCH_RULES, out)
         live_ratings = open_ratings_at(live.ratings, AdjustableClock(now, frozen=True))
         try:
             compare_ratings(live_ratings, rebuilt.ratings, now, out)

@@ -30,6 +30,8 @@ from services.ratings.main import open_ratings_at
 from services.requests.main import create_app
 from services.requests.publishing import read_messages
 from services.requests.settings import Settings
+from services.search.api import router as search_router
+from services.search.main import open_search_at
 from services.webapp.main import create_webapp
 from services.webapp.settings import WebAppSettings
 from shared.clock import Clock
@@ -51,6 +53,8 @@ def pump_projections(app: FastAPI) -> int:
     state = app.state
     applied = state.projection_feed.pump()
     state.ratings.refresh()
+    if applied:
+        state.search.refresh_metrics()
     return applied
 
 
@@ -68,13 +72,14 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
     app = create_app(
         settings,
         clock,
-        extra_routers=(ledger_router, ratings_router, notifications_router),
+        extra_routers=(ledger_router, ratings_router, notifications_router, search_router),
         title="Seller Support",
         service="embedded",
         extra_checks={
             "ledger database": database_check(lambda r: r.app.state.ledger.engine),
             "ratings database": database_check(lambda r: r.app.state.ratings.engine),
             "notifications database": database_check(lambda r: r.app.state.notifications.engine),
+            "search database": database_check(lambda r: r.app.state.search.engine),
         },
     )
     requests_lifespan = app.router.lifespan_context
@@ -85,8 +90,10 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
             requests = app.state.requests
             ledger = open_ledger_at(_database_url(settings, "ledger"))
             ratings = open_ratings_at(_database_url(settings, "ratings"), app.state.clock)
+            search = open_search_at(_database_url(settings, "search"), app.state.clock)
             app.state.ledger = ledger
             app.state.ratings = ratings
+            app.state.search = search
             # The ledger owns claim_paid (R39); in one process it arrives at the upstream ingest.
             app.state.fact_handlers = {
                 "claim_paid": lambda fact: record_claim_paid_or_problem(ledger, fact)["created"]
@@ -96,7 +103,7 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
                 return read_messages(requests, start, limit)
 
             app.state.projection_feed = NotificationLogFeed(
-                read, [ledger.projection, ratings.projection]
+                read, [ledger.projection, ratings.projection, search.projection]
             )
             notifications = NotificationsService(
                 read,
@@ -117,6 +124,7 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
                 ledger.close()
                 with contextlib.suppress(Exception):
                     ratings.close()
+                search.close()
 
     app.router.lifespan_context = lifespan
     _mount_webapp(app, settings)

@@ -1,5 +1,5 @@
 """A live embedded system for audit tests: the requests application feeding the three projections
-(ledger, ratings, notifications/inbox) in process, as services/embedded.py does, on one backend."""
+(ledger, ratings, notifications/inbox, search) in process, as services/embedded.py does, on one backend."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from services.ratings.main import open_ratings_at
 from services.requests.application import RequestsApplication, SellerResponse
 from services.requests.domain import DomainError
 from services.requests.publishing import read_messages
+from services.search.main import open_search_at
 from shared.transport.notification_log import NotificationLogFeed
 from tests.factories import (
     open_on_fresh_order,
@@ -33,8 +34,9 @@ def live_urls(database_url: str, folder: Any) -> StoreUrls:
             f"sqlite:///{folder}/ledger.db",
             f"sqlite:///{folder}/ratings.db",
             f"sqlite:///{folder}/notifications.db",
+            f"sqlite:///{folder}/search.db",
         )
-    return StoreUrls(database_url, database_url, database_url)
+    return StoreUrls(database_url, database_url, database_url, database_url)
 
 
 class LiveSystem:
@@ -44,9 +46,16 @@ class LiveSystem:
         self.ratings = open_ratings_at(urls.ratings, clock)
         settings = NotificationsSettings(database_url=urls.notifications)
         self.notifications = NotificationsApplication(build_engine(settings), settings)
+        assert urls.search is not None
+        self.search = open_search_at(urls.search, clock)
         self.feed = NotificationLogFeed(
             lambda start, limit: read_messages(app, start, limit),
-            [self.ledger.projection, self.ratings.projection, self.notifications.projection],
+            [
+                self.ledger.projection,
+                self.ratings.projection,
+                self.notifications.projection,
+                self.search.projection,
+            ],
         )
 
     def tick(self) -> None:
@@ -64,6 +73,7 @@ class LiveSystem:
         self.ledger.close()
         self.ratings.close()
         self.notifications.close()
+        self.search.close()
 
 
 ACTIONS = (

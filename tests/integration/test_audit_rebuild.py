@@ -242,15 +242,19 @@ def test_rebuild_compare_is_identical_then_reports_a_tampered_projection(system,
     tables = {(s, t): (a, b) for s, t, a, b in comparison.tables}
     assert tables[("ledger", "ledger_entries")][0] >= 1
     assert tables[("notifications", "notif_inbox")][0] >= 6
+    assert tables[("search", "search_requests")] == (3, 3)
     with system.ledger.engine.begin() as conn:
         conn.execute(text("UPDATE ledger_entries SET amount = amount - 1"))
     with system.notifications.engine.begin() as conn:
         conn.execute(text("DELETE FROM notif_request_facts"))
+    with system.search.engine.begin() as conn:
+        conn.execute(text("UPDATE search_requests SET status = 'cancelled'"))
     comparison, _ = rebuild_and_compare(app, system.urls, now=clock.now())
     assert not comparison.identical
     found = {(d.store, d.table) for d in comparison.differences}
     assert ("ledger", "ledger_entries") in found
     assert ("notifications", "notif_request_facts") in found
+    assert ("search", "search_requests") in found
     assert any("amount: live" in d.what for d in comparison.differences)
 
 
@@ -262,6 +266,7 @@ def test_cli_rebuild_compare_exit_codes(system, clock, database_url, monkeypatch
     monkeypatch.setenv("SUPPORT_LEDGER_DATABASE_URL", system.urls.ledger)
     monkeypatch.setenv("SUPPORT_RATINGS_DATABASE_URL", system.urls.ratings)
     monkeypatch.setenv("SUPPORT_NOTIFICATIONS_DATABASE_URL", system.urls.notifications)
+    monkeypatch.setenv("SUPPORT_SEARCH_DATABASE_URL", system.urls.search)
     now = clock.now().isoformat()
     assert main(["audit", "rebuild", "--compare", "--now", now]) == 0
     assert "identical" in capsys.readouterr().out

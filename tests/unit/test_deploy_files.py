@@ -29,6 +29,7 @@ APP_SERVICES = {
     "ledger",
     "ratings",
     "notifications",
+    "search",
 }
 HTTP_PORT = 8000  # SUPPORT_PORT in the image
 OPS_PORT = 9100  # SUPPORT_METRICS_PORT of the relay and the upstream consumer
@@ -100,6 +101,7 @@ def test_every_process_serves_health_readiness_and_metrics() -> None:
         ["python", "-m", "services.ledger.main"],
         ["python", "-m", "services.ratings.main"],
         ["python", "-m", "services.notifications.main"],
+        ["python", "-m", "services.search.main"],
         ["seller-support", "serve"],
     ):
         _module, app, _port = check_command(command)
@@ -183,7 +185,7 @@ def test_compose_has_kafka_in_kraft_mode_postgres_and_every_service(compose: dic
     assert not any("ZOOKEEPER" in key for key in env)
     assert services["postgres"]["image"].startswith("postgres:")
     init = compose["configs"]["postgres-init"]["content"]
-    for database in ("ledger", "ratings", "notifications"):
+    for database in ("ledger", "ratings", "notifications", "search"):
         assert f"CREATE DATABASE seller_support_{database}" in init
 
 
@@ -308,7 +310,7 @@ def test_k8s_services_select_their_pods_and_projection_consumers_autoscale(
         names = {p["name"] for p in pods["spec"]["containers"][0]["ports"]}
         assert all(port["targetPort"] in names for port in service["spec"]["ports"])
     autoscalers = _of_kind(manifests, "HorizontalPodAutoscaler")
-    assert set(autoscalers) == {"ledger", "ratings", "notifications"}
+    assert set(autoscalers) == {"ledger", "ratings", "notifications", "search"}
     for name, hpa in autoscalers.items():
         target = hpa["spec"]["scaleTargetRef"]
         assert target["kind"] == "Deployment" and target["name"] in deployments
