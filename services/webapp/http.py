@@ -95,6 +95,8 @@ class WebApp:
         self.production = production
         self.session_hours = session_hours
         self.now = now
+        # POST /v1/support-requests/{id}/assign (issue 19) once the API offers it.
+        self.assign_enabled = False
         self.signer = URLSafeTimedSerializer(session_secret, salt="seller-support-webapp")
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals.update(
@@ -362,12 +364,19 @@ def build_router(webapp: WebApp) -> APIRouter:
                 for r in rows
             )
         )
-        waiting = 0
         for row, state in zip(rows, states, strict=True):
             row["state"] = state if isinstance(state, dict) else None
             on = WAITING_ON.get(row["state"]["status"]) if row["state"] else None
             row["waits_on_me"] = on == row.get("role") == user["role"]
-            waiting += row["waits_on_me"]
+        # What waits on this person in all, not only on this page: the request list (issue 19).
+        mine = {f"{user['role']}_id": user["sub"]}
+        listed = await soft(
+            request, api.get, "/v1/support-requests", waiting_on=user["role"], limit=100, **mine
+        )
+        if isinstance(listed, dict):
+            waiting = f"{len(listed['items'])}{'+' if listed.get('next_cursor') else ''}"
+        else:
+            waiting = str(sum(r["waits_on_me"] for r in rows))
         return {
             "rows": rows,
             "waiting": waiting,
@@ -511,9 +520,16 @@ def build_router(webapp: WebApp) -> APIRouter:
     @router.get("/queue", response_class=HTMLResponse)
     async def queue(request: Request) -> Response:
         user_of(request)
-        result = await soft(request, api.get, "/v1/support/queue")
+        result = await soft(request, api.get, "/v1/support/queue", limit=100)
         items = result.get("items", []) if isinstance(result, dict) else result
-        return render(webapp, request, "queue.html", queue=items)
+        return render(
+            webapp,
+            request,
+            "queue.html",
+            queue=items,
+            summary=result if isinstance(result, dict) else None,
+            assign_enabled=webapp.assign_enabled,
+        )
 
     @router.post("/queue/{request_id}/assign")
     async def assign(request: Request, request_id: str) -> Response:

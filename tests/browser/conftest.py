@@ -172,6 +172,24 @@ class Api:
             time.sleep(0.1)
         raise AssertionError(f"{request_id} never reached {user}'s inbox")
 
+    def wait_for_listed(self, role: str, user: str, count: int, **filters: str) -> None:
+        """Until the request list (the search projection) has caught up."""
+        query = "&".join(f"{k}={v}" for k, v in filters.items())
+        for _ in range(100):
+            page = self.call(role, user, "GET", f"/v1/support-requests?limit=100&{query}")
+            if len(page["items"]) == count:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{user}'s list never had {count} requests ({filters})")
+
+    def wait_for_queue(self, request_ids: list[str]) -> None:
+        for _ in range(100):
+            queue = self.call("support", "agent-1", "GET", "/v1/support/queue?limit=100")
+            if set(request_ids) <= {item["id"] for item in queue["items"]}:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{request_ids} never reached the support queue")
+
     def state(self, request_id: str) -> dict[str, Any]:
         return self.call("support", "agent-1", "GET", f"/v1/support-requests/{request_id}")
 

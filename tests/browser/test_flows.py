@@ -31,6 +31,7 @@ def test_seller_answers_each_response_type_r10_r18(page: Any, server: str, api: 
     buyer, seller = new_user("buyer"), new_user("seller")
     orders = [api.order(buyer, seller) for _ in range(6)]
     ids = [api.open(buyer, o)["id"] for o in orders]
+    api.wait_for_listed("seller", seller, waiting_on="seller", count=6)
     sign_in(page, server, "seller", seller)
     expect(page.get_by_role("tab", name="Customer Service")).to_have_attribute(
         "aria-selected", "true"
@@ -123,35 +124,50 @@ def test_buyer_accepts_and_declines_offers_r14(page: Any, server: str, api: Api)
     assert state["status"] == "awaiting_return"
 
 
-def test_buyer_escalates_and_support_decides_r19_r22(
+def test_buyer_escalates_and_support_decides_from_the_queue_r19_r22(
     browser: Any, page: Any, server: str, api: Api
 ) -> None:
     buyer, seller = new_user("buyer"), new_user("seller")
-    order_id = api.order(buyer, seller)
-    rid = api.open(buyer, order_id)["id"]
+    earlier, later = api.order(buyer, seller), api.order(buyer, seller)
+    first = api.open(buyer, earlier)["id"]
+    second = api.open(buyer, later)["id"]
     sign_in(page, server, "buyer", buyer)
-    page.goto(f"{server}/app/requests/{rid}")
+    page.goto(f"{server}/app/requests/{first}")
     expect(page.get_by_role("button", name="Escalate")).to_have_count(0)  # not before the deadline
     api.advance("P7D")  # the seller's 48 business hours pass (R8)
     page.reload()
     act(page, "Escalate", {"Message": "The seller did not answer."})
     expect(page.locator("#status-words")).to_contain_text("Escalated to platform support")
     expect(page.get_by_role("form", name="Messages")).to_have_count(0)  # R21
-    assert api.state(rid)["status"] == "escalated"
+    assert api.state(first)["status"] == "escalated"
+    api.advance("P7D")  # the first has now waited past support's SLA
+    api.call(
+        "buyer", buyer, "POST", f"/v1/support-requests/{second}/escalate", {"reason": "Nothing."}
+    )
+    api.wait_for_queue([first, second])
 
     agent_context = browser.new_context()
     agent = agent_context.new_page()
     try:
         sign_in(agent, server, "support", new_user("agent"))
         expect(agent.get_by_role("heading", level=1)).to_have_text("Support queue")
-        agent.goto(f"{server}/app/requests/{rid}")
+        rows = agent.get_by_role("listitem").filter(
+            has=agent.get_by_role("link", name=re.compile("Order "))
+        )
+        texts = rows.all_inner_texts()
+        order_of = [earlier if earlier in t else later if later in t else None for t in texts]
+        mine = [o for o in order_of if o]
+        assert mine == [earlier, later], texts  # the longest wait first
+        expect(rows.filter(has_text=earlier).get_by_text("SLA breached")).to_be_visible()
+        expect(rows.filter(has_text=later).get_by_text("SLA breached")).to_have_count(0)
+        agent.get_by_role("link", name=re.compile(earlier)).click()
         for name in ("Refund", "Refund with return", "Uphold seller", "Platform refund"):
             expect(agent.get_by_role("button", name=name, exact=True)).to_be_visible()
         act(agent, "Refund")
         expect(agent.locator("#status-words")).to_contain_text("Resolved")
     finally:
         agent_context.close()
-    state = api.state(rid)
+    state = api.state(first)
     assert (state["status"], state["resolution"]) == ("resolved", "full_refund")
 
 
