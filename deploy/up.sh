@@ -63,6 +63,9 @@ yield_cpu() {  # yield_cpu <name> <pid>: the session's autogroup takes the proce
     log "$1: could not set its session's nice (pid $2); it runs at the default priority"
 }
 
+# Issue 20: e-mails link to the web app behind the gateway (the one public origin).
+export SUPPORT_PUBLIC_URL="${SUPPORT_PUBLIC_URL:-http://127.0.0.1:${SUPPORT_GATEWAY_PORT:-8000}}"
+
 bootstrap="$(bash deploy/kafka/start.sh)"
 export SUPPORT_KAFKA_BOOTSTRAP="$bootstrap"
 export SUPPORT_REQUESTS_TOPIC="${SUPPORT_REQUESTS_TOPIC:-seller-support.requests.v1}"
@@ -158,3 +161,29 @@ for svc in ledger ratings notifications search; do
 done
 
 log "requests API http://127.0.0.1:$requests_port/docs, ledger :${SUPPORT_LEDGER_PORT:-8002}, ratings :${SUPPORT_RATINGS_PORT:-8003}, notifications :${SUPPORT_NOTIFICATIONS_PORT:-8004}, search :${SUPPORT_SEARCH_PORT:-8005} — stop everything with make down"
+
+# --- web app and gateway (issue 20): the web app and every public API path on one origin ---------
+# nginx (Debian's package) on :8000 routes each path to its service (deploy/gateway/); the web app
+# calls the API through it with each user's own token.
+gateway_port="${SUPPORT_GATEWAY_PORT:-8000}"
+webapp_port="${SUPPORT_WEBAPP_PORT:-8006}"
+start webapp "SUPPORT_WEBAPP_PORT=$webapp_port" \
+    "SUPPORT_WEBAPP_API_URL=${SUPPORT_WEBAPP_API_URL:-http://127.0.0.1:$gateway_port}" -- \
+    "$py" -m services.webapp.main
+wait_http webapp "$webapp_port"
+command -v nginx >/dev/null || { log "nginx missing: apt-get install -y nginx"; exit 1; }
+mkdir -p "$run_dir/gateway-tmp"
+gw_env=("SUPPORT_GW_RUN=$run_dir" "SUPPORT_GW_LISTEN=127.0.0.1:$gateway_port"
+    "SUPPORT_GW_REQUESTS=127.0.0.1:$requests_port"
+    "SUPPORT_GW_LEDGER=127.0.0.1:${SUPPORT_LEDGER_PORT:-8002}"
+    "SUPPORT_GW_RATINGS=127.0.0.1:${SUPPORT_RATINGS_PORT:-8003}"
+    "SUPPORT_GW_NOTIFICATIONS=127.0.0.1:${SUPPORT_NOTIFICATIONS_PORT:-8004}"
+    "SUPPORT_GW_SEARCH=127.0.0.1:${SUPPORT_SEARCH_PORT:-8005}"
+    "SUPPORT_GW_WEBAPP=127.0.0.1:$webapp_port")
+env "${gw_env[@]}" "$py" deploy/gateway/render.py deploy/gateway/routes.conf.template \
+    >"$run_dir/gateway-routes.conf"
+env "${gw_env[@]}" "$py" deploy/gateway/render.py deploy/gateway/nginx.conf.template \
+    >"$run_dir/gateway-nginx.conf"
+start gateway -- nginx -p "$run_dir" -c "$run_dir/gateway-nginx.conf" -e "$run_dir/gateway-error.log"
+wait_http gateway "$gateway_port"
+log "one origin: http://127.0.0.1:$gateway_port/app/ (web app) and every API path"

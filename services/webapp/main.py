@@ -154,22 +154,23 @@ def _translator(request: Request):  # type: ignore[no-untyped-def]
 
 
 def create_standalone(settings: WebAppSettings) -> FastAPI:
-    """The web app as its own process (distributed mode): `/app/`, `/healthz`, `/` -> `/app/`."""
+    """The web app as its own process (distributed mode): `/app/`, `/` -> `/app/`, and the
+    `/healthz`, `/readyz` (the API answers through the gateway) and `/metrics` every process has."""
+    from shared.observability import instrument
+
     root = FastAPI(title="Seller Support web app", docs_url=None, redoc_url=None, openapi_url=None)
     webapp = create_webapp(settings)
 
-    @root.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def api_reachable(request: Request) -> None:
+        import httpx
 
-    @root.get("/readyz", include_in_schema=False)
-    async def readyz() -> dict[str, str]:
-        return {"status": "ok"}
+        httpx.get(webapp.state.webapp.api.base_url + "/healthz", timeout=3).raise_for_status()
 
     @root.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:
         return RedirectResponse("/app/", status_code=307)
 
+    instrument(root, "webapp", {"public API": api_reachable})
     root.mount("/app", webapp)
     return root
 

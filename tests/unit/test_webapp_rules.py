@@ -229,9 +229,7 @@ def test_email_links_open_the_web_apps_request_page(monkeypatch) -> None:  # typ
     settings = NotificationsSettings()
     from services.notifications.projection import Notifier
 
-    notice = Notifier(settings).notice(
-        _Facts(), [], source_id="s", at=NOW, event="opened", data={}
-    )
+    notice = Notifier(settings).notice(_Facts(), [], source_id="s", at=NOW, event="opened", data={})
     assert notice.context["link"] == "https://support.example.com/app/requests/r-1"
 
 
