@@ -6,7 +6,8 @@ import string
 import sys
 
 values = {k: v for k, v in os.environ.items() if k.startswith("SUPPORT_GW_")}
-text = open(sys.argv[1], encoding="utf-8").read()
+with open(sys.argv[1], encoding="utf-8") as template:
+    text = template.read()
 rendered = string.Template(text).safe_substitute(values)
 missing = sorted(
     {m for m in string.Template.pattern.findall(rendered) if m[2].startswith("SUPPORT_GW_")}
