@@ -65,22 +65,18 @@ def _named_server(name: str) -> ThreadingHTTPServer:
     return server
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def start_gateway(
+    run: Path, upstreams: dict[str, str], port: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Render deploy/gateway/ as deploy/up.sh does and run it in nginx; (process, base URL)."""
     if not Path(NGINX).exists():
         pytest.fail("nginx is not installed (apt-get install -y nginx; .ci/run does)")
-    run = tmp_path_factory.mktemp("gateway")
-    (run / "gateway-tmp").mkdir()
-    servers = {name: _named_server(name) for name in SERVICES}
-    port = _free_port()
+    (run / "gateway-tmp").mkdir(exist_ok=True)
     env = {
         **os.environ,
         "SUPPORT_GW_RUN": str(run),
         "SUPPORT_GW_LISTEN": f"127.0.0.1:{port}",
-        **{
-            f"SUPPORT_GW_{n.upper()}": f"127.0.0.1:{s.server_address[1]}"
-            for n, s in servers.items()
-        },
+        **{f"SUPPORT_GW_{n.upper()}": address for n, address in upstreams.items()},
     }
     for template, out in (
         ("routes.conf.template", "gateway-routes.conf"),
@@ -108,19 +104,35 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            httpx.get(f"{base}/", timeout=1)
+            return process, base
+        except httpx.TransportError:
+            if process.poll() is not None:
+                pytest.fail(f"nginx exited: {process.stdout.read() if process.stdout else ''}")
+            time.sleep(0.05)
+    process.kill()
+    pytest.fail("nginx did not listen")
+
+
+def stop_gateway(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    servers = {name: _named_server(name) for name in SERVICES}
+    process, base = start_gateway(
+        tmp_path_factory.mktemp("gateway"),
+        {n: f"127.0.0.1:{s.server_address[1]}" for n, s in servers.items()},
+        _free_port(),
+    )
     try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None:
-                    pytest.fail(f"nginx exited: {process.stdout.read() if process.stdout else ''}")
-                time.sleep(0.05)
         yield base
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_gateway(process)
         for server in servers.values():
             server.shutdown()
 
