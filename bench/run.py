@@ -19,6 +19,10 @@ Writes bench/results.json, bench/results.md and bench/latency.png (or under --ou
 - `rebuild`: replay of every projection (ledger, ratings, notifications + inbox) into fresh SQLite
   stores from a SQLite event store of `--rebuild-events` events, beside a raw read + decode of the
   same notification log. The store is generated once per size under var/bench/ and reused.
+- `webapp`: the web app's inbox (`--webapp-conversations` requests) and request page
+  (`--webapp-timeline` history entries): time to first byte and full load in Debian's chromium,
+  p50 / p95 of `--webapp-loads` loads, beside the app's static CSS file from the same server
+  (bench/webapp.py).
 - `peak_rss_mb`: VmHWM of every process (the embedded server, each `make up` process from its pid
   file in var/up/, this driver).
 - `cpu_nice`: each `make up` process's nice and its session's autogroup nice (deploy/up.sh's tiers).
@@ -50,7 +54,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench import baselines, e2e_latency, http_load  # noqa: E402
+from bench import baselines, e2e_latency, http_load, webapp  # noqa: E402
 
 PY = sys.executable
 UP_PROCESSES = (
@@ -635,6 +639,8 @@ def markdown(results: dict[str, Any]) -> str:
         + f") | **{b['events_per_s']}** | "
         f"{b['raw_read']['events_per_s']} events/s (read + decode) | {b['ratio']:.0%} |"
     )
+    if "webapp" in results:
+        lines += webapp.markdown_rows(results["webapp"])
     lines += [
         "",
         "Peak RSS (VmHWM, MiB): "
@@ -746,6 +752,9 @@ def main(argv: list[str] | None = None) -> int:
         "--e2e-repeats", type=int, default=3, help="runs per offered rate; the median run is kept"
     )
     parser.add_argument("--relay-events", type=int, default=3000)
+    parser.add_argument("--webapp-conversations", type=int, default=500)
+    parser.add_argument("--webapp-timeline", type=int, default=50)
+    parser.add_argument("--webapp-loads", type=int, default=30)
     parser.add_argument("--rebuild-events", type=int, default=100_000)
     parser.add_argument(
         "--quick",
@@ -757,6 +766,7 @@ def main(argv: list[str] | None = None) -> int:
         args.http_requests, args.warmup, args.concurrency_levels = 20, 4, [2, 4]
         args.rates, args.e2e_seconds, args.e2e_repeats = [10.0, 20.0], 1.0, 2
         args.relay_events, args.rebuild_events = 50, 200
+        args.webapp_conversations, args.webapp_timeline, args.webapp_loads = 20, 10, 3
     args.out.mkdir(parents=True, exist_ok=True)
     begin = time.perf_counter()
     from sqlalchemy import create_engine
@@ -775,6 +785,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log("HTTP throughput, embedded")
         results["http_embedded"] = http_embedded(args, rss)
+        log("web app pages")
+        results["webapp"] = webapp.run(
+            args.webapp_conversations, args.webapp_timeline, args.webapp_loads
+        )
         log("rebuild")
         results["rebuild"] = rebuild(args)
         log("relay")

@@ -344,43 +344,60 @@ def build_router(webapp: WebApp) -> APIRouter:
     async def _inbox_rows(
         request: Request, tab: str, archived: bool, cursor: str | None
     ) -> dict[str, Any]:
+        """The inbox page (notifications service) with each conversation's state and what waits
+        on this person in all (the request list of the search service, issue 19), read at once."""
         user = user_of(request)
-        response = await call(
-            request,
-            api.call,
-            "GET",
-            "/v1/inbox",
-            params={
-                "tab": tab,
-                "archived": "true" if archived else "false",
-                "limit": INBOX_PAGE,
-                "cursor": cursor,
-            },
+        mine = {f"{user['role']}_id": user["sub"]}
+        inbox, recent, waiting_list = await asyncio.gather(
+            call(
+                request,
+                api.call,
+                "GET",
+                "/v1/inbox",
+                params={
+                    "tab": tab,
+                    "archived": "true" if archived else "false",
+                    "limit": INBOX_PAGE,
+                    "cursor": cursor,
+                },
+            ),
+            soft(
+                request,
+                api.get,
+                "/v1/support-requests",
+                sort="-last_activity_at",
+                limit=3 * INBOX_PAGE,
+                **mine,
+            ),
+            soft(
+                request, api.get, "/v1/support-requests", waiting_on=user["role"], limit=100, **mine
+            ),
         )
-        rows = response.json()
-        states = await asyncio.gather(
+        rows = inbox.json()
+        known = {i["id"]: i for i in recent["items"]} if isinstance(recent, dict) else {}
+        # A conversation the list does not have yet (or an older page): its own state.
+        missing = [r for r in rows if r["request_id"] not in known]
+        fetched = await asyncio.gather(
             *(
                 soft(request, api.get, f"/v1/support-requests/{quote(r['request_id'], safe='')}")
-                for r in rows
+                for r in missing
             )
         )
-        for row, state in zip(rows, states, strict=True):
+        known.update({r["request_id"]: f for r, f in zip(missing, fetched, strict=True)})
+        for row in rows:
+            state = known.get(row["request_id"])
             row["state"] = state if isinstance(state, dict) else None
             on = WAITING_ON.get(row["state"]["status"]) if row["state"] else None
             row["waits_on_me"] = on == row.get("role") == user["role"]
-        # What waits on this person in all, not only on this page: the request list (issue 19).
-        mine = {f"{user['role']}_id": user["sub"]}
-        listed = await soft(
-            request, api.get, "/v1/support-requests", waiting_on=user["role"], limit=100, **mine
-        )
-        if isinstance(listed, dict):
-            waiting = f"{len(listed['items'])}{'+' if listed.get('next_cursor') else ''}"
+        if isinstance(waiting_list, dict):
+            more = "+" if waiting_list.get("next_cursor") else ""
+            waiting = f"{len(waiting_list['items'])}{more}"
         else:
             waiting = str(sum(r["waits_on_me"] for r in rows))
         return {
             "rows": rows,
             "waiting": waiting,
-            "next_cursor": response.headers.get("X-Next-Cursor"),
+            "next_cursor": inbox.headers.get("X-Next-Cursor"),
         }
 
     def _tab(value: str | None) -> str:
