@@ -23,6 +23,10 @@ Writes bench/results.json, bench/results.md and bench/latency.png (or under --ou
   (`--webapp-timeline` history entries): time to first byte and full load in Debian's chromium,
   p50 / p95 of `--webapp-loads` loads, beside the app's static CSS file from the same server
   (bench/webapp.py).
+- `search`: the search service's list queries (support queue, a seller's open requests by
+  deadline, a `q` search) at `--search-requests` requests on PostgreSQL, each beside the raw SQL of
+  the same query, with the plans' index use, and the CSV export of every row (time, peak RSS)
+  beside `COPY … TO STDOUT` (bench/search.py).
 - `peak_rss_mb`: VmHWM of every process (the embedded server, each `make up` process from its pid
   file in var/up/, this driver).
 - `cpu_nice`: each `make up` process's nice and its session's autogroup nice (deploy/up.sh's tiers).
@@ -55,6 +59,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench import baselines, e2e_latency, http_load, webapp  # noqa: E402
+from bench import search as search_bench  # noqa: E402
 
 PY = sys.executable
 UP_PROCESSES = (
@@ -641,6 +646,8 @@ def markdown(results: dict[str, Any]) -> str:
     )
     if "webapp" in results:
         lines += webapp.markdown_rows(results["webapp"])
+    if "search" in results:
+        lines += search_bench.markdown_rows(results["search"])
     lines += [
         "",
         "Peak RSS (VmHWM, MiB): "
@@ -756,6 +763,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--webapp-timeline", type=int, default=50)
     parser.add_argument("--webapp-loads", type=int, default=30)
     parser.add_argument("--rebuild-events", type=int, default=100_000)
+    parser.add_argument("--search-requests", type=int, default=100_000)
+    parser.add_argument("--search-repeats", type=int, default=200)
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -767,6 +776,7 @@ def main(argv: list[str] | None = None) -> int:
         args.rates, args.e2e_seconds, args.e2e_repeats = [10.0, 20.0], 1.0, 2
         args.relay_events, args.rebuild_events = 50, 200
         args.webapp_conversations, args.webapp_timeline, args.webapp_loads = 20, 10, 3
+        args.search_requests, args.search_repeats = 300, 5
     args.out.mkdir(parents=True, exist_ok=True)
     begin = time.perf_counter()
     from sqlalchemy import create_engine
@@ -791,6 +801,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         log("rebuild")
         results["rebuild"] = rebuild(args)
+        log("search list queries")
+        results["search"] = search_bench.run(
+            pg_url, admin, args.search_requests, args.search_repeats
+        )
         log("relay")
         results["relay"] = relay(args, pg_url, admin, bootstrap, topics)
         log("HTTP throughput, the requests API process alone on PostgreSQL")

@@ -166,6 +166,20 @@ async def principal_from_request(
 Authenticated = Annotated[Principal, Depends(principal_from_request)]
 
 
+async def optional_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """The caller's principal, or None without an `Authorization` header (public reads); a token
+    that is sent must still be valid (401 otherwise)."""
+    if credentials is None:
+        return None
+    return await principal_from_request(request, credentials)
+
+
+MaybeAuthenticated = Annotated[Principal | None, Depends(optional_principal)]
+
+
 def require_roles(*roles: str) -> Callable[[Principal], Principal]:
     """A dependency that lets only these roles through (403 for any other)."""
     unknown = set(roles) - set(ROLES)

@@ -1,7 +1,9 @@
 """Seller support-rating API (API.md): `GET /v1/sellers/{seller_id}/support-rating`.
 
-Any authenticated caller gets the public fields (`visible`, `level`, `window`,
-`requests_considered`); the seller themself also gets `csat` (R46: private), their `score` and the
+Anyone gets the public fields (`visible`, `level`, `window`, `requests_considered`), with or
+without a token (issue 19: the rating is shown on the seller's public profile); reads without a
+token are rate-limited per client address (services/ratings/public_limit.py: 429 with
+`Retry-After`). The seller themself also gets `csat` (R46: private), their `score` and the
 `explanation` (R47: every request in the window, what it contributed and why). An unknown seller is
 simply one without requests: `visible: false`. The rating is computed at the moment of the call, so
 it moves with the clock (R41).
@@ -20,12 +22,13 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.ratings.application import RatingsApplication
-from shared.auth import ROLES, Principal, require_roles
+from services.ratings.public_limit import AnonymousReadLimit
+from services.ratings.settings import RatingsSettings
+from shared.auth import MaybeAuthenticated
 from shared.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1", tags=["ratings"])
 
-AnyCaller = Annotated[Principal, Depends(require_roles(*ROLES))]
 
 LevelName = Literal["excellent", "great", "good", "average", "below_average"]
 
@@ -93,13 +96,34 @@ class SupportRating(BaseModel):
     )
 
 
+def _anonymous_limit(request: Request) -> AnonymousReadLimit:
+    limit = getattr(request.app.state, "ratings_anonymous_limit", None)
+    if limit is None:
+        limit = AnonymousReadLimit(RatingsSettings().anonymous_rate_limit)
+        request.app.state.ratings_anonymous_limit = limit
+    return limit
+
+
 @router.get(
     "/sellers/{seller_id}/support-rating",
-    responses=problem_responses(401, 503),
+    responses=problem_responses(401, 429, 503),
     response_model=SupportRating,
     response_model_exclude_unset=True,
-    summary="A seller's public support rating; the seller also sees CSAT and the explanation",
+    summary="A seller's public support rating (no token needed); the seller also sees CSAT and "
+    "the explanation",
 )
-def support_rating(seller_id: str, caller: AnyCaller, ratings: Ratings) -> SupportRating:
-    viewer = caller.sub if caller.role == "seller" else None
+def support_rating(
+    seller_id: str, request: Request, caller: MaybeAuthenticated, ratings: Ratings
+) -> SupportRating:
+    if caller is None:
+        client = request.client.host if request.client is not None else "unknown"
+        wait = _anonymous_limit(request).check(client)
+        if wait:
+            raise ProblemError(
+                429,
+                f"too many reads of public ratings from {client}; retry in {wait} s, or send a token",
+                slug="rate-limited",
+                headers={"Retry-After": str(wait)},
+            )
+    viewer = caller.sub if caller is not None and caller.role == "seller" else None
     return SupportRating.model_validate(ratings.view(seller_id, viewer_id=viewer))

@@ -16,6 +16,7 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.ratings.domain import Code, Formula, Level
+from services.ratings.public_limit import parse_limit
 
 DATABASE_FILE = "ratings.db"
 
@@ -48,12 +49,15 @@ class RatingsSettings(BaseSettings):
     window_days: int = Field(default=90, ge=1)
     window_min_handled: int = Field(default=10, ge=1)
     fallback_most_recent: int = Field(default=10, ge=1)
+    # reads of a public rating without a token, per client address (the `limits` notation)
+    anonymous_rate_limit: str = "60/minute"
 
     @model_validator(mode="after")
     def _defaults(self) -> RatingsSettings:
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / DATABASE_FILE).resolve()}"
         self.formula()  # fail at start-up, not at the first read, on an inconsistent formula
+        parse_limit(self.anonymous_rate_limit)  # and on a rate limit `limits` cannot read
         return self
 
     def formula(self) -> Formula:

@@ -237,6 +237,7 @@ class RequestState(BaseModel):
     )
     may_escalate: bool = Field(default=False, description="whether the buyer may escalate now")
     feedback: Literal["up", "down"] | None = None
+    assigned_to: str | None = Field(default=None, description="the support agent on it")
 
     @classmethod
     def of(cls, request: SupportRequest) -> RequestState:

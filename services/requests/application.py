@@ -600,6 +600,20 @@ class RequestsApplication(Application):
             at=at,
         )
 
+    def assign_agent(
+        self, request_id: UUID | str, actor: Actor, *, agent_id: str | None = None
+    ) -> SupportRequest:
+        """Issue 19: a support agent takes a request waiting on support (default: the caller)."""
+        at = self.clock.now()
+        agent = actor.id if agent_id is None else agent_id
+        return self._command(
+            request_id,
+            actor,
+            ("support",),
+            lambda r: r.assign_agent(at=at, actor=str(actor), agent_id=agent),
+            at=at,
+        )
+
     def give_feedback(self, request_id: UUID | str, actor: Actor, *, thumbs: str) -> SupportRequest:
         at = self.clock.now()
         return self._command(
@@ -810,6 +824,7 @@ def request_view(request: SupportRequest) -> dict[str, Any]:
         "routed_to_support": request.routed_to_support,
         "may_escalate": bool(request.escalation_grounds()),
         "feedback": request.feedback,
+        "assigned_to": getattr(request, "assigned_to", None),
     }
 
 

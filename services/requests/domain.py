@@ -196,6 +196,10 @@ class DecisionNotDue(IllegalTransition):
     """R22: only an escalated request is decided."""
 
 
+class NotWaitingOnSupport(IllegalTransition):
+    """Issue 19: only a request waiting on support (escalated) is assigned to an agent."""
+
+
 class FeedbackNotAllowed(IllegalTransition):
     """R46: once, after completion."""
 
@@ -419,6 +423,7 @@ class SupportRequest(Aggregate):
         self.info_exchanged = False
         self.feedback: str | None = None
         self.messages: list[dict[str, Any]] = []
+        self.assigned_to: str | None = None
         if routed_to_support:
             self.status = Status.ESCALATED
             self.escalation = {
@@ -898,6 +903,27 @@ class SupportRequest(Aggregate):
         self.last_activity_at = at
         self.deadlines.clear()
         self.escalation = {"by": by, "reason": reason, "grounds": grounds, "at": at}
+        self.assigned_to = None  # a new escalation is a new case for support
+
+    # -- support assignment (issue 19) --
+
+    def assign_agent(self, *, at: datetime, actor: str, agent_id: str) -> bool:
+        """Puts a support agent on a request waiting on support, so that two agents do not
+        decide the same case; False (no event) when that agent is already on it."""
+        if self.status != Status.ESCALATED:
+            raise NotWaitingOnSupport(
+                f"only a request waiting on support can be assigned: it is {self.status}"
+            )
+        if not agent_id.strip() or len(agent_id) > 200:
+            raise InvalidCommand("agent_id must be 1 to 200 characters")
+        if getattr(self, "assigned_to", None) == agent_id:
+            return False
+        self._agent_assigned(at=at, actor=actor, agent_id=agent_id)
+        return True
+
+    @event("AgentAssigned")
+    def _agent_assigned(self, at: datetime, actor: str, agent_id: str) -> None:
+        self.assigned_to = agent_id
 
     @event("Escalated")
     def _escalated(self, at: datetime, actor: str, reason: str, grounds: list[str]) -> None:

@@ -28,6 +28,7 @@ from services.requests.api import (
     upstream_router,
 )
 from services.requests.application import RequestsApplication, open_application
+from services.requests.assignment_api import router as assignment_router
 from services.requests.idempotency import (
     BodyLimitMiddleware,
     IdempotencyMiddleware,
@@ -140,6 +141,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
 
     app.include_router(router)
+    app.include_router(assignment_router)
     app.include_router(upstream_router)
     if clock_is_movable:
         app.include_router(admin_router)

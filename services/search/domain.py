@@ -528,13 +528,13 @@ def sla_due(marketplace: str, since: datetime, target_hours: int) -> datetime:
 def breach_cutoff(marketplace: str, now: datetime, target_hours: int) -> datetime:
     """The latest instant a wait may have started at and be in breach at `now`: waits started at
     or before it have lasted at least `target_hours` business hours. (Business hours elapsed
-    shrink as the start moves later, so a bisection to the second finds it.)"""
+    shrink as the start moves later, so a bisection to the microsecond finds it.)"""
     calendar = calendar_for(marketplace)
     low = now - timedelta(days=7 + target_hours)  # far enough back to be in breach
     while calendar.business_hours_between(low, now) < target_hours:
         low -= timedelta(days=30)
     high = now
-    while high - low > timedelta(seconds=1):
+    while high - low > timedelta(microseconds=1):
         middle = low + (high - low) / 2
         if calendar.business_hours_between(middle, now) >= target_hours:
             low = middle

@@ -237,6 +237,13 @@ class FeedbackGivenV1(RequestEventV1):
     thumbs: Literal["up", "down"]
 
 
+class AgentAssignedV1(RequestEventV1):
+    """Issue 19: a support agent took the request waiting on support (`actor` assigned it)."""
+
+    event_name = "agent_assigned"
+    agent_id: Annotated[str, Field(min_length=1, max_length=200)]
+
+
 # --- timers --------------------------------------------------------------------------------------
 
 
@@ -291,6 +298,7 @@ REQUEST_EVENT_CONTRACTS: dict[str, type[RequestEventV1]] = {
         EscalatedV1,
         SupportDecidedV1,
         FeedbackGivenV1,
+        AgentAssignedV1,
         SellerResponseOverdueV1,
         OfferLapsedV1,
         ReturnWindowExpiredV1,

@@ -95,6 +95,7 @@ ACTIONS = (
     "escalate",
     "decide_refund",
     "decide_uphold_seller",
+    "assign",
     "feedback",
     "tick",
 )
@@ -183,6 +184,8 @@ class Workload:
             app.post_message(rid, who, body="hello", attachments=[])
         elif name == "escalate":
             app.escalate(rid, buyer, reason="no help")
+        elif name == "assign":
+            app.assign_agent(rid, agent)
         elif name.startswith("decide_"):
             app.decide(rid, agent, outcome=name.removeprefix("decide_"))
         elif name == "feedback":

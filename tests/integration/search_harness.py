@@ -16,7 +16,8 @@ from shared.transport.notification_log import NotificationLogFeed
 SUPPORT = Viewer("support", "agent-1")
 AUDITOR = Viewer("auditor", "auditor-1")
 
-# The list item's fields that are the requests service's own state fields (API.md).
+# The list item's fields that are the requests service's own state fields (API.md, plus the
+# assignee of issue 19).
 STATE_FIELDS = (
     "id",
     "order_id",
@@ -33,6 +34,7 @@ STATE_FIELDS = (
     "return",
     "escalated",
     "refund",
+    "assigned_to",
 )
 
 

@@ -54,6 +54,12 @@ def test_bench_driver_writes_every_section(tmp_path: Path) -> None:
         assert _positive(section["raw_save"]["commands_per_s"])
         assert _positive(section["ratio"])
 
+    search = results["search"]
+    for name in ("support_queue", "seller_open_by_deadline", "q_search"):
+        assert _positive(search[name]["system_ms"]["p50"]), name
+        assert _positive(search[name]["raw_sql_ms"]["p50"]), name
+    assert search["csv_export"]["system"]["rows"] == search["requests"]
+
     rows = results["e2e_latency"]["rows"]
     assert [r["rate_per_s"] for r in rows] == results["parameters"]["rates"]
     for row in rows:

@@ -82,6 +82,17 @@ ENDPOINTS: list[tuple[str, str, str, Any, set[str], set[int]]] = [
     ("inbox", "GET", "/v1/inbox?tab=all", None, {"buyer", "seller"}, {200}),
     ("inbox-unread", "POST", "/v1/inbox/{id}/unread", None, {"buyer", "seller"}, {200, 404}),
     ("inbox-archive", "POST", "/v1/inbox/{id}/archive", None, {"buyer", "seller"}, {200, 404}),
+    ("search", "GET", "/v1/support-requests?status=awaiting_seller", None, READERS, {200}),
+    ("queue", "GET", "/v1/support/queue", None, {"support"}, {200}),
+    ("assign", "POST", "/v1/support-requests/{id}/assign", None, {"support"}, {409}),
+    (
+        "performance",
+        "GET",
+        "/v1/sellers/{seller}/performance",
+        None,
+        {"seller", "support", "auditor"},
+        {200},
+    ),
 ]
 
 
