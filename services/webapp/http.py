@@ -95,8 +95,8 @@ class WebApp:
         self.production = production
         self.session_hours = session_hours
         self.now = now
-        # POST /v1/support-requests/{id}/assign (issue 19) once the API offers it.
-        self.assign_enabled = False
+        # POST /v1/support-requests/{id}/assign (issue 19, the requests service).
+        self.assign_enabled = True
         self.signer = URLSafeTimedSerializer(session_secret, salt="seller-support-webapp")
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals.update(
@@ -562,6 +562,8 @@ def build_router(webapp: WebApp) -> APIRouter:
             )
         except ApiError as error:
             flash(request, translator(request)("That was refused: {detail}", detail=error.detail))
+        else:
+            flash(request, translator(request)("Done."), "success")
         return redirect(request, "/queue")
 
     @router.get("/search", response_class=HTMLResponse)

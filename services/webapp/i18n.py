@@ -85,6 +85,7 @@ EVENT_WORDS: Mapping[str, str] = {
     "escalated": "Escalated to support",
     "support_decided": "Support decided",
     "feedback_given": "Feedback given",
+    "agent_assigned": "Support agent assigned",
 }
 ACTOR_WORDS: Mapping[str, str] = {
     "buyer": "buyer",
@@ -267,6 +268,7 @@ NL: Mapping[str, str] = {
     "Escalated to platform support": "Geëscaleerd naar platformsupport",
     "Escalated to support": "Geëscaleerd naar support",
     "Feedback given": "Feedback gegeven",
+    "Support agent assigned": "Supportmedewerker toegewezen",
     "Full refund given": "Volledig terugbetaald",
     "Inspection of the return due": "Inspectie van de retour uiterlijk",
     "No refund: the seller explained why": "Geen terugbetaling: de verkoper legde uit waarom",

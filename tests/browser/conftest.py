@@ -182,10 +182,11 @@ class Api:
             time.sleep(0.1)
         raise AssertionError(f"{user}'s list never had {count} requests ({filters})")
 
-    def wait_for_queue(self, request_ids: list[str]) -> None:
+    def wait_for_queue(self, request_ids: list[str], assigned_to: str | None = None) -> None:
         for _ in range(100):
             queue = self.call("support", "agent-1", "GET", "/v1/support/queue?limit=100")
-            if set(request_ids) <= {item["id"] for item in queue["items"]}:
+            present = {i["id"] for i in queue["items"] if assigned_to in (None, i["assigned_to"])}
+            if set(request_ids) <= present:
                 return
             time.sleep(0.1)
         raise AssertionError(f"{request_ids} never reached the support queue")

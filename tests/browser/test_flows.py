@@ -149,7 +149,8 @@ def test_buyer_escalates_and_support_decides_from_the_queue_r19_r22(
     agent_context = browser.new_context()
     agent = agent_context.new_page()
     try:
-        sign_in(agent, server, "support", new_user("agent"))
+        agent_id = new_user("agent")
+        sign_in(agent, server, "support", agent_id)
         expect(agent.get_by_role("heading", level=1)).to_have_text("Support queue")
         rows = agent.get_by_role("listitem").filter(
             has=agent.get_by_role("link", name=re.compile("Order "))
@@ -160,6 +161,12 @@ def test_buyer_escalates_and_support_decides_from_the_queue_r19_r22(
         assert mine == [earlier, later], texts  # the longest wait first
         expect(rows.filter(has_text=earlier).get_by_text("SLA breached")).to_be_visible()
         expect(rows.filter(has_text=later).get_by_text("SLA breached")).to_have_count(0)
+        rows.filter(has_text=earlier).get_by_role("button", name="Assign to me").click()
+        expect(agent.get_by_role("status")).to_contain_text("Done.")
+        assert api.state(first)["assigned_to"] == agent_id
+        api.wait_for_queue([first], assigned_to=agent_id)
+        agent.reload()
+        expect(rows.filter(has_text=earlier)).to_contain_text(f"Assigned to: {agent_id}")
         agent.get_by_role("link", name=re.compile(earlier)).click()
         for name in ("Refund", "Refund with return", "Uphold seller", "Platform refund"):
             expect(agent.get_by_role("button", name=name, exact=True)).to_be_visible()

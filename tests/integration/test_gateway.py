@@ -146,7 +146,7 @@ ROUTES = [
     ("GET", "/v1/support-requests/r1", "requests"),
     ("GET", "/v1/support-requests/r1/history", "requests"),
     ("POST", "/v1/support-requests/r1/responses", "requests"),
-    ("POST", "/v1/support-requests/r1/assign", "search"),
+    ("POST", "/v1/support-requests/r1/assign", "requests"),
     ("GET", "/v1/support/queue", "search"),
     ("GET", "/v1/sellers/s1/performance", "search"),
     ("GET", "/v1/sellers/s1/ledger", "ledger"),
