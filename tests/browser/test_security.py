@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 
-from tests.browser.conftest import Api, new_user
+from shared.auth import TokenCodec
+from tests.browser.conftest import Api, new_user, start_server, stop
 
 
 def _csrf(html: str) -> str:
@@ -90,3 +92,41 @@ def test_sign_out_clears_the_session(server: str) -> None:
         or "max-age=0" in response.headers["set-cookie"].lower()
     )
     assert client.get("/app/inbox").status_code == 303  # back to sign-in
+
+
+def test_production_sign_in_takes_the_platforms_bearer_token(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # Given a production server (no development sign-in) with its own JWT secret
+    secret = "s" * 40
+    process, base, _ = start_server(
+        tmp_path_factory.mktemp("production"),
+        {"SUPPORT_PRODUCTION": "true", "SUPPORT_JWT_SECRET": secret},
+    )
+    try:
+        client = httpx.Client(base_url=base, timeout=30)
+        page = client.get("/app/")
+        assert 'name="token"' in page.text and 'name="user_id"' not in page.text
+        # A token the platform did not sign is refused with the API's words
+        forged = TokenCodec(secret="x" * 40).encode(sub="s1", role="seller")
+        refused = client.post("/app/sign-in", data={"csrf": _csrf(page.text), "token": forged})
+        assert refused.status_code == 303
+        assert "refused" in client.get("/app/").text
+        # The platform's token signs the person in
+        token = TokenCodec(secret=secret).encode(sub="seller-p", role="seller")
+        page = client.get("/app/")
+        accepted = client.post("/app/sign-in", data={"csrf": _csrf(page.text), "token": token})
+        assert accepted.headers["location"].endswith("/app/inbox")
+        inbox = client.get("/app/inbox")
+        assert inbox.status_code == 200 and "seller-p" in inbox.text
+        # Development sign-in fields are ignored in production
+        page = client.get("/app/inbox")
+        client.post("/app/sign-out", data={"csrf": _csrf(page.text)})
+        page = client.get("/app/")
+        minted = client.post(
+            "/app/sign-in",
+            data={"csrf": _csrf(page.text), "role": "support", "user_id": "intruder"},
+        )
+        assert minted.headers["location"].endswith("/app/")
+    finally:
+        stop(process)
