@@ -315,6 +315,16 @@ def test_language_switch_dutch_sets_lang_and_the_users_locale(
     expect(page.get_by_role("tab", name="Klantenservice")).to_be_visible()
     expect(page.get_by_role("tab", name="Alle berichten")).to_be_visible()
     assert api.call("seller", seller, "GET", f"/v1/users/{seller}/settings")["locale"] == "nl"
+    # The request page in Dutch: status, deadline and the responses, money in the Dutch format
+    buyer = new_user("buyer")
+    rid = api.open(buyer, api.order(buyer, seller))["id"]
+    page.goto(f"{server}/app/requests/{rid}")
+    expect(page.locator("html")).to_have_attribute("lang", "nl")
+    expect(page.locator("#status-words")).to_contain_text("Wacht op het antwoord van de verkoper")
+    expect(page.locator("#next-deadline")).to_contain_text("48 werkuren")
+    expect(page.get_by_role("button", name="Volledige terugbetaling")).to_be_visible()
+    expect(page.get_by_text("US$ 25,00")).to_be_visible()
+    page.goto(f"{server}/app/inbox")
     page.get_by_label("Taal").select_option("en")
     page.get_by_role("button", name="Wijzig").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")

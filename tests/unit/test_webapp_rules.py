@@ -15,7 +15,16 @@ from hypothesis import strategies as st
 
 from services.webapp import i18n
 from services.webapp.deadlines import explain, next_deadline, skipped_days
-from services.webapp.views import Action, InvalidInput, actions_for, command_for, to_minor
+from services.webapp.views import (
+    DECISIONS,
+    SELLER_RESPONSES,
+    Action,
+    InvalidInput,
+    actions_for,
+    command_for,
+    may_message,
+    to_minor,
+)
 from shared.business_time import calendar_for
 
 US = calendar_for("US")
@@ -236,3 +245,50 @@ def test_email_links_open_the_web_apps_request_page(monkeypatch) -> None:  # typ
 class _Facts:
     request_id, order_id, buyer_id, seller_id, reason = "r-1", "o-1", "b", "s", "defective"
     marketplace, currency, routed_to_support, return_required_by = "US", "USD", None, None
+
+
+STATUSES = [
+    "awaiting_seller",
+    "awaiting_buyer",
+    "offer_pending",
+    "awaiting_return",
+    "return_in_transit",
+    "awaiting_inspection",
+    "replacement_pending",
+    "escalated",
+    "resolved",
+    "cancelled",
+]
+
+
+@given(
+    status=st.sampled_from(STATUSES),
+    role=st.sampled_from(["buyer", "seller", "support", "auditor"]),
+    user=st.sampled_from(["b", "s", "someone-else"]),
+    may_escalate=st.booleans(),
+    escalated=st.booleans(),
+)
+def test_scoping_nobody_is_offered_another_sides_actions(
+    status: str, role: str, user: str, may_escalate: bool, escalated: bool
+) -> None:
+    # Given any state, when a person who is not that side looks, then none of its actions show.
+    state = _state(status, may_escalate=may_escalate, escalated=escalated)
+    offered = set(actions_for(state, role, user, [], NOW))
+    seller_side = {*SELLER_RESPONSES, Action.CONFIRM_RETURN, Action.DISPUTE_RETURN}
+    buyer_side = {
+        Action.ACCEPT_OFFER,
+        Action.DECLINE_OFFER,
+        Action.ESCALATE,
+        Action.RETURN_FOR_REFUND,
+        Action.THUMBS_UP,
+        Action.THUMBS_DOWN,
+    }
+    if not (role == "seller" and user == "s"):
+        assert not offered & seller_side
+    if not (role == "buyer" and user == "b"):
+        assert not offered & buyer_side
+    if role != "support" or status != "escalated":
+        assert not offered & set(DECISIONS)
+    assert may_message(state, role, user) == (
+        (role, user) in (("buyer", "b"), ("seller", "s")) and not escalated
+    )
