@@ -441,12 +441,17 @@ def build_router(webapp: WebApp) -> APIRouter:
 
     # --- the request page ---
 
-    async def _request_view(request: Request, request_id: str) -> dict[str, Any]:
+    async def _request_view(
+        request: Request, request_id: str, mark_read: bool = False
+    ) -> dict[str, Any]:
+        """State and history at once; for a buyer or seller opening the page, the read mark too
+        (the API answers 404 to a non-party, which the page ignores)."""
         user = user_of(request)
         path = f"/v1/support-requests/{quote(request_id, safe='')}"
-        state, history = await asyncio.gather(
-            call(request, api.get, path), call(request, api.get, path + "/history")
-        )
+        reads = [call(request, api.get, path), call(request, api.get, path + "/history")]
+        if mark_read and user["role"] in ("buyer", "seller"):
+            reads.append(soft(request, api.post, f"/v1/inbox/{quote(request_id, safe='')}/read"))
+        state, history, *_ = await asyncio.gather(*reads)
         opened = history[0]["data"] if history and history[0]["type"] == "opened" else {}
         marketplace = opened.get("marketplace") or "US"
         calendar = calendar_for(marketplace)
@@ -477,9 +482,9 @@ def build_router(webapp: WebApp) -> APIRouter:
 
     @router.get("/requests/{request_id}", response_class=HTMLResponse)
     async def request_page(request: Request, request_id: str) -> Response:
-        view = await _request_view(request, request_id)
-        if view["is_party"] and not request.headers.get("HX-Request"):
-            await soft(request, api.post, f"/v1/inbox/{quote(request_id, safe='')}/read")
+        view = await _request_view(
+            request, request_id, mark_read=not request.headers.get("HX-Request")
+        )
         live = request.headers.get("HX-Request") and request.query_params.get("live")
         return render(webapp, request, "_request_live.html" if live else "request.html", **view)
 
