@@ -33,7 +33,15 @@ def assign_agent(
     request_id: str,
     agent: Support,
     requests: Requests,
-    body: Annotated[Assignment | None, Body()] = None,
+    body: Annotated[
+        Assignment | None,
+        Body(
+            openapi_examples={
+                "the caller takes it": {"value": {}},
+                "another agent": {"value": {"agent_id": "agent-7"}},
+            }
+        ),
+    ] = None,
 ) -> Response:
     agent_id = None if body is None else body.agent_id
     return _state(requests.assign_agent(request_id, actor(agent), agent_id=agent_id))

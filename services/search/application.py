@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from prometheus_client import Gauge
 from sqlalchemy import (
     DateTime,
@@ -37,6 +37,7 @@ from sqlalchemy import (
 
 from services.search import store
 from services.search.domain import (
+    DEADLINE_KINDS,
     DEFAULT_LIMIT,
     DEFAULT_SORT,
     ITEM_FIELDS,
@@ -130,6 +131,11 @@ class ListQuery:
             moment = getattr(self, name)
             if moment is not None and moment.tzinfo is None:
                 raise InvalidQuery(name, "needs a UTC offset (e.g. 2026-12-07T14:00:00-05:00)")
+            try:
+                if moment is not None:
+                    moment.astimezone(UTC)
+            except (OverflowError, ValueError):
+                raise InvalidQuery(name, "out of range") from None
         if self.q is not None:
             query_words(self.q)
 
@@ -297,7 +303,8 @@ class SearchApplication:
         Checks the query before returning; the rows are read through a server-side cursor
         (`yield_per`) while the chunks are sent, never held all at once."""
         statement, _ = self.list_statement(viewer, query)
-        return self._csv_chunks(statement, chunk_rows)
+        # only the item's columns: the description and messages may be long and are not exported
+        return self._csv_chunks(statement.with_only_columns(*_CSV_COLUMNS), chunk_rows)
 
     def _csv_chunks(self, statement: Select[Any], chunk_rows: int) -> Iterator[str]:
         buffer = io.StringIO()
@@ -308,9 +315,7 @@ class SearchApplication:
                 statement
             )
             for partition in result.partitions():
-                for stored in partition:
-                    item = row_from_db(stored._mapping).item()
-                    writer.writerow(_csv_value(item[name]) for name in ITEM_FIELDS)
+                writer.writerows(_csv_values(stored) for stored in partition)
                 yield buffer.getvalue()
                 buffer.seek(0)
                 buffer.truncate()
@@ -506,13 +511,75 @@ def _sort_value(row: Any, sort: str) -> datetime:
     return getattr(row, sort)
 
 
+_r = store.requests.c
+# The CSV's columns, in ITEM_FIELDS order, read straight from the row (no `Row` is built: at
+# 100,000 rows that was most of the export's time). `_csv_values` must equal `Row.item()` as CSV
+# (tested field by field).
+_CSV_COLUMNS = (
+    _r.id,
+    _r.order_id,
+    _r.buyer_id,
+    _r.seller_id,
+    _r.item_ids,
+    _r.reason,
+    _r.status,
+    _r.resolution,
+    _r.version,
+    _r.opened_at,
+    _r.deadlines,
+    _r.offer,
+    _r.return_state,
+    _r.escalated,
+    _r.refund,
+    _r.waiting_on,
+    _r.next_deadline,
+    _r.last_activity_at,
+    _r.assigned_to,
+)
+_NO_DEADLINES = dict.fromkeys(DEADLINE_KINDS)
+_RETURN_FIELDS = ("tracking_number", "label_cost", "delivered_at")
+
+
+def _stamp(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat()
+
+
+def _csv_values(row: Any) -> list[Any]:
+    (id_, order, buyer, seller, items, reason, status, resolution, version, opened) = row[:10]
+    deadlines, offer, ret, escalated, refund, waiting, due, activity, assigned = row[10:]
+    return [
+        id_,
+        order,
+        buyer,
+        seller,
+        _csv_value(items),
+        reason,
+        status,
+        resolution or "",
+        version,
+        _stamp(opened),
+        _csv_value({**_NO_DEADLINES, **(deadlines or {})}),
+        "" if offer is None else _csv_value({"amount": offer["amount"]}),
+        "" if ret is None else _csv_value({k: ret.get(k) for k in _RETURN_FIELDS}),
+        "true" if escalated else "false",
+        _csv_value(refund),
+        waiting,
+        _stamp(due),
+        _stamp(activity),
+        assigned or "",
+    ]
+
+
 def _csv_value(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
     return value
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import statistics
@@ -20,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, get_args
 
-from shared.business_time import calendar_for
+from shared.business_time import BusinessCalendar
+from shared.business_time import calendar_for as _new_calendar
 from shared.contracts.requests_v1 import Reason as ReasonLiteral
 
 # --- vocabulary -------------------------------------------------------------------------------------
@@ -125,6 +127,12 @@ NO_ACTIVITY = frozenset(
 )
 # A request without a deadline sorts after every deadline (ascending): a stand-in instant.
 NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+@functools.cache
+def calendar_for(marketplace: str) -> BusinessCalendar:
+    """The marketplace's business calendar, built once per process (building one costs ms)."""
+    return _new_calendar(marketplace)
 
 
 def waiting_on(status: str) -> WaitingOn:
@@ -528,19 +536,28 @@ def sla_due(marketplace: str, since: datetime, target_hours: int) -> datetime:
 def breach_cutoff(marketplace: str, now: datetime, target_hours: int) -> datetime:
     """The latest instant a wait may have started at and be in breach at `now`: waits started at
     or before it have lasted at least `target_hours` business hours. (Business hours elapsed
-    shrink as the start moves later, so a bisection to the microsecond finds it.)"""
+    shrink as the start moves later, so a bisection finds it.)"""
     calendar = calendar_for(marketplace)
-    low = now - timedelta(days=7 + target_hours)  # far enough back to be in breach
+    # Business hours never run ahead of elapsed hours by more than a DST shift: a wait that began
+    # later than `target_hours` (+2) before now cannot be in breach. Weekends and holidays push the
+    # cutoff back by days: start 10 days earlier and widen until it is in breach.
+    high = min(now, now - timedelta(hours=target_hours - 2))
+    low = high - timedelta(days=10)
     while calendar.business_hours_between(low, now) < target_hours:
-        low -= timedelta(days=30)
-    high = now
-    while high - low > timedelta(microseconds=1):
+        low -= timedelta(days=10)
+    while high - low > timedelta(seconds=1):
         middle = low + (high - low) / 2
         if calendar.business_hours_between(middle, now) >= target_hours:
             low = middle
         else:
             high = middle
-    return low
+    # Within the last second business time runs at one hour per hour (or stands still): the exact
+    # instant is the surplus at `low` later, checked to the microsecond.
+    surplus = calendar.business_hours_between(low, now) - target_hours
+    candidate = min(high, low + timedelta(hours=surplus))
+    while candidate > low and calendar.business_hours_between(candidate, now) < target_hours:
+        candidate -= timedelta(microseconds=1)
+    return candidate
 
 
 # --- seller performance --------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ fields as `GET /v1/support-requests/{id}`, and who it waits on follows its statu
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from services.requests.application import RequestsApplication
-from services.search.application import ListQuery
-from services.search.domain import waiting_on
+from services.search.application import ListQuery, _csv_value
+from services.search.domain import ITEM_FIELDS, waiting_on
 from tests.integration.audit_harness import ACTIONS, Workload
 from tests.integration.search_harness import (
     AUDITOR,
@@ -62,3 +64,11 @@ def test_projection_items_equal_the_request_state_after_every_command(system) ->
             seen.add(item["status"])
     # and the walk went through most of the states (the comparison covered them)
     assert len(seen) >= 6, seen
+    # and the CSV export has the very same values as the list items, field by field
+    lines = list(csv.reader(io.StringIO("".join(system.search.export_csv(AUDITOR, ListQuery())))))
+    assert lines[0] == list(ITEM_FIELDS)
+    items = _all_items(system)
+    assert len(lines) == len(items) + 1
+    for line in lines[1:]:
+        item = items[line[0]]
+        assert line == [str(_csv_value(item[name])) for name in ITEM_FIELDS]
