@@ -18,14 +18,13 @@ from uuid import uuid4
 
 import httpx
 import pytest
+from playwright import sync_api as playwright_api
 
 from shared.auth import TokenCodec
 
 REPO = Path(__file__).resolve().parents[2]
 SERVER = REPO / ".venv" / "bin" / "seller-support"
 CHROMIUM = os.environ.get("SUPPORT_TEST_CHROMIUM", "/usr/bin/chromium")
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 
 def free_port() -> int:
