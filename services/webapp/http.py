@@ -13,10 +13,10 @@ import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, quote
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
@@ -253,9 +253,7 @@ def build_router(webapp: WebApp) -> APIRouter:
         """A read whose failure the page shows in place (e.g. an endpoint not deployed)."""
         try:
             return await call(request, fn, *args, **kw)
-        except ApiError as error:
-            if isinstance(error, ApiError) and error.status == 401:
-                raise
+        except ApiError as error:  # a 401 has become SignedOut in `call`
             return error
 
     # --- sign-in / out / language ---
@@ -285,7 +283,7 @@ def build_router(webapp: WebApp) -> APIRouter:
                 flash(request, _("Type a user id."))
                 return redirect(request, "/")
             token = webapp.codec.encode(
-                sub=sub, role=role, ttl=_hours(webapp.session_hours), now=datetime.now(UTC)
+                sub=sub, role=role, ttl=timedelta(hours=webapp.session_hours), now=datetime.now(UTC)
             )
         if role not in ROLES:
             flash(request, _("That token was refused: {detail}", detail="role"))
@@ -663,24 +661,6 @@ def build_router(webapp: WebApp) -> APIRouter:
     return router
 
 
-def _hours(hours: int) -> Any:
-    from datetime import timedelta
-
-    return timedelta(hours=hours)
-
-
 def _idem(form: Mapping[str, str]) -> str | None:
     key = form.get("idem", "")
     return key if 8 <= len(key) <= 64 and key.isalnum() else None
-
-
-def query(**values: Any) -> str:
-    return urlencode({k: v for k, v in values.items() if v not in (None, "", False)})
-
-
-def problem_json(status: int, detail: str) -> Response:
-    return Response(
-        json.dumps({"status": status, "detail": detail}),
-        status_code=status,
-        media_type="application/problem+json",
-    )
