@@ -29,7 +29,9 @@ from services.webapp.http import (
     load_session,
     render,
     store_session,
+    translator,
 )
+from services.webapp.i18n import Translator
 from services.webapp.settings import WebAppSettings
 from shared.auth import TokenCodec
 
@@ -145,9 +147,7 @@ def create_webapp(
     return app
 
 
-def _translator(request: Request):  # type: ignore[no-untyped-def]
-    from services.webapp.http import translator
-
+def _translator(request: Request) -> Translator:
     if not hasattr(request.state, "session"):
         request.state.session = {}
     return translator(request)
