@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import holidays
@@ -52,9 +53,14 @@ class DeadlineExplanation:
         return self.business_hours_left <= 0
 
 
+@cache
+def _holidays(country: str, year: int) -> dict[date, str]:
+    # Building a country's calendar costs milliseconds; a page asks for a few days of one year.
+    return {d: str(n) for d, n in holidays.country_holidays(country, years=year).items()}
+
+
 def holiday_name(calendar: BusinessCalendar, day: date) -> str | None:
-    name = holidays.country_holidays(calendar.country, years=day.year).get(day)
-    return str(name) if name else None
+    return _holidays(calendar.country, day.year).get(day)
 
 
 def skipped_days(calendar: BusinessCalendar, start: datetime, end: datetime) -> list[SkippedDays]:

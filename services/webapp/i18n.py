@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, get_currency_precision
 
@@ -325,7 +326,8 @@ NL: Mapping[str, str] = {
 class Translator:
     def __init__(self, locale: str) -> None:
         self.locale = locale if locale in LOCALES else DEFAULT_LOCALE
-        self.babel = _BABEL[self.locale]
+        # A parsed Locale, not its name: Babel would parse the name again on every call.
+        self.babel = Locale.parse(_BABEL[self.locale])
 
     def __call__(self, text: str, **values: Any) -> str:
         if self.locale == "nl":
