@@ -137,6 +137,8 @@ def _mount_webapp(app: FastAPI, settings: Settings) -> None:
     from fastapi.responses import RedirectResponse
 
     loopback = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::") else settings.host
+    if ":" in loopback:  # an IPv6 address in a URL
+        loopback = f"[{loopback}]"
     webapp = WebAppSettings()
     app.mount(
         "/app",
