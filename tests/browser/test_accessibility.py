@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from tests.browser.conftest import Api
 from tests.browser.pages import every_page, seed
@@ -71,3 +72,14 @@ def test_keyboard_reaches_the_controls_with_a_visible_focus(page: Any, server: s
     names = [r[1] for r in reached]
     assert "user-id" in names and "role" in names and "Sign in" in names, names
     assert all(r[2] != "none" and r[3] != "0px" for r in reached), reached
+
+
+def test_inbox_tabs_answer_the_arrow_keys(page: Any, server: str) -> None:
+    from tests.browser.conftest import new_user, sign_in
+
+    sign_in(page, server, "seller", new_user("seller"))
+    page.get_by_role("tab", name="Customer Service").focus()
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "All Messages"
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("tab", name="All Messages")).to_have_attribute("aria-selected", "true")
