@@ -5,7 +5,7 @@ STAMP   := $(VENV)/.installed
 PYTEST  := $(PY) -m pytest
 
 .PHONY: venv run demo up down test test-unit chaos lint contracts postgres postgres-stop kafka kafka-stop \
-	bench image compose-up compose-down deploy-check clean
+	bench image compose-up compose-down deploy-check clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -84,6 +84,10 @@ deploy-check: $(STAMP)
 # Every figure beside its raw baseline in one run: bench/results.{json,md}, bench/latency.png.
 bench: $(STAMP)
 	$(PY) bench/run.py
+
+# A PNG of every web-app page, desktop and 390 px phone, into docs/ui/ (real server, Debian's chromium).
+screenshots: $(STAMP)
+	$(PY) -m tests.browser.screenshots
 
 clean:
 	-bash deploy/kafka/stop.sh

@@ -22,6 +22,10 @@ Writes bench/results.json, bench/results.md and bench/latency.png (or under --ou
 - `rebuild`: replay of every projection (ledger, ratings, notifications + inbox) into fresh SQLite
   stores from a SQLite event store of `--rebuild-events` events, beside a raw read + decode of the
   same notification log. The store is generated once per size under var/bench/ and reused.
+- `webapp`: the web app's inbox (`--webapp-conversations` requests) and request page
+  (`--webapp-timeline` history entries): time to first byte and full load in Debian's chromium,
+  p50 / p95 of `--webapp-loads` loads, beside the app's static CSS file from the same server
+  (bench/webapp.py).
 - `search`: the search service's list queries (support queue, a seller's open requests by
   deadline, a `q` search) at `--search-requests` requests on PostgreSQL, each beside the raw SQL of
   the same query, with the plans' index use, and the CSV export of every row (time, peak RSS)
@@ -57,7 +61,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench import attachments, baselines, e2e_latency, http_load  # noqa: E402
+from bench import attachments, baselines, e2e_latency, http_load, webapp  # noqa: E402
 from bench import search as search_bench  # noqa: E402
 
 PY = sys.executable
@@ -645,6 +649,8 @@ def markdown(results: dict[str, Any]) -> str:
         + f") | **{b['events_per_s']}** | "
         f"{b['raw_read']['events_per_s']} events/s (read + decode) | {b['ratio']:.0%} |"
     )
+    if "webapp" in results:
+        lines += webapp.markdown_rows(results["webapp"])
     if "search" in results:
         lines += search_bench.markdown_rows(results["search"])
     lines += [
@@ -759,6 +765,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--relay-events", type=int, default=3000)
     parser.add_argument("--attachment-photos", type=int, default=30, help="3 MB photo uploads")
+    parser.add_argument("--webapp-conversations", type=int, default=500)
+    parser.add_argument("--webapp-timeline", type=int, default=50)
+    parser.add_argument("--webapp-loads", type=int, default=30)
     parser.add_argument("--rebuild-events", type=int, default=100_000)
     parser.add_argument("--search-requests", type=int, default=100_000)
     parser.add_argument("--search-repeats", type=int, default=200)
@@ -773,6 +782,7 @@ def main(argv: list[str] | None = None) -> int:
         args.rates, args.e2e_seconds, args.e2e_repeats = [10.0, 20.0], 1.0, 2
         args.relay_events, args.rebuild_events = 50, 200
         args.attachment_photos = 3
+        args.webapp_conversations, args.webapp_timeline, args.webapp_loads = 20, 10, 3
         args.search_requests, args.search_repeats = 300, 5
     args.out.mkdir(parents=True, exist_ok=True)
     begin = time.perf_counter()
@@ -794,6 +804,10 @@ def main(argv: list[str] | None = None) -> int:
         results["http_embedded"] = http_embedded(args, rss)
         log("attachments: 3 MB photo uploads, 50 MB video peak RSS")
         results["attachments"] = attachments.run(photos=args.attachment_photos)
+        log("web app pages")
+        results["webapp"] = webapp.run(
+            args.webapp_conversations, args.webapp_timeline, args.webapp_loads
+        )
         log("rebuild")
         results["rebuild"] = rebuild(args)
         log("search list queries")

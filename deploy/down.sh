@@ -29,7 +29,7 @@ fi
 # Processes of an older `make up` (pid files, no supervisor).
 
 # Reverse start order: projections, then the requests consumer, relay and API.
-for name in search notifications notifications-smtp ratings ledger requests-upstream requests-relay \
+for name in gateway webapp search notifications notifications-smtp ratings ledger requests-upstream requests-relay \
     requests-api; do
     pid_file="$run_dir/$name.pid"
     [ -f "$pid_file" ] || continue

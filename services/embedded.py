@@ -33,6 +33,8 @@ from services.requests.publishing import read_messages
 from services.requests.settings import Settings
 from services.search.api import router as search_router
 from services.search.main import open_search_at
+from services.webapp.main import create_webapp
+from services.webapp.settings import WebAppSettings
 from shared.clock import Clock
 from shared.observability import database_check
 from shared.transport.notification_log import NotificationLogFeed
@@ -139,4 +141,30 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
                 search.close()
 
     app.router.lifespan_context = lifespan
+    _mount_webapp(app, settings)
     return app
+
+
+def _mount_webapp(app: FastAPI, settings: Settings) -> None:
+    """The web app at /app/ (issue 20), calling this server's own API over loopback with each
+    user's token (docs/webapp.md); `/` leads to it."""
+    from fastapi.responses import RedirectResponse
+
+    loopback = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::") else settings.host
+    if ":" in loopback:  # an IPv6 address in a URL
+        loopback = f"[{loopback}]"
+    webapp = WebAppSettings()
+    app.mount(
+        "/app",
+        create_webapp(
+            webapp,
+            api_url=webapp.api_url or f"http://{loopback}:{settings.port}",
+            codec=settings.token_codec(),
+            production=settings.production,
+            now=lambda: app.state.clock.now(),
+        ),
+    )
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> RedirectResponse:
+        return RedirectResponse("/app/", status_code=307)

@@ -138,7 +138,7 @@ class Notifier:
             "return_required_by": facts.return_required_by,
             "event": event,
             "e": data,
-            "link": f"{self._link_base}/v1/support-requests/{facts.request_id}",
+            "link": f"{self._link_base}/app/requests/{facts.request_id}",
             "due_at": due_at,
         }
         return Notice(source_id, facts.request_id, at, context, tuple(deliveries))

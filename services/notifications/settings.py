@@ -8,6 +8,8 @@
   `smtp://[user:password@]host:port` (plain, opportunistic STARTTLS is not attempted),
   `smtp+starttls://…` or `smtps://…`; default `smtp://127.0.0.1:8025`, the local server of
   `python -m services.notifications.smtp_server`.
+- `SUPPORT_PUBLIC_URL`: the origin e-mails link to (the web app's request page,
+  `<origin>/app/requests/<id>`); default `http://<SUPPORT_HOST>:<SUPPORT_PORT>`.
 - `SUPPORT_NOTIFICATIONS_REMINDER_LEAD`: ISO 8601 duration before a deadline at which its reminder
   is sent (default `PT12H`, calendar time).
 - `SUPPORT_NOTIFICATIONS_SENDER`, `…_EMAIL_DOMAIN`, `…_SUPPORT_TEAM_ID`, `…_SEND_MAX_ATTEMPTS`,
@@ -22,7 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SMTP_URL = "smtp://127.0.0.1:8025"
@@ -73,8 +75,16 @@ class NotificationsSettings(BaseSettings):
     email_domain: str = "users.seller-support.invalid"
     # The platform support team is one recipient (its shared inbox), notified of escalations.
     support_team_id: str = "support-team"
-    # Links in notifications point at the request under this origin.
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Links in notifications open the request's page in the web app under this origin
+    # (`SUPPORT_PUBLIC_URL`); default: the server's own address and port (SUPPORT_HOST/PORT).
+    public_base_url: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "SUPPORT_PUBLIC_URL", "SUPPORT_NOTIFICATIONS_PUBLIC_BASE_URL", "public_base_url"
+        ),
+    )
+    server_host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("SUPPORT_HOST"))
+    server_port: int = Field(default=8000, validation_alias=AliasChoices("SUPPORT_PORT"))
     reminder_lead: timedelta = Field(default=timedelta(hours=12), gt=timedelta(0))
     send_max_attempts: int = Field(default=8, ge=1)
     send_backoff_initial: timedelta = Field(default=timedelta(seconds=2), gt=timedelta(0))
@@ -84,6 +94,13 @@ class NotificationsSettings(BaseSettings):
     stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
     interval_seconds: float = Field(default=1.0, gt=0)  # the embedded pump/reminder/mail loop
     consumer_name: str = "notifications"
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> NotificationsSettings:
+        if not self.public_base_url:
+            host = "127.0.0.1" if self.server_host in ("0.0.0.0", "::", "") else self.server_host
+            self.public_base_url = f"http://{host}:{self.server_port}"
+        return self
 
     @field_validator("smtp_url")
     @classmethod

@@ -36,6 +36,11 @@ def test_bench_driver_writes_every_section(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
 
+    pages = results["webapp"]  # issue 20: web-app page times beside a static file
+    for key in ("inbox", "request_page", "static_file"):
+        assert _positive(pages[key]["ttfb_ms"]["p50"]) and _positive(
+            pages[key]["full_load_ms"]["p95"]
+        )
     machine = results["machine"]
     assert machine["cores"] >= 1 and machine["memory_gib"] > 0
     assert results["parameters"]["quick"] is True

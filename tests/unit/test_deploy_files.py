@@ -31,6 +31,8 @@ APP_SERVICES = {
     "notifications",
     "search",
 }
+# Issue 20: the web app and the gateway in front of everything (no database, no broker).
+EDGE_SERVICES = {"webapp", "gateway"}
 HTTP_PORT = 8000  # SUPPORT_PORT in the image
 OPS_PORT = 9100  # SUPPORT_METRICS_PORT of the relay and the upstream consumer
 REQUESTS_PARTITIONS = 3  # what `kafka_main --create-topics` creates
@@ -259,9 +261,11 @@ def test_k8s_deployments_run_every_service_with_probes_on_served_endpoints(
     manifests: list[dict],
 ) -> None:
     deployments = _of_kind(manifests, "Deployment")
-    assert set(deployments) == APP_SERVICES
+    assert set(deployments) == APP_SERVICES | EDGE_SERVICES
     config_maps = _of_kind(manifests, "ConfigMap")
     for name, deployment in deployments.items():
+        if name in EDGE_SERVICES:  # no database, no broker: test_web_app_and_gateway_*
+            continue
         spec = deployment["spec"]
         pod = spec["template"]["spec"]
         assert (
@@ -380,3 +384,85 @@ def test_compose_restarts_every_container_and_k8s_restarts_a_dead_or_stuck_pod(
         probe = container["livenessProbe"]
         assert probe["httpGet"]["path"] == "/healthz", name
         assert probe.get("failureThreshold", 3) * probe.get("periodSeconds", 10) <= 120, name
+# --- the web app and the gateway (issue 20) --------------------------------------------------------
+
+GATEWAY_ROUTES = REPO / "deploy" / "gateway" / "routes.conf.template"
+
+
+def _webapp_routes() -> set[str]:
+    from services.webapp.main import create_standalone
+    from services.webapp.settings import WebAppSettings
+
+    return _routes(create_standalone(WebAppSettings()))
+
+
+def test_web_app_and_gateway_in_make_up_compose_and_k8s_share_one_set_of_routes(
+    compose: dict, manifests: list[dict]
+) -> None:
+    routes = GATEWAY_ROUTES.read_text()
+    placeholders = set(re.findall(r"\$\{(SUPPORT_GW_\w+)\}", routes))
+    upstreams = {p for p in placeholders if p != "SUPPORT_GW_LISTEN"}
+    assert len(upstreams) == 6
+    # make up renders the same template with every placeholder
+    up_sh = (REPO / "deploy" / "up.sh").read_text()
+    assert "deploy/gateway/routes.conf.template" in up_sh
+    assert placeholders <= set(re.findall(r"(SUPPORT_GW_\w+)=", up_sh))
+    assert "services.webapp.main" in up_sh and "program gateway" in up_sh
+    assert "gateway webapp" in (REPO / "deploy" / "down.sh").read_text()
+    # compose mounts the file itself and points each upstream at a compose service's port
+    gateway = compose["services"]["gateway"]
+    assert gateway["image"].startswith("nginx:")
+    (volume,) = gateway["volumes"]
+    source, target = volume.split(":")[:2]
+    assert (COMPOSE.parent / source).resolve() == GATEWAY_ROUTES
+    assert target.startswith("/etc/nginx/templates/")
+    env = gateway["environment"]
+    for name in upstreams:
+        host, port = env[name].split(":")
+        assert host in compose["services"] and port == str(HTTP_PORT), name
+    assert gateway["ports"] == [f"{HTTP_PORT}:{env['SUPPORT_GW_LISTEN']}"]
+    # Kubernetes carries an identical copy, with upstreams that are Services of the manifests
+    config = _of_kind(manifests, "ConfigMap")["gateway-routes"]
+    assert config["data"]["default.conf.template"] == routes
+    services = _of_kind(manifests, "Service")
+    (container,) = _of_kind(manifests, "Deployment")["gateway"]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    k8s_env = {e["name"]: e.get("value") for e in container["env"]}
+    for name in upstreams:
+        host, port = k8s_env[name].split(":")
+        assert host in services and int(port) == services[host]["spec"]["ports"][0]["port"], name
+    (ingress,) = _of_kind(manifests, "Ingress").values()
+    backends = {
+        p["backend"]["service"]["name"]
+        for rule in ingress["spec"]["rules"]
+        for p in rule["http"]["paths"]
+    }
+    assert backends == {"gateway"}
+
+
+def test_web_app_process_is_a_real_entry_point_with_probes_on_served_paths(
+    compose: dict, manifests: list[dict]
+) -> None:
+    module = importlib.import_module("services.webapp.main")
+    assert callable(module.main)
+    served = _webapp_routes()
+    assert {"/healthz", "/readyz", "/metrics"} <= served
+    service = compose["services"]["webapp"]
+    assert service["command"] == ["python", "-m", "services.webapp.main"]
+    assert service["environment"]["SUPPORT_WEBAPP_API_URL"].startswith("http://gateway:")
+    probe = re.search(r"127\.0\.0\.1:(\d+)(/\w+)", " ".join(service["healthcheck"]["test"]))
+    assert probe and probe.group(1) == service["environment"]["SUPPORT_WEBAPP_PORT"]
+    assert probe.group(2) in served
+    (container,) = _of_kind(manifests, "Deployment")["webapp"]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert container["command"] == ["python", "-m", "services.webapp.main"]
+    env = {e["name"]: e for e in container["env"]}
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert int(env["SUPPORT_WEBAPP_PORT"]["value"]) == ports["http"]
+    for probe_name in ("livenessProbe", "readinessProbe", "startupProbe"):
+        assert container[probe_name]["httpGet"]["path"] in served
+    assert (
+        env["SUPPORT_JWT_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "seller-support-secrets"
+    )

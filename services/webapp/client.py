@@ -1,0 +1,127 @@
+"""The web app's only way to the system: the public HTTP API, called with the user's own token.
+
+One pooled `httpx.AsyncClient` per app. In embedded mode it calls the server's own port over
+loopback (docs/decisions.md, Issue 20: the same code path as distributed mode, real streaming for
+the server-sent events, and every middleware of the API — authentication, limits, idempotency,
+metrics — applies to the app's calls exactly as to anyone's). In distributed mode the base URL is
+the gateway. A refused call raises `ApiError` carrying the problem's `detail` for the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+
+
+class ApiError(Exception):
+    """The API answered with an error: `status` and the problem's `detail` in words."""
+
+    def __init__(self, status: int, detail: str, title: str = "") -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.title = title
+
+
+class ApiUnavailable(ApiError):
+    """The API could not be reached at all."""
+
+
+def _error_of(response: httpx.Response) -> ApiError:
+    detail, title = "", ""
+    try:
+        body = response.json()
+        if isinstance(body, Mapping):
+            detail = str(body.get("detail") or "")
+            title = str(body.get("title") or "")
+            if not detail and isinstance(body.get("errors"), list):
+                detail = "; ".join(str(e) for e in body["errors"])
+    except ValueError:
+        detail = response.text[:500]
+    return ApiError(response.status_code, detail or response.reason_phrase, title)
+
+
+class ApiClient:
+    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._http: httpx.AsyncClient | None = None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        # Created on first use, inside the running event loop.
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                base_url=self.base_url,
+                timeout=self.timeout,
+                limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+            )
+        return self._http
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    @staticmethod
+    def _headers(token: str, idempotency_key: str | None = None) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        return headers
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        try:
+            response = await self.http.request(
+                method,
+                path,
+                params={k: v for k, v in (params or {}).items() if v is not None},
+                json=json,
+                headers=self._headers(token, idempotency_key),
+            )
+        except httpx.HTTPError as error:
+            raise ApiUnavailable(503, f"the service could not be reached ({error})") from None
+        if response.status_code >= 400:
+            raise _error_of(response)
+        return response
+
+    async def get(self, path: str, *, token: str, **params: Any) -> Any:
+        return (await self.call("GET", path, token=token, params=params)).json()
+
+    async def post(
+        self, path: str, body: Any = None, *, token: str, idempotency_key: str | None = None
+    ) -> Any:
+        response = await self.call(
+            "POST", path, token=token, json=body, idempotency_key=idempotency_key
+        )
+        return response.json() if response.content else None
+
+    async def put(self, path: str, body: Any, *, token: str) -> Any:
+        return (await self.call("PUT", path, token=token, json=body)).json()
+
+    async def stream(
+        self, path: str, *, token: str, last_event_id: str | None = None
+    ) -> AsyncIterator[bytes]:
+        """A server-sent-event stream passed through chunk by chunk."""
+        headers = self._headers(token)
+        headers["Accept"] = "text/event-stream"
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        timeout = httpx.Timeout(self.timeout, read=None)
+        async with self.http.stream("GET", path, headers=headers, timeout=timeout) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                raise _error_of(response)
+            async for chunk in response.aiter_raw():
+                yield chunk

@@ -1,0 +1,81 @@
+"""Distributed mode's one origin in a browser (issue 20): real nginx with the gateway's routes in
+front, the web app as its own process (`python -m services.webapp.main`) calling the API through
+the gateway, and the API behind it (one `seller-support serve` stands in for every service here, so
+the test needs no broker). A seller answers through http://gateway/app/ and the API, read through the
+same gateway, shows the answer."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import REPO, Api, free_port, new_user, sign_in, start_server, stop
+from tests.integration.test_gateway import start_gateway, stop_gateway
+
+
+@pytest.fixture(scope="module")
+def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("origin")
+    api_process, api_base, _ = start_server(tmp)
+    api_address = api_base.removeprefix("http://")
+    gateway_port, webapp_port = free_port(), free_port()
+    log = (tmp / "webapp.log").open("wb")
+    webapp = subprocess.Popen(
+        [sys.executable, "-m", "services.webapp.main"],
+        cwd=REPO,
+        env={
+            **os.environ,
+            "SUPPORT_WEBAPP_PORT": str(webapp_port),
+            "SUPPORT_WEBAPP_API_URL": f"http://127.0.0.1:{gateway_port}",
+        },
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    upstreams = {
+        n: api_address for n in ("requests", "ledger", "ratings", "notifications", "search")
+    }
+    upstreams["webapp"] = f"127.0.0.1:{webapp_port}"
+    (tmp / "gw").mkdir()
+    gateway, base = start_gateway(tmp / "gw", upstreams, gateway_port)
+    try:
+        for _ in range(100):
+            try:
+                if (
+                    httpx.get(f"http://127.0.0.1:{webapp_port}/healthz", timeout=1).status_code
+                    == 200
+                ):
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        stop_gateway(gateway)
+        webapp.terminate()
+        webapp.wait(timeout=10)
+        stop(api_process)
+
+
+def test_seller_answers_through_the_gateway_on_one_origin(page: Any, origin: str) -> None:
+    api = Api(origin)  # the test's own API calls go through the gateway too
+    buyer, seller = new_user("buyer"), new_user("seller")
+    order_id = api.order(buyer, seller)
+    request_id = api.open(buyer, order_id)["id"]
+    api.wait_for_listed("seller", seller, waiting_on="seller", count=1)  # GET list -> search
+    sign_in(page, origin, "seller", seller)
+    expect(page.locator("#waiting-count")).to_contain_text("1 waiting on you")
+    page.get_by_role("link", name=f"Order {order_id}").click()
+    form = page.get_by_role("form", name="Partial refund", exact=True)
+    form.get_by_label("Amount").fill("12.50")
+    form.get_by_role("button", name="Partial refund").click()
+    expect(page.locator("#status-words")).to_contain_text("An offer waits for the buyer's answer")
+    assert page.url.startswith(origin + "/app/requests/")
+    state = api.state(request_id)
+    assert (state["status"], state["offer"]) == ("offer_pending", {"amount": 1250})
