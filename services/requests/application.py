@@ -44,6 +44,7 @@ from shared.contracts.upstream import (
     ShipmentScanned,
 )
 from shared.database import tune_sqlite
+from shared.migrations import ensure_schema
 from shared.tracing import current_traceparent
 
 # --- errors the application adds to the domain's ---------------------------------------------
@@ -148,7 +149,7 @@ class RequestsApplication(Application):
         self.recorder.before_lock = lambda session, stored: audit.record_chain(
             session, stored, current_traceparent()
         )
-        store.metadata.create_all(self.engine)
+        ensure_schema(self.engine, store.STORE)
         if self.recorder.datastore.is_sqlite_filedb:
             # The pool holds the connection that created the tables: drop it so every connection
             # gets the pragmas (WAL; still an fsync per commit: an acknowledged command is durable).
