@@ -88,6 +88,11 @@ def head(store: Store) -> str:
     return found
 
 
+def revisions(store: Store) -> list[str]:
+    """`store`'s revisions, oldest first (the first is its baseline)."""
+    return [script.revision for script in reversed(list(_scripts(store).walk_revisions()))]
+
+
 def _context_options(store: Store) -> dict[str, Any]:
     def include_name(name: str | None, type_: str, _parent: Any) -> bool:
         # Another store's tables (and the event store's) share the database: not ours to compare.
