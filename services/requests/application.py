@@ -21,7 +21,7 @@ from eventsourcing.persistence import IntegrityError
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from services.requests import audit, store
+from services.requests import chain, store
 from services.requests.domain import (
     SYSTEM_ACTOR,
     IllegalTransition,
@@ -146,7 +146,7 @@ class RequestsApplication(Application):
             raise TypeError(f"the requests application needs PERSISTENCE_MODULE={EVENT_STORE}")
         # R62: each new event's link in its request's hash chain, and the trace it belongs to,
         # written in the command's transaction just before the events (not under their lock).
-        self.recorder.before_lock = lambda session, stored: audit.record_chain(
+        self.recorder.before_lock = lambda session, stored: chain.record_chain(
             session, stored, current_traceparent()
         )
         ensure_schema(self.engine, store.STORE)
