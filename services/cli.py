@@ -103,9 +103,11 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _mail_target() -> str:
-    return os.environ.get("SUPPORT_NOTIFICATIONS_SMTP_URL") or os.environ.get(
-        "SUPPORT_SMTP_URL", ""
-    )
+    """Where e-mail goes, as the notifications settings read it (its password masked)."""
+    from services.configuration import mask_url
+    from services.notifications.settings import NotificationsSettings
+
+    return mask_url(NotificationsSettings().smtp_url)
 
 
 def _start_local_mail_server(settings: Settings) -> Any:
