@@ -64,14 +64,14 @@ def migrate_store(engine: Engine, store: Store) -> str:
     """Bring one store to head (what `ensure_schema` did), checking its recorded version first
     where it has one, as its service does on start."""
     if store.name not in VERSIONED:
-        return ensure_schema(engine, store, upgrade=True)
+        return ensure_schema(engine, store)
     done: list[str] = []
     create_versioned(
         engine,
         store.metadata,
         store.name,
         VERSIONED[store.name],
-        create=lambda conn: done.append(ensure_schema(conn, store, upgrade=True)),
+        create=lambda conn: done.append(ensure_schema(conn, store)),
     )
     return done[0]
 

@@ -13,13 +13,15 @@ How a store gets its schema (`ensure_schema`, called where the tables used to be
   every revision each time would cost more with each revision, and the migration test proves that
   the revisions build exactly the tables `create_all` builds (tests/integration/test_migrations.py);
 - a store at head: nothing;
-- a store behind head (or one created before migrations, with tables but no version table):
-  `upgrade=True` runs the revisions from where it stands (`seller-support migrate`, and every
-  store at start in embedded mode); `upgrade=False` refuses with `SchemaOutdated` naming the
-  remedy, so a process never works on a schema older than its code, and `create_all` never runs
-  over a populated older schema.
-On PostgreSQL the whole check runs under a transaction-scoped advisory lock per schema and store,
-so processes starting together do not race each other's DDL.
+- a store behind head (or one created before migrations, with tables but no version table): the
+  revisions run from where it stands, in the same transaction (on PostgreSQL, where DDL is
+  transactional, a failed upgrade leaves the store as it was). `create_all` never runs over a
+  populated store;
+- a store at a revision this build does not know (a newer build migrated it): `SchemaOutdated`.
+Every process upgrades the stores it opens, on start (`seller-support migrate` does all of them at
+once, for an explicit step before a rollout). On PostgreSQL the whole check runs under a
+transaction-scoped advisory lock per schema and store, so processes starting together do not race
+each other's DDL: the first upgrades, the others then find the store current.
 """
 
 from __future__ import annotations
@@ -138,12 +140,12 @@ def _lock(connection: Connection, store: Store) -> None:
         )
 
 
-def ensure_schema(bind: Engine | Connection, store: Store, *, upgrade: bool = False) -> str:
+def ensure_schema(bind: Engine | Connection, store: Store) -> str:
     """Bring `store` to head as the module docstring says; returns what was done: `created`,
-    `current`, `upgraded`. Raises SchemaOutdated when behind and not `upgrade`."""
+    `current`, `upgraded`. Raises SchemaOutdated at a revision this build does not know."""
     if isinstance(bind, Engine):
         with bind.begin() as connection:
-            return ensure_schema(connection, store, upgrade=upgrade)
+            return ensure_schema(connection, store)
     connection = bind
     _lock(connection, store)
     found = current_revision(connection, store)
@@ -158,11 +160,11 @@ def ensure_schema(bind: Engine | Connection, store: Store, *, upgrade: bool = Fa
             _scripts(store), target
         )
         return "created"
-    if not upgrade:
+    if found is not None and found not in revisions(store):
         raise SchemaOutdated(
             f"the {store.name} store ({connection.engine.url.render_as_string(hide_password=True)})"
-            f" is at revision {found or 'none (created before migrations)'}, this build needs "
-            f"{target}: run `seller-support migrate` (docs/operations.md)"
+            f" is at revision {found}, which this build does not know (its newest is {target}): "
+            "a newer build migrated it; run that build, or restore the store (docs/operations.md)"
         )
     command.upgrade(alembic_config(store, connection), "head")
     return "upgraded"

@@ -30,6 +30,8 @@ from sqlalchemy import (
     select,
 )
 
+from services.ledger.application import LedgerApplication
+from services.ledger.projection import CONSUMER
 from services.migrate import STORES, VERSIONED, main, migrate_store
 from services.notifications.store import SCHEMA_VERSION
 from shared.database import SchemaOutdated, create_projection_engine, create_versioned
@@ -163,12 +165,49 @@ def test_models_and_migrations_do_not_drift(engine, name) -> None:
 
 
 @pytest.mark.parametrize("name", STORE_NAMES)
-def test_a_service_refuses_a_store_behind_head_and_names_the_remedy(engine, name) -> None:
+def test_a_service_opening_a_store_of_f329105_upgrades_it_on_start(engine, name) -> None:
     store = STORES[name]
-    # given a store built by f329105 (tables, no migration version)
+    # given a store built and filled by f329105 (tables, no migration version)
     build_as_f329105(engine, name)
-    # when a service opens it without migrating, then it refuses, naming `seller-support migrate`
-    with pytest.raises(SchemaOutdated, match=r"run `seller-support migrate`"):
+    fill(engine, METADATA[name])
+    before = contents(engine, METADATA[name])
+    # when a service opens it (what each constructor calls), then it is upgraded, rows kept
+    assert ensure_schema(engine, store) == "upgraded"
+    assert contents(engine, store.metadata) == before
+    assert drift(engine, store) == []
+
+
+def test_the_ledger_service_starts_on_its_f329105_database_and_reads_its_rows(engine) -> None:
+    # given the ledger's database as f329105 left it: its store and the projection tracking
+    for name in ("ledger", "tracking"):
+        build_as_f329105(engine, name)
+        fill(engine, METADATA[name])
+    with engine.begin() as conn:
+        conn.execute(
+            METADATA["tracking"].tables["feed_positions"].insert(),
+            [{"consumer": CONSUMER, "position": 42}],
+        )
+    before = contents(engine, METADATA["ledger"])
+    # when the ledger application starts on it
+    ledger = LedgerApplication(engine)
+    # then both stores are at head and every row is still there
+    with engine.connect() as conn:
+        assert current_revision(conn, STORES["ledger"]) == head(STORES["ledger"])
+        assert current_revision(conn, STORES["tracking"]) == head(STORES["tracking"])
+    assert contents(engine, STORES["ledger"].metadata) == before
+    assert ledger.projection.position() == 42
+    ledger.close()
+
+
+@pytest.mark.parametrize("name", STORE_NAMES)
+def test_a_store_at_a_revision_this_build_does_not_know_is_refused(engine, name) -> None:
+    store = STORES[name]
+    # given a store a newer build migrated (its version table names an unknown revision)
+    ensure_schema(engine, store)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE {store.version_table} SET version_num = 'f00dfeed0001'")
+    # when a service opens it, then it refuses, naming the revision, and changes nothing
+    with pytest.raises(SchemaOutdated, match=r"f00dfeed0001, which this build does not know"):
         ensure_schema(engine, store)
 
 
