@@ -48,6 +48,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m shared.contracts.generate --check
+	$(PY) -m services.migrate check
 
 # Regenerate the JSON Schemas and the AsyncAPI document from the contract models.
 contracts: $(STAMP)

@@ -3,6 +3,8 @@
     seller-support serve                       # the whole system on SUPPORT_HOST:SUPPORT_PORT
     seller-support token --role buyer --sub b1 [--ttl 1h]
     seller-support demo [--base-url http://127.0.0.1:8000]
+    seller-support migrate                     # every store of the configured databases to head
+    seller-support config                      # the effective settings of every service, secrets masked
     seller-support audit verify [--anchors FILE]     # tamper check of every request's hash chain
     seller-support audit rebuild --compare [--from-kafka] [--now T]
     seller-support audit export [--out FILE] [--with-attachments]  # JSON Lines (+ the files)
@@ -80,6 +82,8 @@ def serve(args: argparse.Namespace) -> int:
     )
     mail_server = _start_local_mail_server(settings)
     try:
+        settings.ensure_data_dir()
+        _migrated(settings)  # embedded mode migrates every store on start (docs/architecture.md)
         app = create_embedded_app(settings)
         print(
             f"seller-support: http://{settings.host}:{settings.port} (docs at /docs), "
@@ -103,9 +107,11 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _mail_target() -> str:
-    return os.environ.get("SUPPORT_NOTIFICATIONS_SMTP_URL") or os.environ.get(
-        "SUPPORT_SMTP_URL", ""
-    )
+    """Where e-mail goes, as the notifications settings read it (its password masked)."""
+    from services.configuration import mask_url
+    from services.notifications.settings import NotificationsSettings
+
+    return mask_url(NotificationsSettings().smtp_url)
 
 
 def _start_local_mail_server(settings: Settings) -> Any:
@@ -119,6 +125,27 @@ def _start_local_mail_server(settings: Settings) -> Any:
     process, port = start_process(settings.data_dir)
     os.environ["SUPPORT_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
     return process
+
+
+def _migrated(settings: Settings) -> list[tuple[str, str, str]]:
+    from services.migrate import migrate_all
+
+    return migrate_all(settings)
+
+
+def migrate(args: argparse.Namespace) -> int:
+    """Bring every store of the configured databases to its newest revision."""
+    for database, store, done in _migrated(_settings()):
+        print(f"{database}: {store} {done}")
+    return 0
+
+
+def config(args: argparse.Namespace) -> int:
+    """Print the effective settings of every service as JSON, secrets masked."""
+    from services.configuration import effective_settings
+
+    _print_json(effective_settings())
+    return 0
 
 
 def token(args: argparse.Namespace) -> int:
@@ -643,6 +670,10 @@ def build_parser() -> argparse.ArgumentParser:
     walk = commands.add_parser("demo", help="seed orders and walk one request of each kind")
     walk.add_argument("--base-url", default=None, help="default http://SUPPORT_HOST:SUPPORT_PORT")
     walk.set_defaults(handler=demo)
+    upgrade = commands.add_parser("migrate", help="migrate every store to its newest schema")
+    upgrade.set_defaults(handler=migrate)
+    show = commands.add_parser("config", help="print every service's settings, secrets masked")
+    show.set_defaults(handler=config)
     _add_audit(commands)
     add_dlq(commands)
     return parser

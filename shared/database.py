@@ -154,11 +154,18 @@ class SchemaOutdated(RuntimeError):
     """A projection store was created by an older build whose tables this one cannot use."""
 
 
-def create_versioned(engine: Engine, metadata: MetaData, store: str, version: int) -> None:
+def create_versioned(
+    engine: Engine,
+    metadata: MetaData,
+    store: str,
+    version: int,
+    create: Callable[[Connection], object] | None = None,
+) -> None:
     """Create `metadata`'s tables in an empty store, recording `version`; in an existing store,
     refuse (SchemaOutdated) unless it was created at `version`. A projection store is rebuilt from
     history, not migrated (docs/operations.md, "A projection's schema changed"). A store with the
-    tables but no recorded version predates versioning: version 1."""
+    tables but no recorded version predates versioning: version 1. `create(connection)` makes the
+    tables once the version is accepted (the store's migrations), else `metadata.create_all`."""
     with engine.begin() as conn:
         present = set(inspect(conn).get_table_names())
         _versions_metadata.create_all(conn)
@@ -175,7 +182,10 @@ def create_versioned(engine: Engine, metadata: MetaData, store: str, version: in
                 f"schema version {found}, this build needs {version}: rebuild it from history "
                 '(docs/operations.md, "A projection\'s schema changed")'
             )
-        metadata.create_all(conn)
+        if create is None:
+            metadata.create_all(conn)
+        else:
+            create(conn)
 
 
 class _InsertIgnoringDuplicates(Insert):

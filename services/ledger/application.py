@@ -31,6 +31,7 @@ from services.ledger.projection import (
 )
 from shared.contracts.ledger_v1 import LEDGER_ENTRY_RECORDED_TYPE, LedgerEntryRecorded
 from shared.contracts.upstream import ClaimPaid
+from shared.migrations import ensure_schema
 from shared.transport.projection import Projection
 from shared.transport.publishing import Published
 
@@ -57,7 +58,7 @@ class Viewer:
 class LedgerApplication:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        store.metadata.create_all(engine)
+        ensure_schema(engine, store.STORE)
         # Every event the ledger reacts to moves or decides money: parked, it means a seller's
         # balance is incomplete (logged at ERROR, flagged in `dlq list`).
         self.projection = Projection(engine, CONSUMER, handle, money_events=projection.EVENTS)

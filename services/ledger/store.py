@@ -41,8 +41,11 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from shared.database import indexes_named, insert_rows
+from shared.migrations import Store
 
 metadata = MetaData()
+# these tables' migrations: services/ledger/migrations/ledger/ (shared/migrations.py)
+STORE = Store("ledger", "services.ledger.migrations.ledger", metadata)
 
 entries = Table(
     "ledger_entries",

@@ -24,6 +24,7 @@ from services.notifications.projection import NotificationsProjection
 from services.notifications.rendering import Renderer
 from services.notifications.settings import NotificationsSettings
 from shared.database import create_versioned
+from shared.migrations import ensure_schema
 from shared.transport.projection import Projection
 
 TABS = ("customer_service", "all")
@@ -132,7 +133,13 @@ class NotificationsApplication:
     ) -> None:
         self.engine = engine
         self.settings = settings or NotificationsSettings()
-        create_versioned(engine, store.metadata, "notifications", store.SCHEMA_VERSION)
+        create_versioned(
+            engine,
+            store.metadata,
+            "notifications",
+            store.SCHEMA_VERSION,
+            create=lambda conn: ensure_schema(conn, store.STORE),
+        )
         self.renderer = renderer or Renderer()
         self.handler = NotificationsProjection(self.settings)
         self.projection = Projection(engine, self.settings.consumer_name, self.handler)

@@ -40,8 +40,11 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from shared.database import indexes_named, insert_ignoring
+from shared.migrations import Store
 
 metadata = MetaData()
+# these tables' migrations: services/notifications/migrations/notifications/ (shared/migrations.py)
+STORE = Store("notifications", "services.notifications.migrations.notifications", metadata)
 # 2: notifications store what to say (kind, locale, `sources` context), not rendered text; the
 # inbox is keyed (request, user). A version-1 store is rebuilt, not migrated.
 SCHEMA_VERSION = 2

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from services.ratings import store
 from services.ratings.domain import FITTING, RETURN_REFUNDS, RequestFacts, evolve
+from shared.migrations import ensure_schema
 from shared.transport.messages import EventMessage
 from shared.transport.projection import Projection, reacts_to
 
@@ -61,5 +62,5 @@ def handle(messages: Sequence[EventMessage], conn: Connection) -> None:
 
 def ratings_projection(engine: Engine) -> Projection:
     """The projection over the ratings database (creates its tables when missing)."""
-    store.metadata.create_all(engine)
+    ensure_schema(engine, store.STORE)
     return Projection(engine, CONSUMER, handle)

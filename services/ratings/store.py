@@ -42,8 +42,11 @@ from sqlalchemy.engine import Connection
 
 from services.ratings.domain import Code, Reason, RequestFacts
 from shared.database import indexes_named, insert_ignoring, insert_rows
+from shared.migrations import Store
 
 metadata = MetaData()
+# these tables' migrations: services/ratings/migrations/ratings/ (shared/migrations.py)
+STORE = Store("ratings", "services.ratings.migrations.ratings", metadata)
 
 requests = Table(
     "ratings_requests",

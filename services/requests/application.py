@@ -21,7 +21,7 @@ from eventsourcing.persistence import IntegrityError
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from services.requests import audit, store
+from services.requests import chain, store
 from services.requests.domain import (
     SYSTEM_ACTOR,
     IllegalTransition,
@@ -44,6 +44,7 @@ from shared.contracts.upstream import (
     ShipmentScanned,
 )
 from shared.database import tune_sqlite
+from shared.migrations import ensure_schema
 from shared.tracing import current_traceparent
 
 # --- errors the application adds to the domain's ---------------------------------------------
@@ -182,10 +183,10 @@ class RequestsApplication(Application):
             raise TypeError(f"the requests application needs PERSISTENCE_MODULE={EVENT_STORE}")
         # R62: each new event's link in its request's hash chain, and the trace it belongs to,
         # written in the command's transaction just before the events (not under their lock).
-        self.recorder.before_lock = lambda session, stored: audit.record_chain(
+        self.recorder.before_lock = lambda session, stored: chain.record_chain(
             session, stored, current_traceparent()
         )
-        store.metadata.create_all(self.engine)
+        ensure_schema(self.engine, store.STORE)
         if self.recorder.datastore.is_sqlite_filedb:
             # The pool holds the connection that created the tables: drop it so every connection
             # gets the pragmas (WAL; still an fsync per commit: an acknowledged command is durable).

@@ -18,13 +18,13 @@ import orjson
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy import select
 
-from services.requests import audit
 from services.requests.application import (
     RequestsApplication,
     event_data,
     event_name,
     event_name_of_class,
 )
+from services.requests.chain import meta_for
 from shared.transport.messages import EventMessage
 
 
@@ -80,7 +80,7 @@ def read_messages(
     and every replay. A row the shortcut cannot read as it is (an upcast event class, a cipher or
     compressor configured) goes through the mapper and `to_message`."""
     rows = stored_rows(app, start, limit)
-    meta = audit.meta_for(app, [(str(r.originator_id), r.originator_version) for r in rows])
+    meta = meta_for(app, [(str(r.originator_id), r.originator_version) for r in rows])
     plain = app.mapper.cipher is None and app.mapper.compressor is None
     messages = []
     for row in rows:

@@ -32,6 +32,7 @@ from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, in
 from services.requests.application import RequestsApplication
 from services.requests.publishing import read_messages
 from shared.envelope import to_kafka
+from shared.migrations import Store, ensure_schema
 from shared.transport.kafka import (
     LazyProducer,
     ProducerFactory,
@@ -60,6 +61,8 @@ relay_positions = Table(
     Column("position", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+# in the requests database, migrated on its own (shared/migrations.py)
+RELAY_STORE = Store("relay", "services.requests.migrations.relay", relay_metadata)
 
 RELAY_LAG = Gauge(
     "seller_support_relay_lag_events",
@@ -99,7 +102,7 @@ class OutboxRelay:
         # The stored position, read once: this relay is its only writer, so an idle round is one
         # query (the log), not two. Another relay on the same name only makes this one re-publish.
         self._position: int | None = None
-        relay_metadata.create_all(app.engine)
+        ensure_schema(app.engine, RELAY_STORE)
 
     @classmethod
     def for_bootstrap(

@@ -21,7 +21,11 @@ from sqlalchemy import (
     Table,
 )
 
+from shared.migrations import Store
+
 metadata = MetaData()
+# these tables' migrations: services/requests/migrations/requests/ (shared/migrations.py)
+STORE = Store("requests", "services.requests.migrations.requests", metadata)
 
 orders = Table(
     "ss_orders",

@@ -41,6 +41,7 @@ from sqlalchemy.engine import Connection
 
 from shared import tracing
 from shared.database import insert_rows
+from shared.migrations import Store, ensure_schema
 from shared.observability import EVENTS_APPLIED, EVENTS_SKIPPED, get_logger, trace_context
 from shared.transport.messages import EventMessage
 from shared.transport.parking import (
@@ -89,6 +90,8 @@ feed_positions = Table(
     Column("consumer", String(100), primary_key=True),
     Column("position", Integer, nullable=False),
 )
+# in every projection's database, migrated on its own (shared/migrations.py)
+TRACKING = Store("tracking", "shared.transport.migrations.tracking", tracking_metadata)
 
 
 def reacts_to(events: Iterable[str]) -> Callable[[H], H]:
@@ -125,7 +128,7 @@ class Projection:
         # Events that move money (the ledger's charges): parked, they are logged at ERROR.
         self.money_events = money_events
         self.poison_attempts = poison_attempts
-        tracking_metadata.create_all(engine)
+        ensure_schema(engine, TRACKING)
 
     @property
     def events(self) -> frozenset[str] | None:

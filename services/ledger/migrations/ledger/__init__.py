@@ -1,0 +1,1 @@
+"""The ledger store's Alembic environment: env.py, versions/ (shared/migrations.py)."""
