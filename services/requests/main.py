@@ -29,9 +29,9 @@ from services.requests.api import (
     upstream_router,
 )
 from services.requests.application import RequestsApplication, open_application
+from services.requests.assignment_api import router as assignment_router
 from services.requests.attachments import http as attachments_http
 from services.requests.attachments.main import attach as attach_attachments
-from services.requests.assignment_api import router as assignment_router
 from services.requests.idempotency import (
     BodyLimitMiddleware,
     IdempotencyMiddleware,
