@@ -73,6 +73,8 @@ UP_PROCESSES = (
     "ratings",
     "notifications",
     "notifications-smtp",
+    "search",
+    "webapp",
 )
 
 
@@ -272,12 +274,23 @@ class Distributed:
         self.preexisting: list[str] = []
 
     def _pid(self, name: str) -> int | None:
+        """The service process of `make up`'s program `name`: supervisord knows the pid of its
+        deploy/cpu_tier.py wrapper, whose one child is the service itself."""
+        conf = REPO / "var/up" / "supervisord.conf"
+        if not conf.exists():
+            return None
+        answer = subprocess.run(
+            [str(REPO / ".venv/bin/supervisorctl"), "-c", str(conf), "pid", name],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         try:
-            pid = int((REPO / "var/up" / f"{name}.pid").read_text().strip())
-            os.kill(pid, 0)
-            return pid
+            wrapper = int(answer.stdout.strip())
+            children = Path(f"/proc/{wrapper}/task/{wrapper}/children").read_text().split()
         except (OSError, ValueError):
             return None
+        return int(children[0]) if children else (wrapper or None)
 
     def up(self) -> None:
         self.preexisting = [n for n in UP_PROCESSES if self._pid(n) is not None]

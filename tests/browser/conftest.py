@@ -194,7 +194,7 @@ class Api:
         return self.call("support", "agent-1", "GET", f"/v1/support-requests/{request_id}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     process, base, _ = start_server(tmp_path_factory.mktemp("browser"))
     try:
@@ -203,12 +203,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stop(process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api(server: str) -> Api:
     return Api(server)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     with playwright_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
