@@ -61,7 +61,12 @@ PROFILES = {
         broker_outage_s=10,
         postgres_outage_s=8,
         # (and the requests API killed while timers fire, in every profile)
-        faults=("kill relay", "broker down, ledger restarted"),
+        faults=(
+            "kill relay",
+            "kill requests-api",
+            "broker down, ledger restarted",
+            "postgres down",
+        ),
         gap_s=(2, 5),
     ),
     "full": Profile(
