@@ -61,7 +61,12 @@ PROFILES = {
         broker_outage_s=10,
         postgres_outage_s=8,
         # (and the requests API killed while timers fire, in every profile)
-        faults=("kill relay", "broker down, ledger restarted"),
+        faults=(
+            "kill relay",
+            "kill requests-api",
+            "broker down, ledger restarted",
+            "postgres down",
+        ),
         gap_s=(2, 5),
     ),
     "full": Profile(
@@ -233,7 +238,7 @@ def write_report(
         lasted = (record.ended or record.started) - record.started
         recovery = f"{record.recovery_s:.1f}" if record.recovery_s is not None else "never"
         failures = dict(window_failures(load, record)) or "none"
-        extra = ", mid-round" if record.notes.get("mid_round") else ""
+        extra = " (no round caught sending)" if record.notes.get("mid_round") is False else ""
         lines.append(
             f"| {n} | {record.name}{extra} | {record.started - started:.0f} | {lasted:.1f} | "
             f"{recovery} | {failures} |"
@@ -241,7 +246,10 @@ def write_report(
     lines += [
         "",
         "Recovery: from the end of the fault (the kill, the broker or database back) until every",
-        "service answers `/readyz` 200 and supervisord shows every program running.",
+        "service answers `/readyz` 200 and supervisord shows every program running. A failed",
+        "attempt is an HTTP attempt of a command answered 5xx or not at all; the client retried it",
+        "with the same `Idempotency-Key`, and the journeys above say how many were given up on.",
+        "A `kill … mid-round` waits (up to 15 s) for the mailer to hold claimed e-mails, then kills.",
         "",
         "## Invariants, once drained",
         "",
