@@ -97,3 +97,16 @@ def state_of(app: RequestsApplication, request_id: Any) -> dict[str, Any]:
 
 def item_state(item: dict[str, Any]) -> dict[str, Any]:
     return {name: normal(item[name]) for name in STATE_FIELDS}
+
+
+def caught_up(app: Any, timeout_s: float = 15.0) -> None:
+    """Wait until the embedded app's pump loop has applied every stored event to the search
+    projection (calling the pump from the test as well would race the loop's own)."""
+    import time
+
+    head = app.state.requests.recorder.max_notification_id() or 0
+    deadline = time.monotonic() + timeout_s
+    while app.state.search.projection.position() < head:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the search projection did not reach log position {head}")
+        time.sleep(0.05)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from services.embedded import pump_projections
 from services.ratings.public_limit import AnonymousReadLimit
 from services.ratings.settings import RatingsSettings
 from tests.integration.conftest_http import Api, assert_problem
+from tests.integration.search_harness import caught_up
 
 pytest_plugins = ["tests.integration.conftest_http"]
 
@@ -19,7 +19,7 @@ PUBLIC = {"visible", "level", "window", "requests_considered"}
 def test_anonymous_reads_get_the_public_fields_and_are_rate_limited(api: Api) -> None:
     # given a seller with a request, and an anonymous limit of 3 reads a minute
     state = api.open_request()
-    pump_projections(api.client.app)
+    caught_up(api.client.app)
     api.client.app.state.ratings_anonymous_limit = AnonymousReadLimit("3/minute")
     url = f"/v1/sellers/{state['seller_id']}/support-rating"
     # when anyone reads it without a token, then only the public fields come back

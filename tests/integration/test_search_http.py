@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.embedded import pump_projections
 from services.search.domain import ITEM_FIELDS, SORTS, EscalatedBy, Reason, Status, WaitingOn
 from tests.integration.conftest_http import Api, assert_problem
+from tests.integration.search_harness import caught_up
 
 pytest_plugins = ["tests.integration.conftest_http"]
 
@@ -111,7 +111,7 @@ class World:
         self.pump()
 
     def pump(self) -> None:
-        pump_projections(self.api.client.app)
+        caught_up(self.api.client.app)
 
     def respond(self, name: str, body: dict[str, Any]) -> None:
         seller = self.s2 if name in ("other_seller", "late") else self.s1

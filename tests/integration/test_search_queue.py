@@ -14,8 +14,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from prometheus_client import REGISTRY
 
-from services.embedded import pump_projections
 from tests.integration.conftest_http import Api, assert_problem
+from tests.integration.search_harness import caught_up
 
 pytest_plugins = ["tests.integration.conftest_http"]
 
@@ -80,7 +80,7 @@ class Cases:
         assert response.status_code == 200, response.text
 
     def pump(self) -> None:
-        pump_projections(self.api.client.app)
+        caught_up(self.api.client.app)
 
     def queue(self, sub: str = "agent-1", **params: Any) -> Any:
         return self.api.client.get(QUEUE, params=params, headers=self.api.headers("support", sub))
