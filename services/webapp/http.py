@@ -574,7 +574,15 @@ def build_router(webapp: WebApp) -> APIRouter:
         user_of(request)
         q = q.strip()[:200]
         results: Any = None
-        if q:
+        if q and " " not in q and not cursor:
+            # One word may be an order id or a request id: those first, then the text search.
+            results = await soft(request, api.get, "/v1/support-requests", order_id=q, limit=50)
+            if not (isinstance(results, dict) and results["items"]):
+                one = await soft(request, api.get, f"/v1/support-requests/{quote(q, safe='')}")
+                if isinstance(one, dict):
+                    return redirect(request, f"/requests/{quote(one['id'], safe='')}")
+                results = None
+        if q and results is None:
             results = await soft(
                 request, api.get, "/v1/support-requests", q=q, cursor=cursor, limit=50
             )

@@ -251,6 +251,7 @@ NL: Mapping[str, str] = {
     "lowered": "verlaagd",
     "none": "geen",
     "mixed": "gemengd",
+    "nobody": "niemand",
     "Value": "Waarde",
     "No notifications.": "Geen meldingen.",
     "unavailable: {detail}": "niet beschikbaar: {detail}",

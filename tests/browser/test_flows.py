@@ -372,3 +372,25 @@ def test_live_new_request_and_message_appear_without_reload(
     )
     expect(page.locator("#messages")).to_contain_text("Here is the photo.", timeout=20_000)
     assert page.evaluate("window.__notReloaded") is True
+
+
+def test_auditor_searches_and_reads_a_request_without_actions(
+    page: Any, server: str, api: Api
+) -> None:
+    buyer, seller = new_user("buyer"), new_user("seller")
+    order_id = api.order(buyer, seller)
+    rid = api.open(buyer, order_id)["id"]
+    api.wait_for_listed("support", "agent-1", count=1, order_id=order_id)
+    sign_in(page, server, "auditor", new_user("auditor"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Search requests")
+    page.get_by_label("Order id, request id or text").fill(order_id)
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name=re.compile(order_id)).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(order_id)
+    expect(page.locator("#timeline")).to_contain_text("Request opened")
+    expect(page.get_by_text("Nothing waits on you here now.")).to_be_visible()
+    expect(page.get_by_role("form", name="Messages")).to_have_count(0)
+    # A request id goes straight to the request
+    page.goto(f"{server}/app/search?q={rid}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(order_id)
+    assert api.state(rid)["status"] == "awaiting_seller"
