@@ -384,6 +384,8 @@ def test_compose_restarts_every_container_and_k8s_restarts_a_dead_or_stuck_pod(
         probe = container["livenessProbe"]
         assert probe["httpGet"]["path"] == "/healthz", name
         assert probe.get("failureThreshold", 3) * probe.get("periodSeconds", 10) <= 120, name
+
+
 # --- the web app and the gateway (issue 20) --------------------------------------------------------
 
 GATEWAY_ROUTES = REPO / "deploy" / "gateway" / "routes.conf.template"
