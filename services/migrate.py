@@ -24,23 +24,40 @@ from services.ledger.store import STORE as LEDGER
 from services.notifications.store import SCHEMA_VERSION as NOTIFICATIONS_VERSION
 from services.notifications.store import STORE as NOTIFICATIONS
 from services.ratings.store import STORE as RATINGS
+from services.requests.attachments.storage import ATTACHMENTS_STORE as ATTACHMENTS
+from services.requests.attachments.storage import CHUNKS_STORE as ATTACHMENT_CHUNKS
+from services.requests.dev_clock import DEV_CLOCK_STORE as DEV_CLOCK
 from services.requests.relay import RELAY_STORE as RELAY
 from services.requests.settings import Settings
 from services.requests.store import STORE as REQUESTS
+from services.search.store import STORE as SEARCH
 from shared.database import create_projection_engine, create_versioned
 from shared.migrations import Store, drift, ensure_schema, revision, upgrade
 from shared.transport.projection import TRACKING
 
 STORES: dict[str, Store] = {
-    store.name: store for store in (REQUESTS, RELAY, LEDGER, RATINGS, NOTIFICATIONS, TRACKING)
+    store.name: store
+    for store in (
+        REQUESTS,
+        RELAY,
+        LEDGER,
+        RATINGS,
+        NOTIFICATIONS,
+        TRACKING,
+        DEV_CLOCK,
+        ATTACHMENTS,
+        ATTACHMENT_CHUNKS,
+        SEARCH,
+    )
 }
 
 # database (as the settings name it) -> the stores it holds, in the order they are migrated
 DATABASES: dict[str, tuple[Store, ...]] = {
-    "requests": (REQUESTS, RELAY),
+    "requests": (REQUESTS, RELAY, DEV_CLOCK, ATTACHMENTS, ATTACHMENT_CHUNKS),
     "ledger": (LEDGER, TRACKING),
     "ratings": (RATINGS, TRACKING),
     "notifications": (NOTIFICATIONS, TRACKING),
+    "search": (SEARCH, TRACKING),
 }
 
 
@@ -53,6 +70,7 @@ def database_urls(settings: Settings) -> dict[str, str]:
         "ledger": live.ledger,
         "ratings": live.ratings,
         "notifications": live.notifications,
+        **({} if live.search is None else {"search": live.search}),
     }
 
 
