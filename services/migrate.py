@@ -1,8 +1,8 @@
 """Every store we own, where it lives, and `seller-support migrate` (shared/migrations.py).
 
 The requests database holds the requests store (side tables beside the event store), the relay's
-position, the development clock and the attachments' tables; each projection database (and search's) (ledger, ratings, notifications) holds its own store and the
-projection tracking tables. The URLs are the ones the system uses: `SUPPORT_DATABASE_URL` for
+position, the development clock and the attachments' tables; each projection database (ledger,
+ratings, notifications, search) holds its own store and the projection tracking tables. The URLs are the ones the system uses: `SUPPORT_DATABASE_URL` for
 requests, `SUPPORT_<NAME>_DATABASE_URL` or `<data dir>/<name>.db` for the projections (the embedded
 resolution; the distributed processes read the same variables).
 
