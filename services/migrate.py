@@ -2,9 +2,10 @@
 
 The requests database holds the requests store (side tables beside the event store), the relay's
 position, the development clock and the attachments' tables; each projection database (ledger,
-ratings, notifications, search) holds its own store and the projection tracking tables. The URLs are the ones the system uses: `SUPPORT_DATABASE_URL` for
-requests, `SUPPORT_<NAME>_DATABASE_URL` or `<data dir>/<name>.db` for the projections (the embedded
-resolution; the distributed processes read the same variables).
+ratings, notifications, search) holds its own store and the projection tracking tables. The URLs
+are the ones the system uses: `SUPPORT_DATABASE_URL` for requests, `SUPPORT_<NAME>_DATABASE_URL` or
+`<data dir>/<name>.db` for the projections (the embedded resolution; the distributed processes read
+the same variables).
 
 A new store: a `Store` beside its tables, a folder `migrations/<store>/` (copy `env.py`,
 `script.py.mako`, `__init__.py` of another store), a line in `STORES` and in `DATABASES`, then
