@@ -1,10 +1,11 @@
 """Every store we own, where it lives, and `seller-support migrate` (shared/migrations.py).
 
-The requests database holds the requests store (side tables beside the event store) and the relay's
-position; each projection database (ledger, ratings, notifications) holds its own store and the
-projection tracking tables. The URLs are the ones the system uses: `SUPPORT_DATABASE_URL` for
-requests, `SUPPORT_<NAME>_DATABASE_URL` or `<data dir>/<name>.db` for the projections (the embedded
-resolution; the distributed processes read the same variables).
+The requests database holds the requests store (side tables beside the event store), the relay's
+position, the development clock and the attachments' tables; each projection database (ledger,
+ratings, notifications, search) holds its own store and the projection tracking tables. The URLs
+are the ones the system uses: `SUPPORT_DATABASE_URL` for requests, `SUPPORT_<NAME>_DATABASE_URL` or
+`<data dir>/<name>.db` for the projections (the embedded resolution; the distributed processes read
+the same variables).
 
 A new store: a `Store` beside its tables, a folder `migrations/<store>/` (copy `env.py`,
 `script.py.mako`, `__init__.py` of another store), a line in `STORES` and in `DATABASES`, then
@@ -24,23 +25,40 @@ from services.ledger.store import STORE as LEDGER
 from services.notifications.store import SCHEMA_VERSION as NOTIFICATIONS_VERSION
 from services.notifications.store import STORE as NOTIFICATIONS
 from services.ratings.store import STORE as RATINGS
+from services.requests.attachments.storage import ATTACHMENTS_STORE as ATTACHMENTS
+from services.requests.attachments.storage import CHUNKS_STORE as ATTACHMENT_CHUNKS
+from services.requests.dev_clock import DEV_CLOCK_STORE as DEV_CLOCK
 from services.requests.relay import RELAY_STORE as RELAY
 from services.requests.settings import Settings
 from services.requests.store import STORE as REQUESTS
+from services.search.store import STORE as SEARCH
 from shared.database import create_projection_engine, create_versioned
 from shared.migrations import Store, drift, ensure_schema, revision, upgrade
 from shared.transport.projection import TRACKING
 
 STORES: dict[str, Store] = {
-    store.name: store for store in (REQUESTS, RELAY, LEDGER, RATINGS, NOTIFICATIONS, TRACKING)
+    store.name: store
+    for store in (
+        REQUESTS,
+        RELAY,
+        LEDGER,
+        RATINGS,
+        NOTIFICATIONS,
+        TRACKING,
+        DEV_CLOCK,
+        ATTACHMENTS,
+        ATTACHMENT_CHUNKS,
+        SEARCH,
+    )
 }
 
 # database (as the settings name it) -> the stores it holds, in the order they are migrated
 DATABASES: dict[str, tuple[Store, ...]] = {
-    "requests": (REQUESTS, RELAY),
+    "requests": (REQUESTS, RELAY, DEV_CLOCK, ATTACHMENTS, ATTACHMENT_CHUNKS),
     "ledger": (LEDGER, TRACKING),
     "ratings": (RATINGS, TRACKING),
     "notifications": (NOTIFICATIONS, TRACKING),
+    "search": (SEARCH, TRACKING),
 }
 
 
@@ -53,6 +71,7 @@ def database_urls(settings: Settings) -> dict[str, str]:
         "ledger": live.ledger,
         "ratings": live.ratings,
         "notifications": live.notifications,
+        **({} if live.search is None else {"search": live.search}),
     }
 
 

@@ -52,6 +52,9 @@ class Store:
     name: str
     package: str
     metadata: MetaData
+    # columns and indexes made by dialect-specific DDL rather than declared (search's PostgreSQL
+    # text-search column and its index): left out of the drift comparison
+    unmanaged: frozenset[str] = frozenset()
 
     @property
     def version_table(self) -> str:
@@ -98,6 +101,8 @@ def revisions(store: Store) -> list[str]:
 def _context_options(store: Store) -> dict[str, Any]:
     def include_name(name: str | None, type_: str, _parent: Any) -> bool:
         # Another store's tables (and the event store's) share the database: not ours to compare.
+        if type_ in ("column", "index") and name in store.unmanaged:
+            return False
         return type_ != "table" or (name is not None and store.owns(name))
 
     return {

@@ -15,6 +15,7 @@ from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, Table, s
 from sqlalchemy.engine import Engine
 
 from shared.clock import AdjustableClock
+from shared.migrations import Store, ensure_schema
 
 metadata = MetaData()
 
@@ -26,6 +27,8 @@ dev_clock = Table(
     Column("floor", DateTime(timezone=True), nullable=False),  # latest time handed out (UTC)
 )
 
+DEV_CLOCK_STORE = Store("dev_clock", "services.requests.migrations.dev_clock", metadata)
+
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -33,7 +36,7 @@ def _utc(value: datetime) -> datetime:
 
 def resume(engine: Engine, clock: AdjustableClock) -> datetime:
     """Bring `clock` to where the last run left it; returns its time now."""
-    metadata.create_all(engine, checkfirst=True)
+    ensure_schema(engine, DEV_CLOCK_STORE)
     with engine.connect() as connection:
         row = connection.execute(select(dev_clock).where(dev_clock.c.id == 1)).first()
     if row is None:

@@ -61,6 +61,7 @@ from services.search.domain import (
 from services.search.projection import CONSUMER, handle, row_from_db
 from services.search.settings import SearchSettings
 from shared.clock import Clock
+from shared.migrations import ensure_schema
 from shared.transport.projection import Projection
 
 LIST_ROLES = ("buyer", "seller", "support", "auditor")
@@ -208,7 +209,7 @@ class SearchApplication:
         self.engine = engine
         self.clock = clock
         self.settings = settings or SearchSettings()
-        store.metadata.create_all(engine)
+        ensure_schema(engine, store.STORE)
         self.projection = Projection(engine, CONSUMER, handle)
 
     def close(self) -> None:

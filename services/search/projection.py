@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from services.search import store
 from services.search.domain import Row, evolve
+from shared.migrations import ensure_schema
 from shared.transport.messages import EventMessage
 from shared.transport.projection import Projection
 
@@ -123,5 +124,5 @@ def handle(messages: Sequence[EventMessage], conn: Connection) -> None:
 
 def search_projection(engine: Engine) -> Projection:
     """The projection over the search database (creates its tables when missing)."""
-    store.metadata.create_all(engine)
+    ensure_schema(engine, store.STORE)
     return Projection(engine, CONSUMER, handle)

@@ -51,15 +51,16 @@ from services.requests.attachments.domain import (
     recorded_reference,
 )
 from services.requests.attachments.storage import (
+    ATTACHMENTS_STORE,
     BlobStore,
     attachments,
     blob_lock,
-    metadata,
     referenced_elsewhere,
     sha256_of,
 )
 from services.requests.attachments.uploads import Upload
 from shared.clock import Clock
+from shared.migrations import ensure_schema
 
 UNREFERENCED_LIFETIME = timedelta(hours=24)
 QUOTA_WINDOW = timedelta(hours=24)
@@ -127,7 +128,7 @@ class Attachments:
         self.parties_of = parties_of
         self.max_image_pixels = max_image_pixels
         self.spool_dir = spool_dir
-        metadata.create_all(engine, tables=[attachments])
+        ensure_schema(engine, ATTACHMENTS_STORE)
         import pillow_heif  # a plug-in that registers itself: opened here, not at import time
 
         pillow_heif.register_heif_opener()

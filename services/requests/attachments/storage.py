@@ -45,6 +45,8 @@ from sqlalchemy import (
     text,
 )
 
+from shared.migrations import Store, ensure_schema
+
 metadata = MetaData()
 
 attachments = Table(
@@ -72,6 +74,24 @@ chunks = Table(
     Column("sha256", String(64), primary_key=True),
     Column("seq", Integer, primary_key=True),
     Column("data", LargeBinary, nullable=False),
+)
+
+
+def _alone(table: Table) -> MetaData:
+    """A MetaData holding a copy of `table` only: each table is its own store (the module's
+    `metadata` keeps both, for callers that create them together)."""
+    own = MetaData()
+    table.to_metadata(own)
+    return own
+
+
+# the metadata table (always) and the chunks table (only when bytes live in the database) are
+# created when used, so each is a store of its own (shared/migrations.py)
+ATTACHMENTS_STORE = Store(
+    "attachments", "services.requests.migrations.attachments", _alone(attachments)
+)
+CHUNKS_STORE = Store(
+    "attachment_chunks", "services.requests.migrations.attachment_chunks", _alone(chunks)
 )
 
 CHUNK = 1024 * 1024
@@ -213,6 +233,6 @@ def blob_store_for(database_url: str, data_dir: Path, engine: Engine, choice: st
     """`choice`: "auto" (PostgreSQL database -> its chunks table; SQLite -> the data folder),
     "filesystem" or "database"."""
     if choice == "database" or (choice == "auto" and database_url.startswith("postgresql")):
-        metadata.create_all(engine, tables=[chunks])
+        ensure_schema(engine, CHUNKS_STORE)
         return DatabaseBlobs(engine)
     return FilesystemBlobs(data_dir / "attachments")

@@ -1,0 +1,1 @@
+"""The search store's Alembic environment: env.py, versions/ (shared/migrations.py)."""
