@@ -34,6 +34,7 @@ from services.webapp.http import (
 from services.webapp.i18n import Translator
 from services.webapp.settings import WebAppSettings
 from shared.auth import TokenCodec
+from shared.http_server import PROBLEM_HTTP
 
 log = logging.getLogger("seller_support.webapp")
 
@@ -181,7 +182,11 @@ def main() -> None:
     settings = WebAppSettings()
     logging.basicConfig(level=logging.INFO)
     uvicorn.run(
-        create_standalone(settings), host=settings.host, port=settings.port, access_log=False
+        create_standalone(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        http=PROBLEM_HTTP,
     )
 
 

@@ -1068,7 +1068,11 @@ def serve_projection_service(
     stopped on an error (its supervisor restarts it and the record is redelivered), else 0."""
     import uvicorn
 
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    from shared.http_server import PROBLEM_HTTP
+
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_config=None, access_log=False, http=PROBLEM_HTTP
+    )
     failed = any(
         getattr(getattr(app.state, name, None), "failure", None) is not None for name in consumers
     )

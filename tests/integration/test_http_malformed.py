@@ -104,3 +104,46 @@ def test_class4_the_h11_protocol_class_answers_malformed_http_as_problem_json_to
     assert status_line.startswith("HTTP/1.1 400")
     assert headers["content-type"] == "application/problem+json"
     assert json.loads(body)["type"] == "urn:seller-support:problem:malformed-request"
+
+
+def test_class4_the_web_app_process_answers_malformed_http_as_problem_json_too(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # given the web app as make up runs it (its own process; the projection services start uvicorn
+    # through the same shared/transport/kafka.py call with the same protocol class)
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from services.notifications.smtp_server import free_port
+
+    port = free_port()
+    env = {**os.environ, "SUPPORT_WEBAPP_PORT": str(port), "SUPPORT_WEBAPP_HOST": "127.0.0.1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.webapp.main"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "web app not up"
+                time.sleep(0.2)
+        server = Server([], {}, None, port)  # type: ignore[arg-type] - only the port is used
+        # when a request arrives with a Content-Length that is no number
+        status_line, headers, body = _raw(
+            server, b"POST /app/ HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n"
+        )
+        # then the answer is a 400 problem document, not uvicorn's plain text
+        assert status_line.startswith("HTTP/1.1 400"), status_line
+        assert headers["content-type"] == "application/problem+json"
+        assert json.loads(body)["type"] == "urn:seller-support:problem:malformed-request"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
