@@ -30,7 +30,12 @@ TIMER_EVENTS = frozenset(
         "replacement_overdue",
     }
 )
-CONSUMERS = {"ledger": "ledger", "ratings": "ratings", "notifications": "notifications"}
+CONSUMERS = {
+    "ledger": "ledger",
+    "ratings": "ratings",
+    "notifications": "notifications",
+    "search": "search",
+}
 
 
 @dataclass

@@ -21,8 +21,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 PY = REPO / ".venv" / "bin" / "python"
-SERVICES = ("requests-api", "ledger", "ratings", "notifications")
-DATABASES = ("requests", "ledger", "ratings", "notifications")
+SERVICES = ("requests-api", "ledger", "ratings", "notifications", "search", "webapp", "gateway")
+DATABASES = ("requests", "ledger", "ratings", "notifications", "search")
 
 
 def _env(name: str, default: str) -> str:
@@ -47,7 +47,15 @@ class ChaosConfig:
     @property
     def ports(self) -> dict[str, int]:
         b = self.port_base
-        return {"requests-api": b + 1, "ledger": b + 2, "ratings": b + 3, "notifications": b + 4}
+        return {
+            "requests-api": b + 1,
+            "ledger": b + 2,
+            "ratings": b + 3,
+            "notifications": b + 4,
+            "search": b + 5,
+            "webapp": b + 6,
+            "gateway": b + 7,
+        }
 
     @property
     def smtp_port(self) -> int:
@@ -85,6 +93,12 @@ class ChaosConfig:
                 "SUPPORT_LEDGER_PORT": str(self.ports["ledger"]),
                 "SUPPORT_RATINGS_PORT": str(self.ports["ratings"]),
                 "SUPPORT_NOTIFICATIONS_PORT": str(self.ports["notifications"]),
+                "SUPPORT_SEARCH_PORT": str(self.ports["search"]),
+                "SUPPORT_WEBAPP_PORT": str(self.ports["webapp"]),
+                "SUPPORT_GATEWAY_PORT": str(self.ports["gateway"]),
+                # e-mails link to the app behind this gateway; the audit rebuild must render the
+                # same links to compare equal, so both read it from here
+                "SUPPORT_PUBLIC_URL": f"http://127.0.0.1:{self.ports['gateway']}",
                 "SUPPORT_SMTP_PORT": str(self.smtp_port),
                 "SUPPORT_LOG_LEVEL": "WARNING",
             }
