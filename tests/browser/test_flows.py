@@ -32,6 +32,8 @@ def test_seller_answers_each_response_type_r10_r18(page: Any, server: str, api: 
     orders = [api.order(buyer, seller) for _ in range(6)]
     ids = [api.open(buyer, o)["id"] for o in orders]
     api.wait_for_listed("seller", seller, waiting_on="seller", count=6)
+    for request_id in ids:  # and in the inbox, another projection
+        api.conversation("seller", seller, request_id)
     sign_in(page, server, "seller", seller)
     expect(page.get_by_role("tab", name="Customer Service")).to_have_attribute(
         "aria-selected", "true"
@@ -96,6 +98,7 @@ def test_buyer_accepts_and_declines_offers_r14(page: Any, server: str, api: Api)
             f"/v1/support-requests/{rid}/responses",
             {"type": "partial_refund", "amount": 750},
         )
+        api.conversation("buyer", buyer, rid)  # the inbox is a projection: wait until it has it
     sign_in(page, server, "buyer", buyer)
     page.get_by_role("tab", name="All Messages").click()
     open_request_page(page, accepted)
@@ -269,6 +272,7 @@ def test_archive_and_mark_unread_r51(page: Any, server: str, api: Api) -> None:
     buyer, seller = new_user("buyer"), new_user("seller")
     order_id = api.order(buyer, seller)
     rid = api.open(buyer, order_id)["id"]
+    api.conversation("seller", seller, rid)  # the inbox is a projection: wait until it has it
     sign_in(page, server, "seller", seller)
     open_request_page(page, order_id)  # reading it marks it read
     page.goto(f"{server}/app/inbox")
@@ -355,6 +359,7 @@ def test_live_new_request_and_message_appear_without_reload(
     buyer, seller = new_user("buyer"), new_user("seller")
     first = api.order(buyer, seller)
     rid = api.open(buyer, first)["id"]
+    api.conversation("seller", seller, rid)  # the inbox is a projection: wait until it has it
     sign_in(page, server, "seller", seller)
     expect(page.get_by_role("link", name=re.compile(first))).to_be_visible()
     page.evaluate("window.__notReloaded = true")
