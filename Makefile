@@ -48,11 +48,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m shared.contracts.generate --check
+	$(PY) -m services.openapi_documents --check
 	$(PY) -m services.migrate check
 
-# Regenerate the JSON Schemas and the AsyncAPI document from the contract models.
+# Regenerate the JSON Schemas, the AsyncAPI document and the OpenAPI documents (docs/openapi).
 contracts: $(STAMP)
 	$(PY) -m shared.contracts.generate
+	$(PY) -m services.openapi_documents
 
 postgres:
 	@bash deploy/postgres/start.sh
