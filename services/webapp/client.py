@@ -10,7 +10,7 @@ the gateway. A refused call raises `ApiError` carrying the problem's `detail` fo
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -106,6 +106,20 @@ class ApiClient:
             "POST", path, token=token, json=body, idempotency_key=idempotency_key
         )
         return response.json() if response.content else None
+
+    async def upload(self, filename: str, content: BinaryIO, media_type: str, *, token: str) -> Any:
+        """`POST /v1/attachments` with one file (multipart, part `file`), streamed from `content`."""
+        try:
+            response = await self.http.post(
+                "/v1/attachments",
+                files={"file": (filename, content, media_type)},
+                headers=self._headers(token),
+            )
+        except httpx.HTTPError as error:
+            raise ApiUnavailable(503, f"the service could not be reached ({error})") from None
+        if response.status_code >= 400:
+            raise _error_of(response)
+        return response.json()
 
     async def put(self, path: str, body: Any, *, token: str) -> Any:
         return (await self.call("PUT", path, token=token, json=body)).json()

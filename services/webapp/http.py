@@ -25,6 +25,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from services.webapp import deadlines as deadline_rules
 from services.webapp.client import ApiClient, ApiError
@@ -77,6 +79,10 @@ class Forbidden(Exception):
     """A form without a valid CSRF token, or a page for another role."""
 
 
+class TooLarge(Exception):
+    """A form with files larger (or with more files) than the web app takes."""
+
+
 class WebApp:
     """What the routes share: settings, the API client, the token codec, the clock, templates."""
 
@@ -89,8 +95,12 @@ class WebApp:
         session_secret: str,
         session_hours: int,
         now: Callable[[], datetime],
+        upload_max_bytes: int = 51 * 1024 * 1024,
+        upload_max_files: int = 5,
     ) -> None:
         self.api = api
+        self.upload_max_bytes = upload_max_bytes
+        self.upload_max_files = upload_max_files
         self.codec = codec
         self.production = production
         self.session_hours = session_hours
@@ -100,6 +110,7 @@ class WebApp:
         self.signer = URLSafeTimedSerializer(session_secret, salt="seller-support-webapp")
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals.update(
+            upload_max_files=upload_max_files,
             LANGUAGE_NAMES=LANGUAGE_NAMES,
             STATUS_WORDS=STATUS_WORDS,
             RESOLUTION_WORDS=RESOLUTION_WORDS,
@@ -199,6 +210,35 @@ async def read_form(request: Request) -> dict[str, str]:
     return form
 
 
+async def read_upload_form(
+    request: Request, max_bytes: int, max_files: int
+) -> tuple[dict[str, str], list[UploadFile]]:
+    """A form that may carry files (`multipart/form-data`): its fields with the CSRF token checked,
+    and its non-empty files. The declared length is checked before anything is read, so a body
+    over the limit is refused without being stored; Starlette spools each file to a temporary file
+    beyond 1 MB, so a file is never held whole in memory."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return await read_form(request), []
+    try:
+        length = int(request.headers.get("content-length", ""))
+    except ValueError:
+        raise TooLarge("length") from None
+    if length > max_bytes:
+        raise TooLarge("bytes")
+    try:
+        parsed = await request.form(max_files=max_files, max_fields=50, max_part_size=64 * 1024)
+    except HTTPException as error:  # too many files or fields, a field over its size
+        raise TooLarge("parts") from error
+    fields = {k: v for k, v in parsed.multi_items() if isinstance(v, str)}
+    expected = session_of(request).get("csrf", "")
+    if not expected or not hmac.compare_digest(fields.get("csrf", ""), expected):
+        raise Forbidden("csrf")
+    files = [
+        v for _k, v in parsed.multi_items() if isinstance(v, UploadFile) and v.filename and v.size
+    ]
+    return fields, files
+
+
 def render(
     webapp: WebApp,
     request: Request,
@@ -246,6 +286,21 @@ def build_router(webapp: WebApp) -> APIRouter:
                 session_of(request).clear()
                 raise SignedOut() from None
             raise
+
+    async def upload(request: Request, files: list[UploadFile]) -> list[str]:
+        """Each file stored by the API (`POST /v1/attachments`, which checks its type, size and
+        the user's quota) with the user's token; their attachment ids, in order."""
+        ids = []
+        for file in files:
+            stored = await call(
+                request,
+                api.upload,
+                file.filename or "file",
+                file.file,
+                file.content_type or "application/octet-stream",
+            )
+            ids.append(stored["id"])
+        return ids
 
     async def soft(
         request: Request, fn: Callable[..., Awaitable[Any]], *args: Any, **kw: Any
@@ -488,7 +543,9 @@ def build_router(webapp: WebApp) -> APIRouter:
 
     @router.post("/requests/{request_id}/act")
     async def act(request: Request, request_id: str) -> Response:
-        form = await read_form(request)
+        form, files = await read_upload_form(
+            request, webapp.upload_max_bytes, webapp.upload_max_files
+        )
         _ = translator(request)
         back = f"/requests/{quote(request_id, safe='')}"
         try:
@@ -496,6 +553,14 @@ def build_router(webapp: WebApp) -> APIRouter:
         except ValueError:
             flash(request, _("That was refused: {detail}", detail="unknown action"))
             return redirect(request, back)
+        try:
+            # Evidence files become attachment ids beside the typed links (issue 21).
+            ids = await upload(request, files)
+        except ApiError as error:
+            flash(request, _("That was refused: {detail}", detail=error.detail))
+            return redirect(request, back)
+        if ids:
+            form["evidence"] = "\n".join([form.get("evidence", ""), *ids])
         try:
             command = command_for(action, form, currency_digits(form.get("currency") or "USD"))
         except InvalidInput:
@@ -517,12 +582,19 @@ def build_router(webapp: WebApp) -> APIRouter:
 
     @router.post("/requests/{request_id}/messages")
     async def message(request: Request, request_id: str) -> Response:
-        form = await read_form(request)
+        form, files = await read_upload_form(
+            request, webapp.upload_max_bytes, webapp.upload_max_files
+        )
         _ = translator(request)
         back = f"/requests/{quote(request_id, safe='')}"
         attachments = [
             line.strip() for line in form.get("attachments", "").splitlines() if line.strip()
         ]
+        try:
+            attachments += await upload(request, files)
+        except ApiError as error:
+            flash(request, _("That was refused: {detail}", detail=error.detail))
+            return redirect(request, back + "#messages")
         try:
             await call(
                 request,

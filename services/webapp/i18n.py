@@ -200,6 +200,15 @@ NL: Mapping[str, str] = {
     "Tracking number": "Trackingnummer",
     "No refund": "Geen terugbetaling",
     "Evidence links, one per line": "Links naar bewijs, één per regel",
+    "Evidence files": "Bestanden als bewijs",
+    "Attach files": "Bestanden bijvoegen",
+    "Photos (JPEG, PNG, WebP, HEIC), PDF or video (MP4, MOV); at most {files} files.": (
+        "Foto's (JPEG, PNG, WebP, HEIC), pdf of video (MP4, MOV); hoogstens {files} bestanden."
+    ),
+    "Too large": "Te groot",
+    "Attach at most {files} files of {size} MB in all.": (
+        "Voeg hoogstens {files} bestanden van samen {size} MB bij."
+    ),
     "Ask for information": "Om informatie vragen",
     "Confirm return": "Retour bevestigen",
     "Dispute return": "Retour betwisten",

@@ -24,6 +24,7 @@ from services.webapp.http import (
     HERE,
     Forbidden,
     SignedOut,
+    TooLarge,
     WebApp,
     build_router,
     load_session,
@@ -70,6 +71,8 @@ def create_webapp(
         session_secret=settings.cookie_secret(),
         session_hours=settings.session_hours,
         now=now,
+        upload_max_bytes=settings.upload_max_bytes,
+        upload_max_files=settings.upload_max_files,
     )
     app = FastAPI(title="Seller Support web app", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.webapp = webapp
@@ -107,6 +110,16 @@ def create_webapp(
         _ = _translator(request)
         detail = _("The form expired; please try again.") if str(error) == "csrf" else str(error)
         return render(webapp, request, "error.html", 403, title=_("Not allowed"), detail=detail)
+
+    @app.exception_handler(TooLarge)
+    async def too_large(request: Request, error: TooLarge) -> Response:
+        _ = _translator(request)
+        detail = _(
+            "Attach at most {files} files of {size} MB in all.",
+            files=webapp.upload_max_files,
+            size=webapp.upload_max_bytes // (1024 * 1024),
+        )
+        return render(webapp, request, "error.html", 413, title=_("Too large"), detail=detail)
 
     @app.exception_handler(ApiError)
     async def refused(request: Request, error: ApiError) -> Response:

@@ -31,6 +31,10 @@ class WebAppSettings(BaseSettings):
     session_secret: str = ""
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
     api_timeout_seconds: float = Field(default=30.0, gt=0)
+    # A form with files (a message's attachments, evidence): the whole body at most this large
+    # (the largest attachment the API takes, a 50 MB video, plus the form's fields), this many files.
+    upload_max_bytes: int = Field(default=51 * 1024 * 1024, gt=0)
+    upload_max_files: int = Field(default=5, ge=1, le=50)
     production: bool = Field(
         default=False,
         validation_alias=AliasChoices("SUPPORT_WEBAPP_PRODUCTION", "SUPPORT_PRODUCTION"),

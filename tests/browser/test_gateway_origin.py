@@ -79,3 +79,29 @@ def test_seller_answers_through_the_gateway_on_one_origin(page: Any, origin: str
     assert page.url.startswith(origin + "/app/requests/")
     state = api.state(request_id)
     assert (state["status"], state["offer"]) == ("offer_pending", {"amount": 1250})
+
+
+def test_a_photo_over_two_megabytes_passes_the_gateway_r5(origin: str) -> None:
+    """The gateway's default body limit (2 MB) would refuse a phone's photo; `/v1/attachments`
+    takes the API's own limit (issue 21)."""
+    import io
+    import random
+
+    from PIL import Image
+
+    # Given a 1200x1000 photo of noise, which no codec shrinks below 2 MB
+    noise = random.Random(21).randbytes(1200 * 1000 * 3)
+    out = io.BytesIO()
+    Image.frombytes("RGB", (1200, 1000), noise).save(out, "PNG")
+    assert out.tell() > 2 * 1024 * 1024
+    # When a buyer uploads it through the gateway
+    api = Api(origin)
+    answer = httpx.post(
+        f"{origin}/v1/attachments",
+        headers=api.auth("buyer", new_user("buyer")),
+        files={"file": ("photo.png", out.getvalue(), "image/png")},
+        timeout=60,
+    )
+    # Then the requests service stored it
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["media_type"] == "image/png"
