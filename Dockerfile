@@ -27,6 +27,9 @@ FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="seller-support" \
       org.opencontainers.image.description="Event-sourced seller support: requests, ledger, ratings, notifications" \
       org.opencontainers.image.licenses="Apache-2.0"
+# DejaVu Sans: the case dossier sets every script with it (services/requests/attachments/dossier.py).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /home/app --create-home app \
     && mkdir -p /var/lib/seller-support && chown app:app /var/lib/seller-support

@@ -672,7 +672,7 @@ def test_the_case_dossier_is_one_pdf_with_order_timeline_messages_pictures_deadl
         "America/New_York",
         "EST",  # times in the marketplace's zone
         "Creased corner.",
-        "Here is the receipt - thanks",
+        "Here is the receipt \u2014 thanks",  # as written: the dossier sets Unicode text
         shot["id"],
         shot["sha256"],
         receipt["id"],

@@ -3,8 +3,11 @@ the order and its items, the timeline in the marketplace's zone, every message, 
 evidence as thumbnails, the carrier scans, the deadlines and why they fell where they did, and the
 request's ledger entries.
 
-Rendered with fpdf2 and its core fonts (Helvetica is built into every PDF reader: no font file to
-ship or download); text outside Latin-1 is shown with its closest Latin-1 form or `?`.
+Rendered with fpdf2. Buyers and sellers write in every script, and a dossier is evidence, so the text
+is set in DejaVu Sans from Debian's `fonts-dejavu-core` (installed with chromium; embedded as a
+subset of the glyphs used): Latin, Greek, Cyrillic and more come out as written. Without that font
+on the machine, the dossier falls back to the PDF core font Helvetica, where text outside Latin-1 is
+shown with its closest Latin-1 form or `?` (and says so on its first page).
 
 The ledger is another service: this module only knows `LedgerEntries`, a port that the embedded
 composition fills with the ledger application's public read (in process) and distributed mode with
@@ -22,6 +25,8 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -140,35 +145,80 @@ def skipped_days(first: date, last: date, calendar: Any) -> list[str]:
     return skipped
 
 
+# Where Debian's fonts-dejavu-core puts its files (also the path in the image, see Dockerfile).
+DEJAVU_DIR = Path("/usr/share/fonts/truetype/dejavu")
+
+
+@dataclass(frozen=True)
+class Typeface:
+    """The dossier's font: a family registered with fpdf2 and how text must be prepared for it."""
+
+    family: str
+    regular: Path | None = None
+    bold: Path | None = None
+
+    @property
+    def unicode(self) -> bool:
+        return self.regular is not None
+
+    def text(self, value: Any) -> str:
+        return str(value) if self.unicode else latin(value)
+
+    def register(self, pdf: FPDF) -> None:
+        if self.regular is not None and self.bold is not None:
+            pdf.add_font(self.family, "", str(self.regular))
+            pdf.add_font(self.family, "B", str(self.bold))
+
+
+CORE_FONT = Typeface("Helvetica")
+
+
+@cache
+def find_typeface(directory: Path = DEJAVU_DIR) -> Typeface:
+    """DejaVu Sans when its regular and bold files are present, else the core font."""
+    regular, bold = directory / "DejaVuSans.ttf", directory / "DejaVuSans-Bold.ttf"
+    if regular.is_file() and bold.is_file():
+        return Typeface("DejaVu", regular, bold)
+    return CORE_FONT
+
+
 class _Pdf(FPDF):
+    def __init__(self, typeface: Typeface) -> None:
+        super().__init__(format="A4")
+        self.typeface = typeface
+        typeface.register(self)
+
     def footer(self) -> None:
         self.set_y(-12)
-        self.set_font("Helvetica", size=7)
+        self.set_font(self.typeface.family, size=7)
         self.cell(0, 6, f"Seller Support case dossier - page {self.page_no()}", align="C")
 
 
-def render(data: DossierData) -> bytes:
+def render(data: DossierData, typeface: Typeface | None = None) -> bytes:
     request = data.request
     marketplace = (data.order or {}).get("marketplace") or "US"
     zone = ZoneInfo(calendar_for(marketplace).zone)
-    pdf = _Pdf(format="A4")
+    face = typeface or find_typeface()
+    settable = face.text  # the text as this typeface can set it (Unicode, or Latin-1)
+    family = face.family
+    pdf = _Pdf(face)
     pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.set_title(latin(f"Case dossier {request['id']}"))
+    pdf.set_title(settable(f"Case dossier {request['id']}"))
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
 
     def heading(text: str) -> None:
         pdf.ln(2)
-        pdf.set_font("Helvetica", "B", 12)
-        pdf.multi_cell(width, 7, latin(text), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", size=9)
+        pdf.set_font(family, "B", 12)
+        pdf.multi_cell(width, 7, settable(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(family, size=9)
 
     def line(text: str) -> None:
-        pdf.multi_cell(width, 5, latin(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, 5, settable(text), new_x="LMARGIN", new_y="NEXT")
 
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.multi_cell(width, 9, latin(f"Case dossier: support request {request['id']}"))
-    pdf.set_font("Helvetica", size=9)
+    pdf.set_font(family, "B", 16)
+    pdf.multi_cell(width, 9, settable(f"Case dossier: support request {request['id']}"))
+    pdf.set_font(family, size=9)
     line(
         f"Status {request['status']}; resolution {request['resolution'] or '-'}; reason "
         f"{request['reason']}; policy {request.get('policy_version') or '-'}; escalated "
@@ -176,6 +226,8 @@ def render(data: DossierData) -> bytes:
     )
     if data.generated_at is not None:
         line(f"Generated {local(data.generated_at, zone)}.")
+    if not face.unicode:
+        line("Text outside Latin-1 is approximated here: no Unicode font is installed.")
 
     heading("Order and items")
     order = data.order or {}
@@ -215,7 +267,7 @@ def render(data: DossierData) -> bytes:
         line(f"{local(entry['at'], zone)}  v{entry['version']} {entry['type']} by {entry['actor']}")
         if detail:
             pdf.set_x(pdf.l_margin + 6)
-            pdf.multi_cell(width - 6, 4.5, latin(detail), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(width - 6, 4.5, settable(detail), new_x="LMARGIN", new_y="NEXT")
 
     heading("Messages")
     for message in data.messages:
@@ -223,7 +275,7 @@ def render(data: DossierData) -> bytes:
         line(f"{local(message['at'], zone)}  {message['author']}: {message['body']}")
         pdf.set_x(pdf.l_margin + 6)
         pdf.multi_cell(
-            width - 6, 4.5, latin(f"attachments: {attachments}"), new_x="LMARGIN", new_y="NEXT"
+            width - 6, 4.5, settable(f"attachments: {attachments}"), new_x="LMARGIN", new_y="NEXT"
         )
     if not data.messages:
         line("No messages.")
