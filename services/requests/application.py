@@ -8,7 +8,6 @@ our own rows, on SQLite or PostgreSQL alike.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -30,9 +29,12 @@ from services.requests.domain import (
     ResponseType,
     Shipment,
     SupportRequest,
+    event_data,
+    event_name,
+    event_name_of_class,
 )
+from services.requests.domain.policy import CURRENT_POLICY_VERSION
 from services.requests.event_store import EventsRecorder
-from services.requests.policy import CURRENT_POLICY_VERSION
 from services.requests.receipts import claim_key, current_claim, record_answer, record_fact_answer
 from shared.clock import Clock
 from shared.contracts.upstream import (
@@ -146,26 +148,6 @@ class SellerResponse:
     message: str = ""
     evidence: tuple[str, ...] = ()
     auto_claim: bool = False
-
-
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
-_ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
-
-
-def event_name(domain_event: Any) -> str:
-    """`SupportRequest.FullRefundOffered` -> `full_refund_offered` (API.md, CloudEvents type)."""
-    return event_name_of_class(type(domain_event).__name__)
-
-
-def event_name_of_class(class_name: str) -> str:
-    return _CAMEL.sub("_", class_name).lower()
-
-
-def event_data(domain_event: Any) -> dict[str, Any]:
-    data = {k: v for k, v in domain_event.__dict__.items() if k not in _ENVELOPE_FIELDS}
-    data.pop("at", None)
-    data.pop("actor", None)
-    return data
 
 
 class RequestsApplication(Application):
@@ -937,6 +919,9 @@ __all__ = [
     "Actor",
     "RequestsApplication",
     "SellerResponse",
+    "event_data",
+    "event_name",
+    "event_name_of_class",
     "open_application",
     "request_view",
 ]
