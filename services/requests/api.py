@@ -27,7 +27,6 @@ from pydantic import (
     model_validator,
 )
 
-from services.requests import dev_clock
 from services.requests.application import (
     Actor,
     ConcurrentUpdate,
@@ -44,7 +43,8 @@ from services.requests.application import (
     request_view,
 )
 from services.requests.domain import IllegalTransition, InvalidCommand, SupportRequest
-from services.requests.receipts import Receipt, current_claim
+from services.requests.persistence import dev_clock
+from services.requests.persistence.receipts import Receipt, current_claim
 from shared.auth import Principal, require_roles
 from shared.bounds import (
     ID_MAX_LENGTH,

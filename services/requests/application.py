@@ -20,7 +20,6 @@ from eventsourcing.persistence import IntegrityError
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from services.requests import chain, store
 from services.requests.domain import (
     SYSTEM_ACTOR,
     IllegalTransition,
@@ -34,8 +33,14 @@ from services.requests.domain import (
     event_name_of_class,
 )
 from services.requests.domain.policy import CURRENT_POLICY_VERSION
-from services.requests.event_store import EventsRecorder
-from services.requests.receipts import claim_key, current_claim, record_answer, record_fact_answer
+from services.requests.persistence import chain, store
+from services.requests.persistence.event_store import EventsRecorder
+from services.requests.persistence.receipts import (
+    claim_key,
+    current_claim,
+    record_answer,
+    record_fact_answer,
+)
 from shared.clock import Clock
 from shared.contracts.upstream import (
     FraudSuspected,
@@ -927,7 +932,7 @@ __all__ = [
 ]
 
 
-EVENT_STORE = "services.requests.event_store:EventStoreFactory"
+EVENT_STORE = "services.requests.persistence.event_store:EventStoreFactory"
 
 
 def open_application(database_url: str, clock: Clock) -> RequestsApplication:

@@ -25,16 +25,16 @@ from uuid import UUID
 
 from sqlalchemy import select
 
-from services.requests import store
+from services.requests.persistence import store
 
-# The chain's write path lives in services/requests/chain.py (the application writes it with every
+# The chain's write path lives in services/requests/persistence/chain.py (the application writes it with every
 # event, publishing reads it back); re-exported here, where verification uses it.
-from services.requests.chain import GENESIS_LABEL as GENESIS_LABEL
-from services.requests.chain import chain_hash as chain_hash
-from services.requests.chain import chain_head as chain_head
-from services.requests.chain import genesis as genesis
-from services.requests.chain import meta_for as meta_for
-from services.requests.chain import record_chain as record_chain
+from services.requests.persistence.chain import GENESIS_LABEL as GENESIS_LABEL
+from services.requests.persistence.chain import chain_hash as chain_hash
+from services.requests.persistence.chain import chain_head as chain_head
+from services.requests.persistence.chain import genesis as genesis
+from services.requests.persistence.chain import meta_for as meta_for
+from services.requests.persistence.chain import record_chain as record_chain
 from shared.envelope import to_structured_json
 
 if TYPE_CHECKING:

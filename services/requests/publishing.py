@@ -24,7 +24,7 @@ from services.requests.application import (
     event_name,
     event_name_of_class,
 )
-from services.requests.chain import meta_for
+from services.requests.persistence.chain import meta_for
 from shared.transport.messages import EventMessage
 
 

@@ -17,7 +17,7 @@ from eventsourcing.application import Application
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from services.requests import store
+from services.requests.persistence import store
 
 GENESIS_LABEL = b"seller-support/requests/chain/v1\n"
 
