@@ -29,7 +29,7 @@ from services.notifications.settings import NotificationsSettings
 from services.ratings.api import router as ratings_router
 from services.ratings.main import open_ratings_at
 from services.requests.main import create_app
-from services.requests.publishing import read_messages
+from services.requests.outbox.publishing import read_messages
 from services.requests.settings import Settings
 from services.search.api import router as search_router
 from services.search.main import open_search_at

@@ -173,7 +173,7 @@ def verify_against_anchors(
 
 def iter_messages(app: RequestsApplication, batch: int = 500) -> Iterator[tuple[int, Any]]:
     """Every event in the notification log's order, as published messages (with chain hashes)."""
-    from services.requests.publishing import read_messages
+    from services.requests.outbox.publishing import read_messages
 
     start = 1
     while True:
