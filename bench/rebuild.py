@@ -39,8 +39,7 @@ from services.notifications.application import NotificationsApplication
 from services.notifications.main import build_engine
 from services.notifications.settings import NotificationsSettings
 from services.ratings.main import open_ratings_at
-from services.requests import audit
-from services.requests.application import Actor, SellerResponse, open_application
+from services.requests.application import Actor, SellerResponse, audit, open_application
 from services.requests.outbox.publishing import read_messages
 from shared.clock import AdjustableClock
 from shared.contracts.upstream import upstream_fact_adapter

@@ -102,9 +102,9 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
             app.state.ratings = ratings
             app.state.search = search
             # The ledger owns claim_paid (R39); in one process it arrives at the upstream ingest.
-            app.state.fact_handlers = {
-                "claim_paid": lambda fact: record_claim_paid_or_problem(ledger, fact)["created"]
-            }
+            requests.register_fact_handlers(
+                {"claim_paid": lambda fact: record_claim_paid_or_problem(ledger, fact)["created"]}
+            )
 
             def read(start: int, limit: int) -> Any:
                 return read_messages(requests, start, limit)

@@ -3,7 +3,7 @@
 The published data is the event's own attributes plus `request_id`, `version`, `at` and `actor`,
 as JSON. The contract models in shared/contracts describe exactly this shape. Beside the data, each
 message carries the event's chain hash and the traceparent of the command that stored it
-(`ss_event_meta`, see services/requests/audit.py); the envelope puts them in the Kafka headers.
+(`ss_event_meta`, see services/requests/application/audit.py); the envelope puts them in the Kafka headers.
 """
 
 from __future__ import annotations

@@ -128,3 +128,7 @@ class EventsRecorder(SQLAlchemyApplicationRecorder):
 
 class EventStoreFactory(SQLAlchemyFactory):
     application_recorder_class = EventsRecorder
+
+
+# The `PERSISTENCE_MODULE` that selects this event store.
+EVENT_STORE = f"{__name__}:{EventStoreFactory.__qualname__}"
