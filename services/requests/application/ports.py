@@ -3,8 +3,9 @@
 transaction they share with the events.
 
 A port, not an implementation: services/requests/persistence/side_tables.py `SqlSideTables` is the
-SQL one (same database and transaction as the events); tests/unit/fake_side_tables.py is an
-in-memory one, so a use case runs without I/O. `tx` is whatever `transaction()` yields (an SQLAlchemy
+SQL one (same database and transaction as the events); the `FakeSideTables` of
+tests/unit/test_requests_use_cases_with_fake_side_tables.py is an in-memory one, so a use case
+runs without I/O. `tx` is whatever `transaction()` yields (an SQLAlchemy
 session for SQL); the use cases only hand it back.
 """
 
