@@ -28,7 +28,7 @@ from kafka import KafkaConsumer
 from sqlalchemy import create_engine, text
 
 from services.requests.application import Actor, open_application
-from services.requests.relay import OutboxRelay
+from services.requests.outbox.relay import OutboxRelay
 from shared.clock import AdjustableClock
 from shared.contracts.upstream import upstream_fact_adapter
 from shared.transport.kafka import ensure_topics

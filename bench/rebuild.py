@@ -39,9 +39,8 @@ from services.notifications.application import NotificationsApplication
 from services.notifications.main import build_engine
 from services.notifications.settings import NotificationsSettings
 from services.ratings.main import open_ratings_at
-from services.requests import audit
-from services.requests.application import Actor, SellerResponse, open_application
-from services.requests.publishing import read_messages
+from services.requests.application import Actor, SellerResponse, audit, open_application
+from services.requests.outbox.publishing import read_messages
 from shared.clock import AdjustableClock
 from shared.contracts.upstream import upstream_fact_adapter
 from shared.transport.notification_log import NotificationLogFeed

@@ -450,7 +450,7 @@ def relay(args: argparse.Namespace, pg_url: str, admin: Any, bootstrap: str, top
     from sqlalchemy import text
 
     from services.requests.application import Actor, open_application
-    from services.requests.relay import OutboxRelay
+    from services.requests.outbox.relay import OutboxRelay
     from shared.clock import AdjustableClock
     from shared.contracts.upstream import upstream_fact_adapter
     from shared.transport.kafka import ensure_topics

@@ -49,7 +49,7 @@ from services.notifications.settings import NotificationsSettings
 from services.ratings import store as ratings_store
 from services.ratings.main import open_ratings_at
 from services.requests.application import RequestsApplication, event_name_of_class
-from services.requests.publishing import message_from_stored, stored_rows, to_message
+from services.requests.outbox.publishing import message_from_stored, stored_rows, to_message
 from services.requests.settings import Settings
 from services.search import store as search_store
 from services.search.main import open_search_at

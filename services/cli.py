@@ -468,7 +468,7 @@ class _Progress:
 
 
 def audit_verify(args: argparse.Namespace) -> int:
-    from services.requests import audit
+    from services.requests.application import audit
 
     app = _open_requests(_settings())
     try:
@@ -533,7 +533,7 @@ def audit_rebuild(args: argparse.Namespace) -> int:
 
 
 def audit_export(args: argparse.Namespace) -> int:
-    from services.requests import audit
+    from services.requests.application import audit
 
     if args.with_attachments and (not args.out or args.out == "-"):
         _err("--with-attachments writes the files beside the export: give --out FILE")
@@ -571,8 +571,7 @@ def _print_json(value: Any) -> None:
 
 
 def audit_history(args: argparse.Namespace) -> int:
-    from services.requests import audit
-    from services.requests.application import RequestNotFound
+    from services.requests.application import RequestNotFound, audit
 
     app = _open_requests(_settings())
     try:

@@ -29,7 +29,7 @@ from services.notifications.settings import NotificationsSettings
 from services.ratings.api import router as ratings_router
 from services.ratings.main import open_ratings_at
 from services.requests.main import create_app
-from services.requests.publishing import read_messages
+from services.requests.outbox.publishing import read_messages
 from services.requests.settings import Settings
 from services.search.api import router as search_router
 from services.search.main import open_search_at
@@ -102,9 +102,9 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
             app.state.ratings = ratings
             app.state.search = search
             # The ledger owns claim_paid (R39); in one process it arrives at the upstream ingest.
-            app.state.fact_handlers = {
-                "claim_paid": lambda fact: record_claim_paid_or_problem(ledger, fact)["created"]
-            }
+            requests.register_fact_handlers(
+                {"claim_paid": lambda fact: record_claim_paid_or_problem(ledger, fact)["created"]}
+            )
 
             def read(start: int, limit: int) -> Any:
                 return read_messages(requests, start, limit)

@@ -27,10 +27,10 @@ from services.notifications.store import STORE as NOTIFICATIONS
 from services.ratings.store import STORE as RATINGS
 from services.requests.attachments.storage import ATTACHMENTS_STORE as ATTACHMENTS
 from services.requests.attachments.storage import CHUNKS_STORE as ATTACHMENT_CHUNKS
-from services.requests.dev_clock import DEV_CLOCK_STORE as DEV_CLOCK
-from services.requests.relay import RELAY_STORE as RELAY
+from services.requests.outbox.relay import RELAY_STORE as RELAY
+from services.requests.persistence.dev_clock import DEV_CLOCK_STORE as DEV_CLOCK
+from services.requests.persistence.store import STORE as REQUESTS
 from services.requests.settings import Settings
-from services.requests.store import STORE as REQUESTS
 from services.search.store import STORE as SEARCH
 from shared.database import create_projection_engine, create_versioned
 from shared.migrations import Store, drift, ensure_schema, revision, upgrade

@@ -27,10 +27,10 @@ from pydantic import (
     model_validator,
 )
 
-from services.requests import dev_clock
 from services.requests.application import (
     Actor,
     ConcurrentUpdate,
+    FactNotHandled,
     Forbidden,
     ItemAlreadyOpen,
     OrderNotFound,
@@ -44,7 +44,8 @@ from services.requests.application import (
     request_view,
 )
 from services.requests.domain import IllegalTransition, InvalidCommand, SupportRequest
-from services.requests.receipts import Receipt, current_claim
+from services.requests.persistence import dev_clock
+from services.requests.persistence.receipts import Receipt, current_claim
 from shared.auth import Principal, require_roles
 from shared.bounds import (
     ID_MAX_LENGTH,
@@ -721,26 +722,18 @@ upstream_router = APIRouter(prefix="/v1", tags=["upstream"])
 
 
 def _ingest(request: Request, requests: RequestsApplication, fact: Any) -> bool:
-    handlers: dict[str, Any] = {
-        "order_placed": requests.record_order_placed,
-        "order_shipped": requests.record_order_shipped,
-        "order_delivered": requests.record_order_delivered,
-        "shipment_scanned": requests.record_shipment_scan,
-        "return_label_created": requests.record_return_label,
-        "fraud_suspected": requests.flag_fraud,
-        # Facts other services own (e.g. claim_paid, the ledger's) are routed by the composition
-        # root that mounts those services beside this one: services never import each other.
-        **getattr(request.app.state, "fact_handlers", {}),
-    }
-    handler = handlers.get(fact.type)
-    if handler is None:
+    # The application's one table of fact handlers; facts other services own (e.g. claim_paid, the
+    # ledger's) are there when the composition root that mounts those services beside this one
+    # registered their handlers: services never import each other.
+    try:
+        return requests.apply_upstream_fact(fact)
+    except FactNotHandled:
         raise ProblemError(
             422,
             f"{fact.type} facts are not handled by this process; send them to shipments.v1, "
             "where the service that owns them consumes them",
             slug="fact-not-handled-here",
-        )
-    return bool(handler(fact))
+        ) from None
 
 
 @upstream_router.post(

@@ -36,8 +36,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.requests.receipts import PENDING, KeyClaim, KeyTaken, Receipt, claiming
-from services.requests.store import idempotency_keys
+from services.requests.persistence.receipts import PENDING, KeyClaim, KeyTaken, Receipt, claiming
+from services.requests.persistence.store import idempotency_keys
 from shared.auth import PRINCIPAL_SCOPE_KEY, InvalidToken, codec_of
 from shared.problems import problem_response
 

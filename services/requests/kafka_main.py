@@ -37,13 +37,13 @@ import time
 from typing import Any
 
 from services.requests.application import RequestsApplication, open_application
-from services.requests.relay import DEFAULT_RELAY_NAME, REQUESTS_TOPIC, OutboxRelay
-from services.requests.upstream_consumer import (
+from services.requests.consumers.upstream import (
     ORDERS_TOPIC,
     SHIPMENTS_TOPIC,
     UPSTREAM_GROUP,
     upstream_runtime,
 )
+from services.requests.outbox.relay import DEFAULT_RELAY_NAME, REQUESTS_TOPIC, OutboxRelay
 from shared.clock import SystemClock
 from shared.observability import (
     BackgroundServer,

@@ -19,7 +19,6 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import func, select
 
-from services.requests import dev_clock
 from services.requests.api import (
     ERROR_STATUS,
     admin_router,
@@ -37,8 +36,9 @@ from services.requests.idempotency import (
     IdempotencyMiddleware,
     IdempotencyStore,
 )
+from services.requests.persistence import dev_clock
+from services.requests.persistence.store import deadlines
 from services.requests.settings import Settings
-from services.requests.store import deadlines
 from shared.clock import AdjustableClock, Clock, SystemClock
 from shared.observability import (
     TIMER_LOOP_LAST_RUN,

@@ -3,7 +3,7 @@ who it waits on, the list query's vocabulary and validation, the opaque keyset c
 support queue's business-time SLA.
 
 Pure: no I/O, no clock (every instant is passed in). The row mirrors the requests service's state
-(services/requests/domain.py, which this service may not import); a test replays every scenario
+(services/requests/domain/, which this service may not import); a test replays every scenario
 through both and compares them field by field.
 """
 

@@ -3,7 +3,7 @@
 These models are the public, versioned shape of the JSON data of each event (the Kafka message value,
 CloudEvents binary mode; `ce_type` = `seller_support.request.<name>.v1`). They are deliberately
 separate from the aggregate's internal event classes: the aggregate may refactor freely as long as
-`services/requests/publishing.py` still produces data these models accept (a test checks every event
+`services/requests/outbox/publishing.py` still produces data these models accept (a test checks every event
 type the aggregate can emit against its model).
 
 Every event's data carries `request_id`, `version` (the request's version after this event, 1 for

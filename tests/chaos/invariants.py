@@ -64,7 +64,7 @@ class Findings:
 def stored_event_ids(system: ChaosSystem) -> dict[str, str]:
     """Every event in the requests event store: id -> name."""
     from services.requests.application import open_application
-    from services.requests.publishing import read_messages
+    from services.requests.outbox.publishing import read_messages
 
     app = open_application(system.config.database_url("requests"), SystemClock())
     try:

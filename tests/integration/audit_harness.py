@@ -15,7 +15,7 @@ from services.notifications.settings import NotificationsSettings
 from services.ratings.main import open_ratings_at
 from services.requests.application import RequestsApplication, SellerResponse
 from services.requests.domain import DomainError
-from services.requests.publishing import read_messages
+from services.requests.outbox.publishing import read_messages
 from services.search.main import open_search_at
 from shared.transport.notification_log import NotificationLogFeed
 from tests.factories import (

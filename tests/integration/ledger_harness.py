@@ -23,8 +23,8 @@ from sqlalchemy import text
 from services.ledger.application import LedgerApplication, Viewer
 from services.ledger.main import open_ledger_at
 from services.requests.application import Actor, RequestsApplication, SellerResponse
-from services.requests.publishing import read_messages
-from services.requests.relay import OutboxRelay
+from services.requests.outbox.publishing import read_messages
+from services.requests.outbox.relay import OutboxRelay
 from shared.transport.kafka import ConsumerRuntime, StreamOptions
 from shared.transport.notification_log import NotificationLogFeed
 from tests.factories import (

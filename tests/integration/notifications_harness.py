@@ -22,7 +22,7 @@ from services.notifications.main import build_engine
 from services.notifications.settings import NotificationsSettings
 from services.notifications.smtp_server import read_mailbox, start_process, stop_process
 from services.requests.application import Actor, RequestsApplication, SellerResponse
-from services.requests.publishing import read_messages
+from services.requests.outbox.publishing import read_messages
 from shared.transport.notification_log import NotificationLogFeed
 from tests.factories import Opened, item_fact, order_placed, unique
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from services.requests.application import RequestsApplication, request_view
-from services.requests.publishing import read_messages
+from services.requests.outbox.publishing import read_messages
 from services.search.application import SearchApplication, Viewer
 from services.search.main import open_search_at
 from shared.transport.notification_log import NotificationLogFeed

@@ -20,7 +20,7 @@ from pypdf import PdfReader
 from services.ledger.main import create_app as create_ledger_app
 from services.ledger.main import open_ledger_at
 from services.requests.main import create_app
-from services.requests.publishing import read_messages
+from services.requests.outbox.publishing import read_messages
 from services.requests.settings import Settings
 from shared.clock import AdjustableClock
 from shared.transport.notification_log import NotificationLogFeed

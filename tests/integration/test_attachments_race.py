@@ -9,11 +9,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from services.requests import store
 from services.requests.application import Actor
 from services.requests.attachments.domain import AttachmentTaken, MediaKind
 from services.requests.attachments.main import open_attachments
 from services.requests.attachments.uploads import Upload
+from services.requests.persistence import store
 from services.requests.settings import Settings
 from tests.attachment_files import photo
 from tests.factories import order_placed, unique

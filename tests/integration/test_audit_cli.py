@@ -9,8 +9,7 @@ from datetime import timedelta
 import pytest
 
 from services.cli import main
-from services.requests import audit
-from services.requests.application import SellerResponse
+from services.requests.application import SellerResponse, audit
 from tests.factories import open_on_fresh_order
 
 

@@ -30,8 +30,8 @@ from services.notifications.main import build_engine
 from services.notifications.settings import NotificationsSettings
 from services.ratings import store as ratings_store
 from services.requests.application import open_application
-from services.requests.publishing import read_messages
-from services.requests.relay import OutboxRelay
+from services.requests.outbox.publishing import read_messages
+from services.requests.outbox.relay import OutboxRelay
 from shared.clock import AdjustableClock
 from shared.transport.notification_log import NotificationLogFeed
 from tests.conftest import START

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from services.requests import audit
-from services.requests.application import SellerResponse
+from services.requests.application import SellerResponse, audit
 from shared.tracing import reset_traceparent, set_traceparent
 from tests.factories import open_on_fresh_order
 

@@ -17,7 +17,7 @@ from eventsourcing.domain import DomainEvent
 from services.requests import domain
 from services.requests.application import Actor, SellerResponse, event_name
 from services.requests.domain import SupportRequest
-from services.requests.publishing import read_messages, to_message
+from services.requests.outbox.publishing import read_messages, to_message
 from shared.contracts import generate
 from shared.contracts.requests_v1 import (
     REQUEST_EVENT_CONTRACTS,

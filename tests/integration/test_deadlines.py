@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select
 
-from services.requests import store
 from services.requests.application import (
     Actor,
     SellerResponse,
@@ -23,7 +22,8 @@ from services.requests.domain import (
     ResponseNotDue,
     ReturnForRefundNotAllowed,
 )
-from services.requests.policy import CURRENT_POLICY_VERSION
+from services.requests.domain.policy import CURRENT_POLICY_VERSION
+from services.requests.persistence import store
 from tests.conftest import START, close_application
 from tests.factories import (
     BUYER_SHIPPING_PAID,

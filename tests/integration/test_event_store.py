@@ -1,4 +1,4 @@
-"""The requests event store's lighter write and load path (services/requests/event_store.py) stores
+"""The requests event store's lighter write and load path (services/requests/persistence/event_store.py) stores
 and returns exactly what eventsourcing-sqlalchemy's own recorder does, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from services.requests.application import Actor, ConcurrentUpdate, SellerResponse
-from services.requests.event_store import EventsRecorder
+from services.requests.persistence.event_store import EventsRecorder
 from tests.factories import open_on_fresh_order
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import event, select, update
 
 from services.embedded import create_embedded_app
 from services.requests.idempotency import scoped_key
+from services.requests.persistence.store import idempotency_keys
 from services.requests.settings import Settings
-from services.requests.store import idempotency_keys
 from shared.auth import TokenCodec
 from tests.integration.conftest_http import Api, assert_problem
 

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import insert, select
 
 from services.requests.idempotency import LEASE, _fingerprint, scoped_key
-from services.requests.receipts import PENDING
-from services.requests.store import idempotency_keys
+from services.requests.persistence.receipts import PENDING
+from services.requests.persistence.store import idempotency_keys
 from shared.auth import TokenCodec
 from tests.integration.conftest_http import Api, assert_problem
 from tests.integration.real_processes import serve

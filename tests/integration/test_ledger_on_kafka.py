@@ -21,7 +21,7 @@ from services.ledger.application import LedgerApplication
 from services.ledger.main import create_app, open_ledger_at
 from services.ledger.streams import claims_runtime
 from services.requests.application import RequestsApplication, open_application
-from services.requests.relay import OutboxRelay
+from services.requests.outbox.relay import OutboxRelay
 from shared.auth import TokenCodec
 from shared.clock import AdjustableClock
 from shared.contracts.ledger_v1 import LEDGER_ENTRY_RECORDED_TYPE

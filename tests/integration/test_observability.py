@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.ledger.main import create_app as create_ledger_app
 from services.ledger.main import open_ledger_at
-from services.requests.relay import OutboxRelay
+from services.requests.outbox.relay import OutboxRelay
 from shared.observability import (
     broker_check,
     configure_logging,

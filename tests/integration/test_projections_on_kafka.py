@@ -17,7 +17,7 @@ from services.notifications.settings import NotificationsSettings
 from services.ratings.main import create_app as ratings_app
 from services.ratings.settings import RatingsSettings
 from services.requests.application import RequestsApplication
-from services.requests.relay import OutboxRelay
+from services.requests.outbox.relay import OutboxRelay
 from shared.auth import TokenCodec
 from shared.clock import AdjustableClock
 from shared.contracts.ratings_v1 import EVENT_TYPE

@@ -20,7 +20,7 @@ from services.ratings.main import open_ratings_at
 from services.ratings.projection import CONSUMER as RATINGS_CONSUMER
 from services.ratings.streams import ratings_publisher
 from services.requests.application import Actor, RequestsApplication, SellerResponse
-from services.requests.publishing import read_messages
+from services.requests.outbox.publishing import read_messages
 from shared.clock import AdjustableClock
 from shared.contracts import generate
 from shared.contracts.ledger_v1 import LEDGER_ENTRY_RECORDED_TYPE, LedgerEntryRecorded

@@ -18,7 +18,7 @@ from services.ratings.application import RatingsApplication
 from services.ratings.main import open_ratings_at
 from services.ratings.projection import handle
 from services.requests.application import Actor, RequestsApplication, SellerResponse
-from services.requests.publishing import read_messages
+from services.requests.outbox.publishing import read_messages
 from shared.auth import TokenCodec
 from shared.clock import AdjustableClock
 from shared.problems import install_problem_handlers

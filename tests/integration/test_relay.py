@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from services.requests.application import SellerResponse
-from services.requests.relay import OutboxRelay
+from services.requests.outbox.relay import OutboxRelay
 from shared.envelope import from_kafka
 from shared.transport import Projection
 from tests.factories import open_on_fresh_order

@@ -36,7 +36,7 @@ from services.requests.domain import (
     ResponseNotDue,
     UnknownReason,
 )
-from services.requests.policy import CURRENT_POLICY_VERSION
+from services.requests.domain.policy import CURRENT_POLICY_VERSION
 from tests.conftest import START, close_application
 from tests.factories import (
     BUYER_SHIPPING_PAID,

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.requests.application import RequestsApplication
-from services.requests.relay import OutboxRelay
+from services.requests.outbox.relay import OutboxRelay
 from services.search.main import create_app as search_app
 from services.search.settings import SearchSettings
 from shared.auth import TokenCodec

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.requests.application import Actor, SellerResponse
+from services.requests.consumers.upstream import upstream_runtime
 from services.requests.main import create_app
-from services.requests.relay import OutboxRelay
+from services.requests.outbox.relay import OutboxRelay
 from services.requests.settings import Settings
-from services.requests.upstream_consumer import upstream_runtime
 from shared.clock import AdjustableClock
 from shared.contracts import generate
 from shared.contracts.requests_v1 import REQUEST_EVENT_CONTRACTS

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from services.requests.application import SellerResponse
-from services.requests.upstream_consumer import apply_fact
+from services.requests.consumers.upstream import apply_fact
 from shared.envelope import PoisonMessage
 from shared.transport.kafka import decode_upstream_fact
 from tests.factories import (

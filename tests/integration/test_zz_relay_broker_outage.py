@@ -13,7 +13,7 @@ import time
 import pytest
 
 from services.requests.application import open_application
-from services.requests.relay import OutboxRelay
+from services.requests.outbox.relay import OutboxRelay
 from shared.clock import AdjustableClock
 from tests.conftest import START
 from tests.factories import open_on_fresh_order

@@ -330,7 +330,7 @@ def test_k8s_services_select_their_pods_and_projection_consumers_autoscale(
 def test_operations_guide_explains_every_metric() -> None:
     from prometheus_client import REGISTRY
 
-    import services.requests.relay  # noqa: F401 - registers the relay's metrics
+    import services.requests.outbox.relay  # noqa: F401 - registers the relay's metrics
     import shared.observability  # noqa: F401
 
     names = {

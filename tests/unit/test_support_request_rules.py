@@ -36,7 +36,7 @@ from services.requests.domain import (
     TrackingRequired,
     UnknownReason,
 )
-from services.requests.policy import (
+from services.requests.domain.policy import (
     CURRENT_POLICY_VERSION,
     POLICIES,
     POLICY_2025_09,

@@ -25,20 +25,23 @@ from uuid import UUID
 
 from sqlalchemy import select
 
-from services.requests import store
+from services.requests.application.actors import Actor
+from services.requests.application.views import request_view
+from services.requests.outbox.publishing import read_messages
+from services.requests.persistence import store
 
-# The chain's write path lives in services/requests/chain.py (the application writes it with every
+# The chain's write path lives in services/requests/persistence/chain.py (the application writes it with every
 # event, publishing reads it back); re-exported here, where verification uses it.
-from services.requests.chain import GENESIS_LABEL as GENESIS_LABEL
-from services.requests.chain import chain_hash as chain_hash
-from services.requests.chain import chain_head as chain_head
-from services.requests.chain import genesis as genesis
-from services.requests.chain import meta_for as meta_for
-from services.requests.chain import record_chain as record_chain
+from services.requests.persistence.chain import GENESIS_LABEL as GENESIS_LABEL
+from services.requests.persistence.chain import chain_hash as chain_hash
+from services.requests.persistence.chain import chain_head as chain_head
+from services.requests.persistence.chain import genesis as genesis
+from services.requests.persistence.chain import meta_for as meta_for
+from services.requests.persistence.chain import record_chain as record_chain
 from shared.envelope import to_structured_json
 
 if TYPE_CHECKING:
-    from services.requests.application import RequestsApplication
+    from services.requests.application.app import RequestsApplication
 
 MISMATCH = "chain hash mismatch: the event or its chain hash was altered"
 
@@ -173,8 +176,6 @@ def verify_against_anchors(
 
 def iter_messages(app: RequestsApplication, batch: int = 500) -> Iterator[tuple[int, Any]]:
     """Every event in the notification log's order, as published messages (with chain hashes)."""
-    from services.requests.publishing import read_messages
-
     start = 1
     while True:
         chunk = read_messages(app, start, batch)
@@ -199,8 +200,6 @@ def export(app: RequestsApplication, out: IO[str], progress: Any = None) -> int:
 
 def history(app: RequestsApplication, request_id: str) -> list[dict[str, Any]]:
     """Every event of one request, oldest first, with its chain hash and traceparent."""
-    from services.requests.application import Actor
-
     entries = app.history(request_id, Actor("auditor", "audit-cli"))
     meta = meta_for(app, [(str(request_id), e["version"]) for e in entries])
     for entry in entries:
@@ -213,8 +212,6 @@ def history(app: RequestsApplication, request_id: str) -> list[dict[str, Any]]:
 def state_as_of(
     app: RequestsApplication, request_id: str, as_of: datetime
 ) -> dict[str, Any] | None:
-    from services.requests.application import Actor, request_view
-
     app._load_for(request_id, Actor("auditor", "audit-cli"))  # RequestNotFound when unknown
     past = app.state_as_of(UUID(str(request_id)), as_of)
     return None if past is None else request_view(past)

@@ -3,7 +3,7 @@
 The published data is the event's own attributes plus `request_id`, `version`, `at` and `actor`,
 as JSON. The contract models in shared/contracts describe exactly this shape. Beside the data, each
 message carries the event's chain hash and the traceparent of the command that stored it
-(`ss_event_meta`, see services/requests/audit.py); the envelope puts them in the Kafka headers.
+(`ss_event_meta`, see services/requests/application/audit.py); the envelope puts them in the Kafka headers.
 """
 
 from __future__ import annotations
@@ -11,21 +11,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy import select
 
-from services.requests.application import (
-    RequestsApplication,
-    event_data,
-    event_name,
-    event_name_of_class,
-)
-from services.requests.chain import meta_for
+from services.requests.domain.events import event_data, event_name, event_name_of_class
+from services.requests.persistence.chain import meta_for
 from shared.transport.messages import EventMessage
+
+
+class EventLog(Protocol):
+    """What the outbox reads: the requests application's event store (its engine, its recorder and
+    its mapper). The outbox sits below the application, so it names only what it uses."""
+
+    @property
+    def engine(self) -> Any: ...
+
+    @property
+    def recorder(self) -> Any: ...
+
+    @property
+    def mapper(self) -> Any: ...
 
 
 def to_message(
@@ -51,7 +60,7 @@ def to_message(
     )
 
 
-def stored_rows(app: RequestsApplication, start: int, limit: int) -> Sequence[Any]:
+def stored_rows(app: EventLog, start: int, limit: int) -> Sequence[Any]:
     """Up to `limit` stored events (id, originator id and version, topic, state) from notification
     id `start` on, in the log's order, with one Core select."""
     table = app.recorder.events_record_cls.__table__
@@ -70,9 +79,7 @@ def stored_rows(app: RequestsApplication, start: int, limit: int) -> Sequence[An
         ).all()
 
 
-def read_messages(
-    app: RequestsApplication, start: int, limit: int
-) -> Sequence[tuple[int, EventMessage]]:
+def read_messages(app: EventLog, start: int, limit: int) -> Sequence[tuple[int, EventMessage]]:
     """Messages from the notification log, `start` inclusive, in the log's total order.
 
     Stored rows are decoded straight into the published shape (`message_from_stored`): building

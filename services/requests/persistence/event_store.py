@@ -16,7 +16,7 @@ its own process (GIL) between statements. So rows that belong with the events bu
 hash chain, `before_lock`) are written before it, and on PostgreSQL the `LOCK TABLE` and the events'
 `INSERT` go to the server as one query: the holder's next round trip is its `COMMIT`.
 
-Selected with `PERSISTENCE_MODULE=services.requests.event_store:EventStoreFactory`.
+Selected with `PERSISTENCE_MODULE=services.requests.persistence.event_store:EventStoreFactory`.
 """
 
 from __future__ import annotations
@@ -128,3 +128,7 @@ class EventsRecorder(SQLAlchemyApplicationRecorder):
 
 class EventStoreFactory(SQLAlchemyFactory):
     application_recorder_class = EventsRecorder
+
+
+# The `PERSISTENCE_MODULE` that selects this event store.
+EVENT_STORE = f"{__name__}:{EventStoreFactory.__qualname__}"

@@ -5,7 +5,7 @@
 - tracking links: which request a return or replacement tracking number belongs to;
 - deadlines: durable timers, rewritten in the transaction of every event that changes them;
 - event meta: per stored event, its tamper-evident chain hash and the W3C traceparent of the
-  command that caused it, written in the event's own transaction (services/requests/audit.py).
+  command that caused it, written in the event's own transaction (services/requests/application/audit.py).
 """
 
 from __future__ import annotations

@@ -29,8 +29,7 @@ from typing import Any
 from prometheus_client import Counter, Gauge
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, insert, select, update
 
-from services.requests.application import RequestsApplication
-from services.requests.publishing import read_messages
+from services.requests.outbox.publishing import EventLog, read_messages
 from shared.envelope import to_kafka
 from shared.migrations import Store, ensure_schema
 from shared.transport.kafka import (
@@ -82,7 +81,7 @@ RELAY_FAILURES = Counter(
 class OutboxRelay:
     def __init__(
         self,
-        app: RequestsApplication,
+        app: EventLog,
         producer_factory: ProducerFactory,
         *,
         topic: str = REQUESTS_TOPIC,
@@ -105,9 +104,7 @@ class OutboxRelay:
         ensure_schema(app.engine, RELAY_STORE)
 
     @classmethod
-    def for_bootstrap(
-        cls, app: RequestsApplication, bootstrap_servers: str, **kwargs: Any
-    ) -> OutboxRelay:
+    def for_bootstrap(cls, app: EventLog, bootstrap_servers: str, **kwargs: Any) -> OutboxRelay:
         name = kwargs.get("name", DEFAULT_RELAY_NAME)
         return cls(
             app, lambda: make_producer(bootstrap_servers, f"seller-support-{name}"), **kwargs

@@ -8,289 +8,58 @@ only record them, so replaying history never re-runs a rule.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from services.requests.policy import CURRENT_POLICY_VERSION, Policy, policy_for
-from shared.business_time import BusinessCalendar, calendar_for
-from shared.money import Money, total
-
-# --- vocabulary (API.md) -------------------------------------------------------------------------
-
-
-class Status(StrEnum):
-    AWAITING_SELLER = "awaiting_seller"
-    AWAITING_BUYER = "awaiting_buyer"
-    OFFER_PENDING = "offer_pending"
-    AWAITING_RETURN = "awaiting_return"
-    RETURN_IN_TRANSIT = "return_in_transit"
-    AWAITING_INSPECTION = "awaiting_inspection"
-    REPLACEMENT_PENDING = "replacement_pending"
-    ESCALATED = "escalated"
-    RESOLVED = "resolved"
-    CANCELLED = "cancelled"
-
-
-CLOSED_STATUSES = frozenset({Status.RESOLVED, Status.CANCELLED})
-
-
-class Resolution(StrEnum):
-    FULL_REFUND = "full_refund"
-    PARTIAL_REFUND = "partial_refund"
-    REPLACEMENT = "replacement"
-    NO_REFUND = "no_refund"
-    RETURN_NOT_SHIPPED = "return_not_shipped"
-
-
-class Reason(StrEnum):
-    SIGNIFICANTLY_DELAYED = "significantly_delayed"
-    MISSING_ITEM = "missing_item"
-    WRONG_ITEM = "wrong_item"
-    NOT_AS_DESCRIBED = "not_as_described"
-    DEFECTIVE = "defective"
-    RETURNED_TO_SENDER = "returned_to_sender"
-    DAMAGED_IN_TRANSIT = "damaged_in_transit"
-    OTHER = "other"  # [decided] outside the buyer-protection policy: routed to support (R6)
-
-
-PHOTO_REQUIRED_REASONS = frozenset({Reason.NOT_AS_DESCRIBED, Reason.WRONG_ITEM})  # R5
-CONSUMABLE_ROUTED_REASONS = frozenset({Reason.MISSING_ITEM, Reason.WRONG_ITEM})  # R6
-
-
-class ResponseType(StrEnum):
-    FULL_REFUND = "full_refund"
-    FULL_REFUND_WITH_RETURN = "full_refund_with_return"
-    PARTIAL_REFUND = "partial_refund"
-    REPLACEMENT = "replacement"
-    NO_REFUND = "no_refund"
-    REQUEST_INFO = "request_info"
-
-
-class Outcome(StrEnum):
-    REFUND = "refund"
-    REFUND_WITH_RETURN = "refund_with_return"
-    UPHOLD_SELLER = "uphold_seller"
-    PLATFORM_REFUND = "platform_refund"
-
-
-class Liable(StrEnum):
-    SELLER = "seller"
-    PLATFORM = "platform"
-
-
-class Thumbs(StrEnum):
-    UP = "up"
-    DOWN = "down"
-
-
-class Deadline(StrEnum):
-    SELLER_RESPONSE = "seller_response"
-    OFFER_ANSWER = "offer_answer"
-    RETURN_DROPOFF = "return_dropoff"
-    RETURN_INSPECTION = "return_inspection"
-    REPLACEMENT_SHIP = "replacement_ship"
-    NO_REFUND_CLOSE = "no_refund_close"
-
-
-class ScanStatus(StrEnum):
-    ACCEPTED = "accepted"
-    IN_TRANSIT = "in_transit"
-    DELIVERED = "delivered"
-    RETURNED_TO_SENDER = "returned_to_sender"
-
-
-# [decided] R38 names precious metals and money; we add the other stores of value a carrier's
-# standard insurance excludes.
-CLAIM_EXCLUDED_CATEGORIES = frozenset(
-    {"precious_metals", "bullion", "money", "coins_and_currency", "gift_cards", "jewelry"}
+from services.requests.domain.errors import (
+    ConversationClosed,
+    DecisionNotDue,
+    DescriptionRequired,
+    DuplicateItems,
+    EscalationNotAllowed,
+    EvidenceRequired,
+    FeedbackNotAllowed,
+    InvalidCommand,
+    InvalidPartialAmount,
+    MessageRequired,
+    NoItemsNamed,
+    NoOfferPending,
+    NoReturnToInspect,
+    NotWaitingOnSupport,
+    PhotosRequired,
+    ResponseNotDue,
+    ReturnForRefundNotAllowed,
+    ReturnLabelNotExpected,
+    TrackingRequired,
+    UnknownReason,
 )
-CLAIM_CARRIER = "USPS"
-
-SYSTEM_ACTOR = "system"
-
-# --- errors -------------------------------------------------------------------------------------
-
-
-class DomainError(Exception):
-    """A command broke a rule. Subclasses say whether the input or the moment was wrong."""
-
-
-class InvalidCommand(DomainError):
-    """The command itself is malformed or out of policy, whatever the request's state (422)."""
-
-
-class IllegalTransition(DomainError):
-    """The command does not apply to the request's current state (409)."""
-
-
-class NoItemsNamed(InvalidCommand):
-    """R4: a request names at least one item of the order."""
-
-
-class DuplicateItems(InvalidCommand):
-    """R4: each item is named once."""
-
-
-class UnknownReason(InvalidCommand):
-    """R4/R6: the reason is one of `Reason`."""
-
-
-class DescriptionRequired(InvalidCommand):
-    """R4: the buyer describes the problem."""
-
-
-class PhotosRequired(InvalidCommand):
-    """R5: photos for not_as_described and wrong_item."""
-
-
-class InvalidPartialAmount(InvalidCommand):
-    """R13: more than 0 and less than the full refund."""
-
-
-class EvidenceRequired(InvalidCommand):
-    """R17: a no-refund explanation comes with evidence."""
-
-
-class MessageRequired(InvalidCommand):
-    """R17, R18, R12: the words the rule asks for are missing."""
-
-
-class TrackingRequired(InvalidCommand):
-    """R16: a replacement names its carrier and tracking number."""
-
-
-class AutoClaimNotEligible(InvalidCommand):
-    """R38: the shipment or its items do not qualify for an automatic claim."""
-
-
-class ResponseNotDue(IllegalTransition):
-    """R10-R18: the request is not waiting for the seller."""
-
-
-class NoOfferPending(IllegalTransition):
-    """R14: there is no offer to accept or decline."""
-
-
-class NoReturnToInspect(IllegalTransition):
-    """R12: no delivered return waits for the seller's inspection."""
-
-
-class ReturnForRefundNotAllowed(IllegalTransition):
-    """R16: the replacement is not overdue, or the window closed."""
-
-
-class ConversationClosed(IllegalTransition):
-    """R21: no messages once escalated."""
-
-
-class EscalationNotAllowed(IllegalTransition):
-    """R19/R20: none of the grounds for a buyer's escalation holds."""
-
-
-class DecisionNotDue(IllegalTransition):
-    """R22: only an escalated request is decided."""
-
-
-class NotWaitingOnSupport(IllegalTransition):
-    """Issue 19: only a request waiting on support (escalated) is assigned to an agent."""
-
-
-class FeedbackNotAllowed(IllegalTransition):
-    """R46: once, after completion."""
-
-
-class ReturnLabelNotExpected(IllegalTransition):
-    """No return is awaiting a label."""
-
-
-# --- values -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OrderItem:
-    """One item as the upstream order service described it (R37)."""
-
-    item_id: str
-    title: str
-    category: str
-    consumable: bool
-    price: int
-    seller_payout: int
-    buyer_shipping_paid: int
-    processing_fee: int
-
-
-@dataclass(frozen=True)
-class Shipment:
-    carrier: str
-    service: str
-    tracking_number: str
-    shipped_at: datetime
-    insured_value: int
-    extra_protection: bool
-
-
-def buyer_full_refund(items: Iterable[OrderItem], currency: str) -> Money:
-    """What a full refund gives back to the buyer: what they paid for the affected items."""
-    return total((Money(i.price + i.buyer_shipping_paid, currency) for i in items), currency)
-
-
-def seller_refund_charge(
-    items: Iterable[OrderItem], currency: str, return_label_cost: int = 0
-) -> Money:
-    """R30 (and R31 with the return label): total payout + buyer shipping + processing fee."""
-    charged = total(
-        (
-            Money(i.seller_payout + i.buyer_shipping_paid + i.processing_fee, currency)
-            for i in items
-        ),
-        currency,
-    )
-    return charged + Money(return_label_cost, currency)
-
-
-def routing_to_support(
-    reason: str, items: Iterable[OrderItem], fraud_suspected: bool
-) -> str | None:
-    """R6: why a request skips the seller and goes straight to support, or None."""
-    if fraud_suspected:
-        return "suspected_fraud"
-    if reason == Reason.OTHER:
-        return "reason_not_covered"
-    if reason in CONSUMABLE_ROUTED_REASONS and any(i.consumable for i in items):
-        return "consumable_item"
-    return None
-
-
-def check_auto_claim_eligible(
-    shipment: Shipment | None, items: Iterable[OrderItem], policy: Policy
-) -> None:
-    """R38: only USPS shipments within the default coverage, without extra protection."""
-    if shipment is None:
-        raise AutoClaimNotEligible("auto_claim needs a shipped order; this order has no shipment")
-    if shipment.carrier.upper() != CLAIM_CARRIER:
-        raise AutoClaimNotEligible(
-            f"auto_claim is for USPS shipments only; this one went by {shipment.carrier} "
-            "(claim it with the carrier directly)"
-        )
-    if shipment.extra_protection:
-        raise AutoClaimNotEligible(
-            "this shipment has extra shipping protection: claim it with the insurance partner"
-        )
-    if not 0 < shipment.insured_value <= policy.default_claim_coverage:
-        raise AutoClaimNotEligible(
-            f"insured value {shipment.insured_value} is outside the default coverage "
-            f"(up to {policy.default_claim_coverage})"
-        )
-    excluded = sorted({i.category for i in items} & CLAIM_EXCLUDED_CATEGORIES)
-    if excluded:
-        raise AutoClaimNotEligible(f"category not eligible for automatic claims: {excluded[0]}")
-
+from services.requests.domain.order import (
+    OrderItem,
+    Shipment,
+    buyer_full_refund,
+    check_auto_claim_eligible,
+    routing_to_support,
+)
+from services.requests.domain.policy import CURRENT_POLICY_VERSION, Policy, policy_for
+from services.requests.domain.vocabulary import (
+    CLOSED_STATUSES,
+    PHOTO_REQUIRED_REASONS,
+    SYSTEM_ACTOR,
+    Deadline,
+    Liable,
+    Outcome,
+    Reason,
+    Resolution,
+    ResponseType,
+    ScanStatus,
+    Status,
+    Thumbs,
+)
+from shared.business_time import BusinessCalendar, calendar_for
+from shared.money import Money
 
 # --- the aggregate ------------------------------------------------------------------------------
 
@@ -1027,3 +796,21 @@ class SupportRequest(Aggregate):
     @event("NoRefundClosed")
     def _no_refund_closed(self, at: datetime, actor: str) -> None:
         self._resolve(at, Resolution.NO_REFUND, None)
+
+
+# The topics of the aggregate and its events are stored with every event and hashed into its chain
+# link (R62). They name the module the aggregate lived in before the domain became a package,
+# `services.requests.domain:SupportRequest.<Event>`, explicitly (eventsourcing's `TOPIC`), so events
+# are stored exactly as before; the package re-exports the class, so those topics resolve
+# (docs/decisions.md, "Issue 17 — layers inside services/requests").
+STORED_TOPIC_MODULE = "services.requests.domain"
+
+
+def _keep_stored_topics(aggregate: type[Aggregate]) -> None:
+    aggregate.TOPIC = f"{STORED_TOPIC_MODULE}:{aggregate.__qualname__}"
+    for value in vars(aggregate).values():
+        if isinstance(value, type) and issubclass(value, Aggregate.Event):
+            value.TOPIC = f"{STORED_TOPIC_MODULE}:{value.__qualname__}"
+
+
+_keep_stored_topics(SupportRequest)

@@ -1,7 +1,7 @@
 """The tamper-evident hash chain of each request's events (R62): written in the command's
 transaction with every event (`record_chain`, wired into the event store by the application) and
 read back for publishing (`meta_for`). Verification, history and export are in
-services/requests/audit.py; the chain itself is described there.
+services/requests/application/audit.py; the chain itself is described there.
 
 Its own module so that the application, publishing and auditing each import it without importing
 each other (that made an import cycle).
@@ -17,7 +17,7 @@ from eventsourcing.application import Application
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from services.requests import store
+from services.requests.persistence import store
 
 GENESIS_LABEL = b"seller-support/requests/chain/v1\n"
 

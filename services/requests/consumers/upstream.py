@@ -2,7 +2,8 @@
 
 Message value = the upstream JSON of API.md (one fact), key = order id (orders.v1) or tracking
 number (shipments.v1), so one order's facts arrive in order. Each fact is validated with
-`upstream_fact_adapter` and applied with the application's `record_*` method in its own transaction;
+`upstream_fact_adapter` and applied by the application's handler of its type (`apply_upstream_fact`,
+the one table of services/requests/application/upstream.py) in its own transaction;
 the offset is committed afterwards (shared/transport/kafka.py).
 
 - Duplicates are harmless: every `record_*` method is idempotent (returns False when nothing changed).
@@ -22,21 +23,14 @@ from typing import Any
 
 from services.requests.application import (
     ConcurrentUpdate,
+    FactNotHandled,
     OrderNotFound,
     RequestNotFound,
     RequestsApplication,
     UnknownTrackingNumber,
 )
 from services.requests.domain import DomainError
-from shared.contracts.upstream import (
-    FraudSuspected,
-    OrderDelivered,
-    OrderPlaced,
-    OrderShipped,
-    ReturnLabelCreated,
-    ShipmentScanned,
-    UpstreamFact,
-)
+from shared.contracts.upstream import UpstreamFact
 from shared.envelope import PoisonMessage
 from shared.transport.kafka import (
     ConsumerRuntime,
@@ -55,29 +49,20 @@ OWNED_ELSEWHERE = frozenset({"claim_paid"})  # the ledger's (R39)
 
 
 def apply_fact(app: RequestsApplication, fact: UpstreamFact) -> bool:
-    """Apply one fact; True when it changed something. Rejections raise PoisonMessage."""
+    """Apply one fact through the application's table of fact handlers; True when it changed
+    something. Rejections raise PoisonMessage."""
     if fact.type in OWNED_ELSEWHERE:
         return False
     try:
-        if isinstance(fact, OrderPlaced):
-            return app.record_order_placed(fact)
-        if isinstance(fact, OrderShipped):
-            return app.record_order_shipped(fact)
-        if isinstance(fact, OrderDelivered):
-            return app.record_order_delivered(fact)
-        if isinstance(fact, ShipmentScanned):
-            return app.record_shipment_scan(fact)
-        if isinstance(fact, ReturnLabelCreated):
-            return app.record_return_label(fact)
-        if isinstance(fact, FraudSuspected):
-            return app.flag_fraud(fact)
+        return app.apply_upstream_fact(fact)
     except ConcurrentUpdate:
         raise  # transient: another writer moved the request; the runtime retries
+    except FactNotHandled:
+        raise PoisonMessage(f"no handler for upstream fact type {fact.type!r}") from None
     except (OrderNotFound, UnknownTrackingNumber, RequestNotFound, DomainError) as error:
         raise PoisonMessage(
             f"rejected by the requests application ({type(error).__name__}): {error}"
         ) from error
-    raise PoisonMessage(f"no handler for upstream fact type {fact.type!r}")  # pragma: no cover
 
 
 def upstream_runtime(

@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.requests.store import idempotency_keys
+from services.requests.persistence.store import idempotency_keys
 
 if TYPE_CHECKING:
     from services.requests.domain import SupportRequest

@@ -1,0 +1,291 @@
+"""The commands of the parties: a buyer opens a request and answers, a seller responds, support
+decides. Each loads the request, checks the caller, runs the aggregate's command and saves the
+events with the side tables in one transaction (`RequestsCore._command`).
+
+A seller's response (R10-R18) reaches its aggregate command through one table, `RESPONSE_COMMANDS`:
+a new response type is its `ResponseType` member, its aggregate command and one row here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.persistence import IntegrityError
+
+from services.requests.application.actors import Actor
+from services.requests.application.core import RequestsCore
+from services.requests.application.errors import (
+    Forbidden,
+    ItemAlreadyOpen,
+    OrderNotFound,
+    UnknownItems,
+)
+from services.requests.domain import (
+    InvalidCommand,
+    OrderItem,
+    ResponseType,
+    Shipment,
+    SupportRequest,
+)
+from services.requests.domain.policy import CURRENT_POLICY_VERSION
+from services.requests.persistence.receipts import claim_key, current_claim, record_answer
+
+
+@dataclass(frozen=True)
+class SellerResponse:
+    """One of R10-R18, as the seller submitted it."""
+
+    type: str
+    amount: int | None = None
+    carrier: str = ""
+    tracking_number: str = ""
+    message: str = ""
+    evidence: tuple[str, ...] = ()
+    auto_claim: bool = False
+
+
+@dataclass(frozen=True)
+class Responding:
+    """What a response command is given: the response, when, by whom, its resolved evidence, and
+    the order's shipment (looked up only by the commands that use it)."""
+
+    response: SellerResponse
+    at: datetime
+    actor: str
+    evidence: list[str]
+    shipment: Callable[[], Shipment | None]
+
+
+# The one table from a seller's response type to the aggregate's command.
+RESPONSE_COMMANDS: dict[ResponseType, Callable[[SupportRequest, Responding], Any]] = {
+    ResponseType.FULL_REFUND: lambda request, r: request.offer_full_refund(
+        at=r.at, actor=r.actor, shipment=r.shipment(), auto_claim=r.response.auto_claim
+    ),
+    ResponseType.FULL_REFUND_WITH_RETURN: lambda request, r: request.offer_full_refund_with_return(
+        at=r.at, actor=r.actor, shipment=r.shipment(), auto_claim=r.response.auto_claim
+    ),
+    ResponseType.PARTIAL_REFUND: lambda request, r: request.offer_partial_refund(
+        at=r.at, actor=r.actor, amount=r.response.amount
+    ),
+    ResponseType.REPLACEMENT: lambda request, r: request.send_replacement(
+        at=r.at,
+        actor=r.actor,
+        carrier=r.response.carrier,
+        tracking_number=r.response.tracking_number,
+    ),
+    ResponseType.NO_REFUND: lambda request, r: request.explain_no_refund(
+        at=r.at, actor=r.actor, message=r.response.message, evidence=r.evidence
+    ),
+    ResponseType.REQUEST_INFO: lambda request, r: request.request_information(
+        at=r.at, actor=r.actor, message=r.response.message
+    ),
+}
+
+
+class Commands(RequestsCore):
+    def open_request(
+        self,
+        actor: Actor,
+        *,
+        order_id: str,
+        item_ids: list[str],
+        reason: str,
+        description: str,
+        photos: list[str],
+    ) -> SupportRequest:
+        if actor.role != "buyer":
+            raise Forbidden("only the buyer of an order opens a support request on it")
+        request_id = uuid4()
+        photos = self._references(actor, None, "photos", photos)
+        claim = current_claim()
+        tables = self.side_tables
+        try:
+            with tables.transaction() as session:
+                if claim is not None:
+                    claim_key(session, claim)
+                order = self._order_row(session, order_id)
+                if order is None or order["buyer_id"] != actor.id:
+                    raise OrderNotFound(f"no order {order_id} of yours")  # R9
+                by_id = {item["item_id"]: item for item in order["items"]}
+                unknown = [i for i in item_ids if i not in by_id]
+                if unknown:
+                    raise UnknownItems(f"not items of order {order_id}: {', '.join(unknown)}")
+                request = SupportRequest.open(
+                    request_id=request_id,
+                    at=self.clock.now(),
+                    order_id=order_id,
+                    buyer_id=order["buyer_id"],
+                    seller_id=order["seller_id"],
+                    marketplace=order["marketplace"],
+                    currency=order["currency"],
+                    items=[OrderItem(**by_id[i]) for i in item_ids],
+                    reason=reason,
+                    description=description,
+                    photos=photos,
+                    fraud_suspected=order["fraud_suspected"],
+                    policy_version=CURRENT_POLICY_VERSION,
+                )
+                self._lock_items(session, order_id, item_ids, str(request_id))
+                tables.index_by_order(session, str(request_id), order_id, request.opened_at)
+                receipt = (
+                    None if claim is None else record_answer(session, claim, request, created=True)
+                )
+                self._save_with_side_tables(session, request, (request.policy_version, ()))
+        except IntegrityError as error:
+            raise ItemAlreadyOpen(
+                "an item of this order already has an open support request (R9)"
+            ) from error
+        if claim is not None:
+            claim.recorded = receipt
+        return request
+
+    def _lock_items(self, session: Any, order_id: str, item_ids: list[str], rid: str) -> None:
+        held = self.side_tables.held_items(session, order_id, item_ids)
+        if held:
+            raise ItemAlreadyOpen(
+                f"item(s) {', '.join(sorted(held))} of order {order_id} already have an open "
+                "support request (R9)"
+            )
+        self.side_tables.lock_items(session, order_id, item_ids, rid)
+
+    def respond(
+        self, request_id: UUID | str, actor: Actor, response: SellerResponse
+    ) -> SupportRequest:
+        at = self.clock.now()
+        evidence = self._references(actor, request_id, "evidence", list(response.evidence))
+
+        def change(request: SupportRequest) -> None:
+            command = RESPONSE_COMMANDS.get(response.type)  # type: ignore[call-overload]
+            if command is None:
+                raise InvalidCommand(
+                    f"unknown response type {response.type!r}; one of: {', '.join(ResponseType)}"
+                )
+            command(
+                request,
+                Responding(response, at, str(actor), evidence, lambda: self._shipment(request)),
+            )
+
+        return self._command(request_id, actor, ("seller",), change, at=at)
+
+    def _shipment(self, request: SupportRequest) -> Shipment | None:
+        order = self.order(request.order_id)
+        if order is None or not order["shipment"]:
+            return None
+        data = dict(order["shipment"])
+        data["shipped_at"] = datetime.fromisoformat(data["shipped_at"])
+        return Shipment(**data)
+
+    def accept_offer(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
+        at = self.clock.now()
+        return self._command(
+            request_id, actor, ("buyer",), lambda r: r.accept_offer(at=at, actor=str(actor)), at=at
+        )
+
+    def decline_offer(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
+        at = self.clock.now()
+        return self._command(
+            request_id, actor, ("buyer",), lambda r: r.decline_offer(at=at, actor=str(actor)), at=at
+        )
+
+    def confirm_return(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
+        at = self.clock.now()
+        return self._command(
+            request_id,
+            actor,
+            ("seller",),
+            lambda r: r.confirm_return(at=at, actor=str(actor)),
+            at=at,
+        )
+
+    def dispute_return(
+        self, request_id: UUID | str, actor: Actor, *, reason: str, evidence: list[str]
+    ) -> SupportRequest:
+        at = self.clock.now()
+        evidence = self._references(actor, request_id, "evidence", evidence)
+        return self._command(
+            request_id,
+            actor,
+            ("seller",),
+            lambda r: r.dispute_return(at=at, actor=str(actor), reason=reason, evidence=evidence),
+            at=at,
+        )
+
+    def return_for_refund(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
+        at = self.clock.now()
+        return self._command(
+            request_id,
+            actor,
+            ("buyer",),
+            lambda r: r.return_for_refund(at=at, actor=str(actor)),
+            at=at,
+        )
+
+    def post_message(
+        self, request_id: UUID | str, actor: Actor, *, body: str, attachments: list[str]
+    ) -> SupportRequest:
+        at = self.clock.now()
+        attachments = self._references(actor, request_id, "attachments", attachments)
+        return self._command(
+            request_id,
+            actor,
+            ("buyer", "seller"),
+            lambda r: r.post_message(
+                at=at,
+                actor=str(actor),
+                body=body,
+                attachments=attachments,
+                by_buyer=actor.role == "buyer",
+            ),
+            at=at,
+        )
+
+    def escalate(self, request_id: UUID | str, actor: Actor, *, reason: str) -> SupportRequest:
+        at = self.clock.now()
+        return self._command(
+            request_id,
+            actor,
+            ("buyer",),
+            lambda r: r.escalate(at=at, actor=str(actor), reason=reason),
+            at=at,
+        )
+
+    def decide(
+        self, request_id: UUID | str, actor: Actor, *, outcome: str, evidence: list[str] = ()
+    ) -> SupportRequest:
+        at = self.clock.now()
+        evidence = self._references(actor, request_id, "evidence", list(evidence))
+        return self._command(
+            request_id,
+            actor,
+            ("support",),
+            lambda r: r.decide(at=at, actor=str(actor), outcome=outcome, evidence=evidence),
+            at=at,
+        )
+
+    def assign_agent(
+        self, request_id: UUID | str, actor: Actor, *, agent_id: str | None = None
+    ) -> SupportRequest:
+        """Issue 19: a support agent takes a request waiting on support (default: the caller)."""
+        at = self.clock.now()
+        agent = actor.id if agent_id is None else agent_id
+        return self._command(
+            request_id,
+            actor,
+            ("support",),
+            lambda r: r.assign_agent(at=at, actor=str(actor), agent_id=agent),
+            at=at,
+        )
+
+    def give_feedback(self, request_id: UUID | str, actor: Actor, *, thumbs: str) -> SupportRequest:
+        at = self.clock.now()
+        return self._command(
+            request_id,
+            actor,
+            ("buyer",),
+            lambda r: r.give_feedback(at=at, actor=str(actor), thumbs=thumbs),
+            at=at,
+        )

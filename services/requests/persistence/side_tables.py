@@ -1,0 +1,201 @@
+"""The requests service's side tables in SQL (services/requests/persistence/store.py), in the
+transaction of the event store's recorder: the application's `SideTables` port
+(services/requests/application/ports.py). It conforms to the port by its shape; persistence never
+imports the application.
+
+`SqlSideTables.open()` also readies the store the side tables live beside: it checks the event
+store is ours (services/requests/persistence/event_store.py), wires the hash chain's write path into
+it (R62: each event's chain link and traceparent, written in the command's transaction just before
+the events), creates or migrates the tables (shared/migrations.py), and tunes SQLite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from services.requests.persistence import chain, store
+from services.requests.persistence.event_store import EVENT_STORE, EventsRecorder
+from shared.database import tune_sqlite
+from shared.migrations import ensure_schema
+from shared.tracing import current_traceparent
+
+
+class SqlSideTables:
+    def __init__(self, recorder: EventsRecorder) -> None:
+        self.recorder = recorder
+
+    @classmethod
+    def open(cls, recorder: Any) -> SqlSideTables:
+        if not isinstance(recorder, EventsRecorder):
+            raise TypeError(f"the requests application needs PERSISTENCE_MODULE={EVENT_STORE}")
+        # R62: each new event's link in its request's hash chain, and the trace it belongs to,
+        # written in the command's transaction just before the events (not under their lock).
+        recorder.before_lock = lambda session, stored: chain.record_chain(
+            session, stored, current_traceparent()
+        )
+        engine = recorder.datastore.engine
+        ensure_schema(engine, store.STORE)
+        if recorder.datastore.is_sqlite_filedb:
+            # The pool holds the connection that created the tables: drop it so every connection
+            # gets the pragmas (WAL; still an fsync per commit: an acknowledged command is durable).
+            tune_sqlite(engine, durable=True)
+            engine.dispose()
+        return cls(recorder)
+
+    @contextmanager
+    def transaction(self, commit: bool = True) -> Iterator[Session]:
+        with self.recorder.transaction(commit=commit) as session:
+            yield session
+
+    # -- the order read model --
+
+    def order(self, tx: Session, order_id: str) -> dict[str, Any] | None:
+        row = tx.execute(_ORDER, {"b_order_id": order_id}).first()
+        return None if row is None else dict(row._mapping)
+
+    def insert_order(self, tx: Session, row: dict[str, Any]) -> None:
+        tx.execute(insert(store.orders).values(**row))
+
+    def update_order(self, tx: Session, order_id: str, values: dict[str, Any]) -> None:
+        tx.execute(update(store.orders).where(store.orders.c.order_id == order_id).values(values))
+
+    def order_shipped_with(self, tx: Session, tracking_number: str) -> str | None:
+        return tx.execute(
+            select(store.orders.c.order_id).where(
+                store.orders.c.shipment["tracking_number"].as_string() == tracking_number
+            )
+        ).scalar_one_or_none()
+
+    # -- item locks and the requests of an order --
+
+    def held_items(self, tx: Session, order_id: str, item_ids: Sequence[str]) -> list[str]:
+        return list(
+            tx.execute(_HELD_ITEMS, {"b_order_id": order_id, "b_item_ids": list(item_ids)})
+            .scalars()
+            .all()
+        )
+
+    def lock_items(
+        self, tx: Session, order_id: str, item_ids: Sequence[str], request_id: str
+    ) -> None:
+        tx.execute(
+            _LOCK_ITEM,
+            [
+                {"order_id": order_id, "item_id": item_id, "request_id": request_id}
+                for item_id in item_ids
+            ],
+        )
+
+    def release_item_locks(self, tx: Session, request_id: str) -> None:
+        tx.execute(_RELEASE_ITEM_LOCKS, {"b_request_id": request_id})
+
+    def index_by_order(
+        self, tx: Session, request_id: str, order_id: str, opened_at: datetime
+    ) -> None:
+        tx.execute(
+            _INDEX_BY_ORDER,
+            {"request_id": request_id, "order_id": order_id, "opened_at": opened_at},
+        )
+
+    def requests_of_order(self, tx: Session, order_id: str) -> list[str]:
+        return list(
+            tx.execute(
+                select(store.requests_by_order.c.request_id)
+                .where(store.requests_by_order.c.order_id == order_id)
+                .order_by(store.requests_by_order.c.opened_at)
+            )
+            .scalars()
+            .all()
+        )
+
+    # -- tracking links --
+
+    def tracking_link(self, tx: Session, tracking_number: str) -> Any:
+        """The link's row (`request_id`, `purpose`: the port's `TrackingLink` shape), or None."""
+        return tx.execute(_TRACKING_LINK, {"b_tracking": tracking_number}).first()
+
+    def link_tracking(
+        self, tx: Session, tracking_number: str, request_id: str, purpose: str
+    ) -> None:
+        tx.execute(
+            _INSERT_TRACKING_LINK,
+            {"tracking_number": tracking_number, "request_id": request_id, "purpose": purpose},
+        )
+
+    # -- deadlines --
+
+    def delete_deadlines(self, tx: Session, request_id: str) -> None:
+        tx.execute(_DELETE_DEADLINES, {"b_request_id": request_id})
+
+    def insert_deadlines(
+        self,
+        tx: Session,
+        request_id: str,
+        policy_version: str,
+        deadlines: Sequence[tuple[str, datetime]],
+    ) -> None:
+        tx.execute(
+            _INSERT_DEADLINES,
+            [
+                {
+                    "request_id": request_id,
+                    "kind": kind,
+                    "due_at": due_at,
+                    "policy_version": policy_version,
+                }
+                for kind, due_at in deadlines
+            ],
+        )
+
+    def delete_deadline(self, tx: Session, request_id: str, kind: str, due_by: datetime) -> None:
+        tx.execute(
+            delete(store.deadlines).where(
+                store.deadlines.c.request_id == request_id,
+                store.deadlines.c.kind == kind,
+                store.deadlines.c.due_at <= due_by,
+            )
+        )
+
+    def due_deadlines(
+        self, tx: Session, now: datetime, limit: int
+    ) -> list[tuple[str, str, datetime]]:
+        rows = tx.execute(
+            select(store.deadlines.c.request_id, store.deadlines.c.kind, store.deadlines.c.due_at)
+            .where(store.deadlines.c.due_at <= now)
+            .order_by(store.deadlines.c.due_at, store.deadlines.c.request_id)
+            .limit(limit)
+        ).all()
+        return [(r.request_id, r.kind, r.due_at) for r in rows]
+
+    def next_deadline(self, tx: Session) -> datetime | None:
+        return tx.execute(
+            select(store.deadlines.c.due_at).order_by(store.deadlines.c.due_at).limit(1)
+        ).scalar_one_or_none()
+
+
+# The statements of every command, built once: building and cache-keying a statement per call cost
+# as much as executing it.
+_ORDER = select(store.orders).where(store.orders.c.order_id == bindparam("b_order_id"))
+_HELD_ITEMS = select(store.item_locks.c.item_id).where(
+    store.item_locks.c.order_id == bindparam("b_order_id"),
+    store.item_locks.c.item_id.in_(bindparam("b_item_ids", expanding=True)),
+)
+_LOCK_ITEM = insert(store.item_locks)
+_RELEASE_ITEM_LOCKS = delete(store.item_locks).where(
+    store.item_locks.c.request_id == bindparam("b_request_id")
+)
+_INDEX_BY_ORDER = insert(store.requests_by_order)
+_DELETE_DEADLINES = delete(store.deadlines).where(
+    store.deadlines.c.request_id == bindparam("b_request_id")
+)
+_INSERT_DEADLINES = insert(store.deadlines)
+_TRACKING_LINK = select(store.tracking_links.c.request_id, store.tracking_links.c.purpose).where(
+    store.tracking_links.c.tracking_number == bindparam("b_tracking")
+)
+_INSERT_TRACKING_LINK = insert(store.tracking_links)
