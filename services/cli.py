@@ -573,6 +573,7 @@ def _print_json(value: Any) -> None:
 def audit_history(args: argparse.Namespace) -> int:
     from services.requests import audit
     from services.requests.application import RequestNotFound
+    from services.requests.http.views import request_view
 
     app = _open_requests(_settings())
     try:
@@ -580,7 +581,7 @@ def audit_history(args: argparse.Namespace) -> int:
             state = audit.state_as_of(app, args.request_id, args.as_of)
             if state is None:
                 raise UsageError(f"support request {args.request_id} did not exist at {args.as_of}")
-            _print_json(state)
+            _print_json(request_view(state))
         else:
             _print_json(audit.history(app, args.request_id))
     except RequestNotFound as error:

@@ -33,7 +33,7 @@ from services.requests.domain import (
 )
 from services.requests.event_store import EventsRecorder
 from services.requests.policy import CURRENT_POLICY_VERSION
-from services.requests.receipts import claim_key, current_claim, record_answer, record_fact_answer
+from services.requests.receipts import KeyClaim, claim_key, record_answer, record_fact_answer
 from shared.clock import Clock
 from shared.contracts.upstream import (
     FraudSuspected,
@@ -246,15 +246,16 @@ class RequestsApplication(Application):
         roles: tuple[str, ...],
         change: Callable[[SupportRequest], Any],
         at: datetime | None = None,
+        claim: KeyClaim | None = None,
     ) -> SupportRequest:
         """Load, check the caller is the right party, change, save with side tables, in one go.
 
         Deadlines that came due by `at` apply first, as the timer loop would have applied them:
         a rule bounded by a deadline holds by the clock, not by when the loop last ran.
 
-        An `Idempotency-Key` claimed for this command (`receipts`) is its transaction's first
-        statement and its answer the last before the events: all commit together."""
-        claim = current_claim()
+        An `Idempotency-Key` claimed for this command (`claim`, passed by the route; `receipts`) is
+        its transaction's first statement and its answer the last before the events: all commit
+        together."""
         with self._transaction() as session:
             if claim is not None:
                 claim_key(session, claim)
@@ -270,9 +271,14 @@ class RequestsApplication(Application):
             claim.recorded = receipt
         return request
 
-    def _apply_fact(self, request_id: UUID | str, change: Callable[[SupportRequest], bool]) -> bool:
+    def _apply_fact(
+        self,
+        request_id: UUID | str,
+        change: Callable[[SupportRequest], bool],
+        claim: KeyClaim | None = None,
+    ) -> bool:
         """Upstream facts move a request without a party acting; False when nothing changed."""
-        with self._fact_transaction(self._transaction) as tx:
+        with self._fact_transaction(self._transaction, claim) as tx:
             request = self._load(request_id)
             stored = _deadline_rows(request)
             changed = tx.done(change(request))
@@ -281,12 +287,13 @@ class RequestsApplication(Application):
 
     @contextmanager
     def _fact_transaction(
-        self, transaction: Callable[[], AbstractContextManager[Session]] | None = None
+        self,
+        transaction: Callable[[], AbstractContextManager[Session]] | None = None,
+        claim: KeyClaim | None = None,
     ) -> Iterator[_FactTransaction]:
         """The transaction of an upstream fact. With an `Idempotency-Key` (issue 18, class 9) the
         key is its first statement and the answer (`tx.done(changed)`) its last: the key commits
         with the fact's effect or not at all, as a support-request command's does."""
-        claim = current_claim()
         if claim is not None and claim.answer is None:
             claim = None  # a support-request command's claim: not this transaction's to record
         with (transaction or self.recorder.transaction)() as session:
@@ -344,7 +351,7 @@ class RequestsApplication(Application):
 
     # --- upstream facts (R60) --------------------------------------------------------------------
 
-    def record_order_placed(self, fact: OrderPlaced) -> bool:
+    def record_order_placed(self, fact: OrderPlaced, claim: KeyClaim | None = None) -> bool:
         """Returns False when the same order was already recorded identically."""
         row = {
             "order_id": fact.order_id,
@@ -356,7 +363,7 @@ class RequestsApplication(Application):
             "fraud_suspected": fact.fraud_suspected,
             "items": [item.model_dump() for item in fact.items],
         }
-        with self._fact_transaction() as tx:
+        with self._fact_transaction(claim=claim) as tx:
             session = tx.session
             existing = self._order_row(session, fact.order_id)
             if existing is None:
@@ -384,19 +391,28 @@ class RequestsApplication(Application):
                 return tx.done(True)
             return tx.done(False)
 
-    def record_order_shipped(self, fact: OrderShipped) -> bool:
+    def record_order_shipped(self, fact: OrderShipped, claim: KeyClaim | None = None) -> bool:
         shipment = fact.model_dump(mode="json", exclude={"type", "order_id"})
-        return self._update_order(fact.order_id, "shipment", shipment, once=True)
+        return self._update_order(fact.order_id, "shipment", shipment, once=True, claim=claim)
 
-    def record_order_delivered(self, fact: OrderDelivered) -> bool:
-        return self._update_order(fact.order_id, "delivered_at", fact.delivered_at, once=True)
+    def record_order_delivered(self, fact: OrderDelivered, claim: KeyClaim | None = None) -> bool:
+        return self._update_order(
+            fact.order_id, "delivered_at", fact.delivered_at, once=True, claim=claim
+        )
 
-    def flag_fraud(self, fact: FraudSuspected) -> bool:
-        return self._update_order(fact.order_id, "fraud_suspected", True)
+    def flag_fraud(self, fact: FraudSuspected, claim: KeyClaim | None = None) -> bool:
+        return self._update_order(fact.order_id, "fraud_suspected", True, claim=claim)
 
-    def _update_order(self, order_id: str, column: str, value: Any, once: bool = False) -> bool:
+    def _update_order(
+        self,
+        order_id: str,
+        column: str,
+        value: Any,
+        once: bool = False,
+        claim: KeyClaim | None = None,
+    ) -> bool:
         """`once`: the column is a fact recorded once (issue 18): another value contradicts it."""
-        with self._fact_transaction() as tx:
+        with self._fact_transaction(claim=claim) as tx:
             session = tx.session
             existing = self._order_row(session, order_id)
             if existing is None:
@@ -418,7 +434,7 @@ class RequestsApplication(Application):
             )
             return tx.done(True)
 
-    def record_return_label(self, fact: ReturnLabelCreated) -> bool:
+    def record_return_label(self, fact: ReturnLabelCreated, claim: KeyClaim | None = None) -> bool:
         def change(request: SupportRequest) -> bool:
             recorded = request.return_ or {}
             if (
@@ -437,9 +453,9 @@ class RequestsApplication(Application):
                 label_cost=fact.label_cost,
             )
 
-        return self._apply_fact(fact.request_id, change)
+        return self._apply_fact(fact.request_id, change, claim)
 
-    def record_shipment_scan(self, fact: ShipmentScanned) -> bool:
+    def record_shipment_scan(self, fact: ShipmentScanned, claim: KeyClaim | None = None) -> bool:
         """A carrier scan of a return or replacement moves its request; the original's is kept."""
         with self.recorder.transaction() as session:
             link = session.execute(
@@ -460,7 +476,7 @@ class RequestsApplication(Application):
                     f"no shipment with tracking number {fact.tracking_number}"
                 )
             if fact.status == "delivered":
-                return self._update_order(order_id, "delivered_at", fact.at)
+                return self._update_order(order_id, "delivered_at", fact.at, claim=claim)
             return False
 
         def change(request: SupportRequest) -> bool:
@@ -468,7 +484,7 @@ class RequestsApplication(Application):
                 return request.record_return_scan(at=fact.at, actor="carrier", scan=fact.status)
             return request.record_replacement_scan(at=fact.at, actor="carrier", scan=fact.status)
 
-        return self._apply_fact(link.request_id, change)
+        return self._apply_fact(link.request_id, change, claim)
 
     def _order_row(self, session: Session, order_id: str) -> dict[str, Any] | None:
         row = session.execute(_ORDER, {"b_order_id": order_id}).first()
@@ -489,12 +505,12 @@ class RequestsApplication(Application):
         reason: str,
         description: str,
         photos: list[str],
+        claim: KeyClaim | None = None,
     ) -> SupportRequest:
         if actor.role != "buyer":
             raise Forbidden("only the buyer of an order opens a support request on it")
         request_id = uuid4()
         photos = self._references(actor, None, "photos", photos)
-        claim = current_claim()
         try:
             with self.recorder.transaction() as session:
                 if claim is not None:
@@ -559,7 +575,11 @@ class RequestsApplication(Application):
         )
 
     def respond(
-        self, request_id: UUID | str, actor: Actor, response: SellerResponse
+        self,
+        request_id: UUID | str,
+        actor: Actor,
+        response: SellerResponse,
+        claim: KeyClaim | None = None,
     ) -> SupportRequest:
         at = self.clock.now()
         evidence = self._references(actor, request_id, "evidence", list(response.evidence))
@@ -600,7 +620,7 @@ class RequestsApplication(Application):
                     f"unknown response type {response.type!r}; one of: {', '.join(ResponseType)}"
                 )
 
-        return self._command(request_id, actor, ("seller",), change, at=at)
+        return self._command(request_id, actor, ("seller",), change, at=at, claim=claim)
 
     def _shipment(self, request: SupportRequest) -> Shipment | None:
         order = self.order(request.order_id)
@@ -610,19 +630,35 @@ class RequestsApplication(Application):
         data["shipped_at"] = datetime.fromisoformat(data["shipped_at"])
         return Shipment(**data)
 
-    def accept_offer(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
+    def accept_offer(
+        self, request_id: UUID | str, actor: Actor, claim: KeyClaim | None = None
+    ) -> SupportRequest:
         at = self.clock.now()
         return self._command(
-            request_id, actor, ("buyer",), lambda r: r.accept_offer(at=at, actor=str(actor)), at=at
+            request_id,
+            actor,
+            ("buyer",),
+            lambda r: r.accept_offer(at=at, actor=str(actor)),
+            at=at,
+            claim=claim,
         )
 
-    def decline_offer(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
+    def decline_offer(
+        self, request_id: UUID | str, actor: Actor, claim: KeyClaim | None = None
+    ) -> SupportRequest:
         at = self.clock.now()
         return self._command(
-            request_id, actor, ("buyer",), lambda r: r.decline_offer(at=at, actor=str(actor)), at=at
+            request_id,
+            actor,
+            ("buyer",),
+            lambda r: r.decline_offer(at=at, actor=str(actor)),
+            at=at,
+            claim=claim,
         )
 
-    def confirm_return(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
+    def confirm_return(
+        self, request_id: UUID | str, actor: Actor, claim: KeyClaim | None = None
+    ) -> SupportRequest:
         at = self.clock.now()
         return self._command(
             request_id,
@@ -630,10 +666,17 @@ class RequestsApplication(Application):
             ("seller",),
             lambda r: r.confirm_return(at=at, actor=str(actor)),
             at=at,
+            claim=claim,
         )
 
     def dispute_return(
-        self, request_id: UUID | str, actor: Actor, *, reason: str, evidence: list[str]
+        self,
+        request_id: UUID | str,
+        actor: Actor,
+        *,
+        reason: str,
+        evidence: list[str],
+        claim: KeyClaim | None = None,
     ) -> SupportRequest:
         at = self.clock.now()
         evidence = self._references(actor, request_id, "evidence", evidence)
@@ -643,9 +686,12 @@ class RequestsApplication(Application):
             ("seller",),
             lambda r: r.dispute_return(at=at, actor=str(actor), reason=reason, evidence=evidence),
             at=at,
+            claim=claim,
         )
 
-    def return_for_refund(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
+    def return_for_refund(
+        self, request_id: UUID | str, actor: Actor, claim: KeyClaim | None = None
+    ) -> SupportRequest:
         at = self.clock.now()
         return self._command(
             request_id,
@@ -653,10 +699,17 @@ class RequestsApplication(Application):
             ("buyer",),
             lambda r: r.return_for_refund(at=at, actor=str(actor)),
             at=at,
+            claim=claim,
         )
 
     def post_message(
-        self, request_id: UUID | str, actor: Actor, *, body: str, attachments: list[str]
+        self,
+        request_id: UUID | str,
+        actor: Actor,
+        *,
+        body: str,
+        attachments: list[str],
+        claim: KeyClaim | None = None,
     ) -> SupportRequest:
         at = self.clock.now()
         attachments = self._references(actor, request_id, "attachments", attachments)
@@ -672,9 +725,12 @@ class RequestsApplication(Application):
                 by_buyer=actor.role == "buyer",
             ),
             at=at,
+            claim=claim,
         )
 
-    def escalate(self, request_id: UUID | str, actor: Actor, *, reason: str) -> SupportRequest:
+    def escalate(
+        self, request_id: UUID | str, actor: Actor, *, reason: str, claim: KeyClaim | None = None
+    ) -> SupportRequest:
         at = self.clock.now()
         return self._command(
             request_id,
@@ -682,10 +738,17 @@ class RequestsApplication(Application):
             ("buyer",),
             lambda r: r.escalate(at=at, actor=str(actor), reason=reason),
             at=at,
+            claim=claim,
         )
 
     def decide(
-        self, request_id: UUID | str, actor: Actor, *, outcome: str, evidence: list[str] = ()
+        self,
+        request_id: UUID | str,
+        actor: Actor,
+        *,
+        outcome: str,
+        evidence: list[str] = (),
+        claim: KeyClaim | None = None,
     ) -> SupportRequest:
         at = self.clock.now()
         evidence = self._references(actor, request_id, "evidence", list(evidence))
@@ -695,10 +758,16 @@ class RequestsApplication(Application):
             ("support",),
             lambda r: r.decide(at=at, actor=str(actor), outcome=outcome, evidence=evidence),
             at=at,
+            claim=claim,
         )
 
     def assign_agent(
-        self, request_id: UUID | str, actor: Actor, *, agent_id: str | None = None
+        self,
+        request_id: UUID | str,
+        actor: Actor,
+        *,
+        agent_id: str | None = None,
+        claim: KeyClaim | None = None,
     ) -> SupportRequest:
         """Issue 19: a support agent takes a request waiting on support (default: the caller)."""
         at = self.clock.now()
@@ -709,9 +778,12 @@ class RequestsApplication(Application):
             ("support",),
             lambda r: r.assign_agent(at=at, actor=str(actor), agent_id=agent),
             at=at,
+            claim=claim,
         )
 
-    def give_feedback(self, request_id: UUID | str, actor: Actor, *, thumbs: str) -> SupportRequest:
+    def give_feedback(
+        self, request_id: UUID | str, actor: Actor, *, thumbs: str, claim: KeyClaim | None = None
+    ) -> SupportRequest:
         at = self.clock.now()
         return self._command(
             request_id,
@@ -719,6 +791,7 @@ class RequestsApplication(Application):
             ("buyer",),
             lambda r: r.give_feedback(at=at, actor=str(actor), thumbs=thumbs),
             at=at,
+            claim=claim,
         )
 
     # --- timers ----------------------------------------------------------------------------------
@@ -888,57 +961,12 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def request_view(request: SupportRequest) -> dict[str, Any]:
-    """The state fields of API.md."""
-    deadlines = request.deadlines
-    ret = request.return_
-    return {
-        "id": str(request.id),
-        "order_id": request.order_id,
-        "buyer_id": request.buyer_id,
-        "seller_id": request.seller_id,
-        "item_ids": request.item_ids,
-        "reason": request.reason,
-        "status": str(request.status),
-        "resolution": None if request.resolution is None else str(request.resolution),
-        "version": request.version,
-        "opened_at": request.opened_at,
-        "deadlines": {
-            kind: deadlines.get(kind)
-            for kind in (
-                "seller_response",
-                "offer_answer",
-                "return_dropoff",
-                "return_inspection",
-                "replacement_ship",
-                "no_refund_close",
-            )
-        },
-        "offer": None if request.offer is None else {"amount": request.offer["amount"]},
-        "return": None
-        if ret is None
-        else {
-            "tracking_number": ret["tracking_number"],
-            "label_cost": ret["label_cost"],
-            "delivered_at": ret["delivered_at"],
-        },
-        "escalated": request.escalated,
-        "refund": request.refund,
-        "policy_version": request.policy_version,
-        "routed_to_support": request.routed_to_support,
-        "may_escalate": bool(request.escalation_grounds()),
-        "feedback": request.feedback,
-        "assigned_to": getattr(request, "assigned_to", None),
-    }
-
-
 __all__ = [
     "SYSTEM_ACTOR",
     "Actor",
     "RequestsApplication",
     "SellerResponse",
     "open_application",
-    "request_view",
 ]
 
 
