@@ -1,7 +1,7 @@
 """The embedded composition: every service's routes in one FastAPI app and one process (`make run`).
 
-The requests service (services/requests/main.py) owns the app and its lifespan; this module adds
-the projections around it: the ledger, ratings, notifications and search applications on `app.state.ledger`
+The requests service's composition root (services/requests/main.py `create_app`) builds the app and
+its lifespan; this module passes the projections in as one of that lifespan's `extensions`: the ledger, ratings, notifications and search applications on `app.state.ledger`
 / `app.state.ratings` / `app.state.notifications` / `app.state.search`, fed in process from the requests application's notification log (no broker)
 by a pump task every `projection_interval_seconds`. Their databases are SQLite files under the data
 folder unless `SUPPORT_LEDGER_DATABASE_URL` / `SUPPORT_RATINGS_DATABASE_URL` say otherwise.
