@@ -572,6 +572,7 @@ def _print_json(value: Any) -> None:
 
 def audit_history(args: argparse.Namespace) -> int:
     from services.requests.application import RequestNotFound, audit
+    from services.requests.http.views import request_view
 
     app = _open_requests(_settings())
     try:
@@ -579,7 +580,7 @@ def audit_history(args: argparse.Namespace) -> int:
             state = audit.state_as_of(app, args.request_id, args.as_of)
             if state is None:
                 raise UsageError(f"support request {args.request_id} did not exist at {args.as_of}")
-            _print_json(state)
+            _print_json(request_view(state))
         else:
             _print_json(audit.history(app, args.request_id))
     except RequestNotFound as error:

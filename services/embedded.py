@@ -1,7 +1,7 @@
 """The embedded composition: every service's routes in one FastAPI app and one process (`make run`).
 
-The requests service (services/requests/main.py) owns the app and its lifespan; this module adds
-the projections around it: the ledger, ratings, notifications and search applications on `app.state.ledger`
+The requests service's composition root (services/requests/main.py `create_app`) builds the app and
+its lifespan; this module passes the projections in as one of that lifespan's `extensions`: the ledger, ratings, notifications and search applications on `app.state.ledger`
 / `app.state.ratings` / `app.state.notifications` / `app.state.search`, fed in process from the requests application's notification log (no broker)
 by a pump task every `projection_interval_seconds`. Their databases are SQLite files under the data
 folder unless `SUPPORT_LEDGER_DATABASE_URL` / `SUPPORT_RATINGS_DATABASE_URL` say otherwise.
@@ -15,6 +15,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
@@ -72,6 +73,8 @@ async def _pump_loop(app: FastAPI, stop: asyncio.Event) -> None:
 
 
 def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    """The requests service's composition root (`create_app`) with the projections as one of its
+    lifespan's parts (`_projections`), their routes beside its own, and the web app at /app/."""
     app = create_app(
         settings,
         clock,
@@ -84,65 +87,65 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
             "notifications database": database_check(lambda r: r.app.state.notifications.engine),
             "search database": database_check(lambda r: r.app.state.search.engine),
         },
+        extensions=(partial(_projections, settings=settings),),
     )
-    requests_lifespan = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
-        async with requests_lifespan(app):
-            requests = app.state.requests
-            ledger = open_ledger_at(_database_url(settings, "ledger"))
-            ratings = open_ratings_at(_database_url(settings, "ratings"), app.state.clock)
-            search = open_search_at(_database_url(settings, "search"), app.state.clock)
-            app.state.ledger = ledger
-            # The case dossier's ledger port, in process: the ledger's public read (issue 21).
-            app.state.ledger_entries = lambda seller, request_id, role, sub, _token: ledger.ledger(
-                seller, Viewer(role=role, id=sub), request_id=request_id, limit=500
-            )["entries"]
-            app.state.ratings = ratings
-            app.state.search = search
-            # The ledger owns claim_paid (R39); in one process it arrives at the upstream ingest.
-            requests.register_fact_handlers(
-                {"claim_paid": lambda fact: record_claim_paid_or_problem(ledger, fact)["created"]}
-            )
-
-            def read(start: int, limit: int) -> Any:
-                return read_messages(requests, start, limit)
-
-            app.state.projection_feed = NotificationLogFeed(
-                read, [ledger.projection, ratings.projection, search.projection]
-            )
-            notifications = NotificationsService(
-                read,
-                NotificationsSettings(database_url=_database_url(settings, "notifications")),
-            )
-            app.state.notifications = notifications.application
-            # `/readyz` answers "degraded" while a projection has parked events (issue 18).
-            app.state.degraded_notes = [
-                degraded_note(
-                    lambda _r: [ledger.engine, ratings.engine, notifications.application.engine],
-                    parked_events,
-                )
-            ]
-            stop = asyncio.Event()
-            pump = asyncio.create_task(_pump_loop(app, stop))
-            notify = asyncio.create_task(notifications.run(app.state.clock, stop))
-            try:
-                yield
-            finally:
-                stop.set()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pump
-                    await notify
-                notifications.close()
-                ledger.close()
-                with contextlib.suppress(Exception):
-                    ratings.close()
-                search.close()
-
-    app.router.lifespan_context = lifespan
     _mount_webapp(app, settings)
     return app
+
+
+@asynccontextmanager
+async def _projections(app: FastAPI, *, settings: Settings) -> AsyncIterator[None]:
+    """The ledger, ratings, notifications and search in this process, fed from the requests
+    application's notification log (entered once `app.state.requests` is open)."""
+    requests = app.state.requests
+    ledger = open_ledger_at(_database_url(settings, "ledger"))
+    ratings = open_ratings_at(_database_url(settings, "ratings"), app.state.clock)
+    search = open_search_at(_database_url(settings, "search"), app.state.clock)
+    app.state.ledger = ledger
+    # The case dossier's ledger port, in process: the ledger's public read (issue 21).
+    app.state.ledger_entries = lambda seller, request_id, role, sub, _token: ledger.ledger(
+        seller, Viewer(role=role, id=sub), request_id=request_id, limit=500
+    )["entries"]
+    app.state.ratings = ratings
+    app.state.search = search
+    # The ledger owns claim_paid (R39); in one process it arrives at the upstream ingest.
+    requests.register_fact_handlers(
+        {"claim_paid": lambda fact: record_claim_paid_or_problem(ledger, fact)["created"]}
+    )
+
+    def read(start: int, limit: int) -> Any:
+        return read_messages(requests, start, limit)
+
+    app.state.projection_feed = NotificationLogFeed(
+        read, [ledger.projection, ratings.projection, search.projection]
+    )
+    notifications = NotificationsService(
+        read,
+        NotificationsSettings(database_url=_database_url(settings, "notifications")),
+    )
+    app.state.notifications = notifications.application
+    # `/readyz` answers "degraded" while a projection has parked events (issue 18).
+    app.state.degraded_notes = [
+        degraded_note(
+            lambda _r: [ledger.engine, ratings.engine, notifications.application.engine],
+            parked_events,
+        )
+    ]
+    stop = asyncio.Event()
+    pump = asyncio.create_task(_pump_loop(app, stop))
+    notify = asyncio.create_task(notifications.run(app.state.clock, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pump
+            await notify
+        notifications.close()
+        ledger.close()
+        with contextlib.suppress(Exception):
+            ratings.close()
+        search.close()
 
 
 def _mount_webapp(app: FastAPI, settings: Settings) -> None:

@@ -11,7 +11,7 @@ headers. One Kafka record per event:
   `application/json`, the W3C Trace Context `traceparent` header (the one stored with the event
   when the command that caused it had one, else one derived from `ce_id`), and `ce_chainhash`: the
   request's tamper-evident hash-chain head at this event (a CloudEvents extension attribute, R62,
-  see services/requests/audit.py), when known.
+  see services/requests/application/audit.py), when known.
 
 Decoding is strict: anything that is not a well-formed v1 request event raises `PoisonMessage`, which
 the consumer runtime sends to the dead-letter topic.

@@ -5,7 +5,7 @@
   context bound for the current request or message (`request_id`, `trace_id`, `traceparent`, ...).
 - Metrics (prometheus-client, default registry; every name starts with `seller_support_`): HTTP
   requests and latency by route template, events applied per projection, consumer lag, timers due
-  and fired, DLQ count (the relay's lag lives in services/requests/relay.py). `metrics_router()`
+  and fired, DLQ count (the relay's lag lives in services/requests/outbox/relay.py). `metrics_router()`
   serves them at `/metrics`.
 - `ObservabilityMiddleware`: reads the W3C `traceparent` header (or starts a trace), makes it the
   current trace context (`shared.tracing`) for the request, binds `request_id` and `trace_id` to

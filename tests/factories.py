@@ -8,8 +8,9 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from services.requests.application import Actor, request_view
+from services.requests.application import Actor
 from services.requests.domain import OrderItem, SupportRequest
+from services.requests.http.views import request_view
 from shared.contracts.upstream import upstream_fact_adapter
 
 NEW_YORK = ZoneInfo("America/New_York")

@@ -13,30 +13,17 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import func, select
 
-from services.requests.api import (
-    ERROR_STATUS,
-    admin_router,
-    receipt,
-    records_own_key,
-    router,
-    upstream_router,
-)
-from services.requests.application import RequestsApplication, open_application
-from services.requests.assignment_api import router as assignment_router
-from services.requests.attachments import http as attachments_http
-from services.requests.attachments.main import attach as attach_attachments
-from services.requests.idempotency import (
-    BodyLimitMiddleware,
-    IdempotencyMiddleware,
-    IdempotencyStore,
-)
 from services.requests.persistence import dev_clock
+from services.requests.application import RequestsApplication, open_application
+from services.requests.attachments.main import attach as attach_attachments
+from services.requests.http.app import install as install_http
+from services.requests.persistence.idempotency_store import IdempotencyStore
 from services.requests.persistence.store import deadlines
 from services.requests.settings import Settings
 from shared.clock import AdjustableClock, Clock, SystemClock
@@ -51,7 +38,6 @@ from shared.observability import (
     instrument,
     trace_context,
 )
-from shared.problems import install_problem_handlers, install_problem_openapi
 from shared.tracing import new_traceparent
 
 log = logging.getLogger("seller_support.requests")
@@ -59,6 +45,12 @@ log = logging.getLogger("seller_support.requests")
 DESCRIPTION = """Seller Support: buyers' post-purchase problems resolved by sellers under
 business-time deadlines. Every call needs `Authorization: Bearer <JWT>` (claims `sub`, `role`, `exp`);
 errors are `application/problem+json`; every POST accepts an `Idempotency-Key` header."""
+
+
+Extension = Callable[[FastAPI], AbstractAsyncContextManager[object]]
+"""A part of the process that lives as long as the app, entered (in order) once the requests
+application is open on `app.state.requests`, and left (in reverse) before it closes: the embedded
+composition's projections (services/embedded.py)."""
 
 
 def count_due(requests: RequestsApplication, clock: Clock) -> int:
@@ -109,9 +101,11 @@ def create_app(
     service: str = "requests",
     kafka_bootstrap: str | None = None,
     extra_checks: Mapping[str, Check] | None = None,
+    extensions: Sequence[Extension] = (),
 ) -> FastAPI:
     """`kafka_bootstrap`: the broker this process depends on (checked by `/readyz` with the
-    database); `extra_checks`: further readiness checks (the embedded projections' databases)."""
+    database); `extra_checks`: further readiness checks (the embedded projections' databases);
+    `extensions`: parts entered by the lifespan after the requests application (`Extension`)."""
     clock_given = clock
     if clock is None:
         clock = SystemClock() if settings.production else AdjustableClock()
@@ -138,7 +132,10 @@ def create_app(
         timers = asyncio.create_task(timer_loop(app, settings.timer_interval_seconds, stop))
         sweeper = attach_attachments(app, settings, stop)
         try:
-            yield
+            async with AsyncExitStack() as parts:
+                for extension in extensions:
+                    await parts.enter_async_context(extension(app))
+                yield
         finally:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
@@ -151,21 +148,7 @@ def create_app(
             application.engine.dispose()
 
     app = FastAPI(title=title, version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
-    install_problem_handlers(app, ERROR_STATUS)
-    install_problem_openapi(app)
-    app.add_middleware(IdempotencyMiddleware, records_own_key=records_own_key, render=receipt)
-    app.add_middleware(
-        BodyLimitMiddleware,
-        max_bytes=settings.max_body_bytes,
-        streamed=attachments_http.is_streamed_upload,
-    )
-
-    app.include_router(router)
-    app.include_router(assignment_router)
-    app.include_router(upstream_router)
-    app.include_router(attachments_http.router)
-    if clock_is_movable:
-        app.include_router(admin_router)
+    install_http(app, max_body_bytes=settings.max_body_bytes, clock_is_movable=clock_is_movable)
     for extra in extra_routers:
         app.include_router(extra)
     checks: dict[str, Check] = {"database": database_check(lambda r: r.app.state.requests.engine)}

@@ -17,7 +17,7 @@ class EventMessage:
     subject: str  # the request id
     time: datetime  # when it happened on the business clock
     data: dict[str, Any]  # the published contract's JSON (shared/contracts), JSON-ready
-    # The request's hash-chain head at this event (R62, services/requests/audit.py), when known.
+    # The request's hash-chain head at this event (R62, services/requests/application/audit.py), when known.
     chain_hash: str | None = None
     # The W3C traceparent of the command that stored the event, when it had one.
     traceparent: str | None = None

@@ -7,7 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from services.requests.application import RequestsApplication, request_view
+from services.requests.application import RequestsApplication
+from services.requests.http.views import request_view
 from services.requests.outbox.publishing import read_messages
 from services.search.application import SearchApplication, Viewer
 from services.search.main import open_search_at

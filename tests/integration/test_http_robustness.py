@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import event, select, update
 
 from services.embedded import create_embedded_app
-from services.requests.idempotency import scoped_key
+from services.requests.http.idempotency import scoped_key
 from services.requests.persistence.store import idempotency_keys
 from services.requests.settings import Settings
 from shared.auth import TokenCodec

@@ -19,7 +19,8 @@ import httpx
 import pytest
 from sqlalchemy import insert, select
 
-from services.requests.idempotency import LEASE, _fingerprint, scoped_key
+from services.requests.http.idempotency import _fingerprint, scoped_key
+from services.requests.persistence.idempotency_store import LEASE
 from services.requests.persistence.receipts import PENDING
 from services.requests.persistence.store import idempotency_keys
 from shared.auth import TokenCodec

@@ -22,7 +22,6 @@ from services.requests.application import (
     SellerResponse,
     UnknownItems,
     open_application,
-    request_view,
 )
 from services.requests.domain import (
     ConversationClosed,
@@ -36,6 +35,7 @@ from services.requests.domain import (
     ResponseNotDue,
     UnknownReason,
 )
+from services.requests.http.views import request_view
 from services.requests.domain.policy import CURRENT_POLICY_VERSION
 from tests.conftest import START, close_application
 from tests.factories import (

@@ -9,11 +9,10 @@
 - `queries`: reads, state as of a moment, history;
 - `audit`: hash-chain verification, history and export (R62);
 - `ports`: what the use cases need from storage (`SideTables`), so they run against a fake too;
-- `views`: the HTTP state view (`request_view`), until the HTTP layer owns it;
 - `app`: `RequestsApplication`, all of the above, and `open_application()`.
 
 The names other modules import are re-exported here (`from services.requests.application import
-RequestsApplication, request_view, ...`).
+RequestsApplication, Actor, ...`). The HTTP view of a request lives in `services/requests/http/views.py`.
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ from services.requests.application.errors import (
 )
 from services.requests.application.ports import SideTables, TrackingLink
 from services.requests.application.upstream import UPSTREAM_FACTS
-from services.requests.application.views import request_view
 from services.requests.domain import SYSTEM_ACTOR, event_data, event_name, event_name_of_class
 from services.requests.persistence.event_store import EVENT_STORE
 
@@ -64,5 +62,4 @@ __all__ = [
     "event_name",
     "event_name_of_class",
     "open_application",
-    "request_view",
 ]

@@ -26,7 +26,6 @@ from uuid import UUID
 from sqlalchemy import select
 
 from services.requests.application.actors import Actor
-from services.requests.application.views import request_view
 from services.requests.outbox.publishing import read_messages
 from services.requests.persistence import store
 
@@ -42,6 +41,7 @@ from shared.envelope import to_structured_json
 
 if TYPE_CHECKING:
     from services.requests.application.app import RequestsApplication
+    from services.requests.domain import SupportRequest
 
 MISMATCH = "chain hash mismatch: the event or its chain hash was altered"
 
@@ -211,10 +211,13 @@ def history(app: RequestsApplication, request_id: str) -> list[dict[str, Any]]:
 
 def state_as_of(
     app: RequestsApplication, request_id: str, as_of: datetime
-) -> dict[str, Any] | None:
+) -> SupportRequest | None:
+    """The request as it was at `as_of` (None before it was opened); the CLI shows it as the API
+    does (http/views.py `request_view`)."""
+    from services.requests.application.actors import Actor
+
     app._load_for(request_id, Actor("auditor", "audit-cli"))  # RequestNotFound when unknown
-    past = app.state_as_of(UUID(str(request_id)), as_of)
-    return None if past is None else request_view(past)
+    return app.state_as_of(UUID(str(request_id)), as_of)
 
 
 def _bytes(value: Any) -> bytes:

@@ -32,7 +32,7 @@ from services.requests.domain import (
     SupportRequest,
 )
 from services.requests.domain.policy import CURRENT_POLICY_VERSION
-from services.requests.persistence.receipts import claim_key, current_claim, record_answer
+from services.requests.persistence.receipts import KeyClaim, claim_key, record_answer
 
 
 @dataclass(frozen=True)
@@ -96,12 +96,12 @@ class Commands(RequestsCore):
         reason: str,
         description: str,
         photos: list[str],
+        claim: KeyClaim | None = None,
     ) -> SupportRequest:
         if actor.role != "buyer":
             raise Forbidden("only the buyer of an order opens a support request on it")
         request_id = uuid4()
         photos = self._references(actor, None, "photos", photos)
-        claim = current_claim()
         tables = self.side_tables
         try:
             with tables.transaction() as session:
@@ -153,7 +153,11 @@ class Commands(RequestsCore):
         self.side_tables.lock_items(session, order_id, item_ids, rid)
 
     def respond(
-        self, request_id: UUID | str, actor: Actor, response: SellerResponse
+        self,
+        request_id: UUID | str,
+        actor: Actor,
+        response: SellerResponse,
+        claim: KeyClaim | None = None,
     ) -> SupportRequest:
         at = self.clock.now()
         evidence = self._references(actor, request_id, "evidence", list(response.evidence))
@@ -169,7 +173,7 @@ class Commands(RequestsCore):
                 Responding(response, at, str(actor), evidence, lambda: self._shipment(request)),
             )
 
-        return self._command(request_id, actor, ("seller",), change, at=at)
+        return self._command(request_id, actor, ("seller",), change, at=at, claim=claim)
 
     def _shipment(self, request: SupportRequest) -> Shipment | None:
         order = self.order(request.order_id)
@@ -179,19 +183,35 @@ class Commands(RequestsCore):
         data["shipped_at"] = datetime.fromisoformat(data["shipped_at"])
         return Shipment(**data)
 
-    def accept_offer(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
+    def accept_offer(
+        self, request_id: UUID | str, actor: Actor, claim: KeyClaim | None = None
+    ) -> SupportRequest:
         at = self.clock.now()
         return self._command(
-            request_id, actor, ("buyer",), lambda r: r.accept_offer(at=at, actor=str(actor)), at=at
+            request_id,
+            actor,
+            ("buyer",),
+            lambda r: r.accept_offer(at=at, actor=str(actor)),
+            at=at,
+            claim=claim,
         )
 
-    def decline_offer(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
+    def decline_offer(
+        self, request_id: UUID | str, actor: Actor, claim: KeyClaim | None = None
+    ) -> SupportRequest:
         at = self.clock.now()
         return self._command(
-            request_id, actor, ("buyer",), lambda r: r.decline_offer(at=at, actor=str(actor)), at=at
+            request_id,
+            actor,
+            ("buyer",),
+            lambda r: r.decline_offer(at=at, actor=str(actor)),
+            at=at,
+            claim=claim,
         )
 
-    def confirm_return(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
+    def confirm_return(
+        self, request_id: UUID | str, actor: Actor, claim: KeyClaim | None = None
+    ) -> SupportRequest:
         at = self.clock.now()
         return self._command(
             request_id,
@@ -199,10 +219,17 @@ class Commands(RequestsCore):
             ("seller",),
             lambda r: r.confirm_return(at=at, actor=str(actor)),
             at=at,
+            claim=claim,
         )
 
     def dispute_return(
-        self, request_id: UUID | str, actor: Actor, *, reason: str, evidence: list[str]
+        self,
+        request_id: UUID | str,
+        actor: Actor,
+        *,
+        reason: str,
+        evidence: list[str],
+        claim: KeyClaim | None = None,
     ) -> SupportRequest:
         at = self.clock.now()
         evidence = self._references(actor, request_id, "evidence", evidence)
@@ -212,9 +239,12 @@ class Commands(RequestsCore):
             ("seller",),
             lambda r: r.dispute_return(at=at, actor=str(actor), reason=reason, evidence=evidence),
             at=at,
+            claim=claim,
         )
 
-    def return_for_refund(self, request_id: UUID | str, actor: Actor) -> SupportRequest:
+    def return_for_refund(
+        self, request_id: UUID | str, actor: Actor, claim: KeyClaim | None = None
+    ) -> SupportRequest:
         at = self.clock.now()
         return self._command(
             request_id,
@@ -222,10 +252,17 @@ class Commands(RequestsCore):
             ("buyer",),
             lambda r: r.return_for_refund(at=at, actor=str(actor)),
             at=at,
+            claim=claim,
         )
 
     def post_message(
-        self, request_id: UUID | str, actor: Actor, *, body: str, attachments: list[str]
+        self,
+        request_id: UUID | str,
+        actor: Actor,
+        *,
+        body: str,
+        attachments: list[str],
+        claim: KeyClaim | None = None,
     ) -> SupportRequest:
         at = self.clock.now()
         attachments = self._references(actor, request_id, "attachments", attachments)
@@ -241,9 +278,12 @@ class Commands(RequestsCore):
                 by_buyer=actor.role == "buyer",
             ),
             at=at,
+            claim=claim,
         )
 
-    def escalate(self, request_id: UUID | str, actor: Actor, *, reason: str) -> SupportRequest:
+    def escalate(
+        self, request_id: UUID | str, actor: Actor, *, reason: str, claim: KeyClaim | None = None
+    ) -> SupportRequest:
         at = self.clock.now()
         return self._command(
             request_id,
@@ -251,10 +291,17 @@ class Commands(RequestsCore):
             ("buyer",),
             lambda r: r.escalate(at=at, actor=str(actor), reason=reason),
             at=at,
+            claim=claim,
         )
 
     def decide(
-        self, request_id: UUID | str, actor: Actor, *, outcome: str, evidence: list[str] = ()
+        self,
+        request_id: UUID | str,
+        actor: Actor,
+        *,
+        outcome: str,
+        evidence: list[str] = (),
+        claim: KeyClaim | None = None,
     ) -> SupportRequest:
         at = self.clock.now()
         evidence = self._references(actor, request_id, "evidence", list(evidence))
@@ -264,10 +311,16 @@ class Commands(RequestsCore):
             ("support",),
             lambda r: r.decide(at=at, actor=str(actor), outcome=outcome, evidence=evidence),
             at=at,
+            claim=claim,
         )
 
     def assign_agent(
-        self, request_id: UUID | str, actor: Actor, *, agent_id: str | None = None
+        self,
+        request_id: UUID | str,
+        actor: Actor,
+        *,
+        agent_id: str | None = None,
+        claim: KeyClaim | None = None,
     ) -> SupportRequest:
         """Issue 19: a support agent takes a request waiting on support (default: the caller)."""
         at = self.clock.now()
@@ -278,9 +331,12 @@ class Commands(RequestsCore):
             ("support",),
             lambda r: r.assign_agent(at=at, actor=str(actor), agent_id=agent),
             at=at,
+            claim=claim,
         )
 
-    def give_feedback(self, request_id: UUID | str, actor: Actor, *, thumbs: str) -> SupportRequest:
+    def give_feedback(
+        self, request_id: UUID | str, actor: Actor, *, thumbs: str, claim: KeyClaim | None = None
+    ) -> SupportRequest:
         at = self.clock.now()
         return self._command(
             request_id,
@@ -288,4 +344,5 @@ class Commands(RequestsCore):
             ("buyer",),
             lambda r: r.give_feedback(at=at, actor=str(actor), thumbs=thumbs),
             at=at,
+            claim=claim,
         )

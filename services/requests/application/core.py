@@ -28,7 +28,7 @@ from services.requests.application.errors import (
 )
 from services.requests.application.ports import SideTables
 from services.requests.domain import SupportRequest
-from services.requests.persistence.receipts import claim_key, current_claim, record_answer
+from services.requests.persistence.receipts import KeyClaim, claim_key, record_answer
 from services.requests.persistence.side_tables import SqlSideTables
 from shared.clock import Clock
 
@@ -107,15 +107,16 @@ class RequestsCore(Application):
         roles: tuple[str, ...],
         change: Callable[[SupportRequest], Any],
         at: datetime | None = None,
+        claim: KeyClaim | None = None,
     ) -> SupportRequest:
         """Load, check the caller is the right party, change, save with side tables, in one go.
 
         Deadlines that came due by `at` apply first, as the timer loop would have applied them:
         a rule bounded by a deadline holds by the clock, not by when the loop last ran.
 
-        An `Idempotency-Key` claimed for this command (`receipts`) is its transaction's first
-        statement and its answer the last before the events: all commit together."""
-        claim = current_claim()
+        An `Idempotency-Key` claimed for this command (`claim`, passed by the route; `receipts`) is
+        its transaction's first statement and its answer the last before the events: all commit
+        together."""
         with self._transaction() as session:
             if claim is not None:
                 claim_key(session, claim)

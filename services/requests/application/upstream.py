@@ -24,7 +24,7 @@ from services.requests.application.errors import (
     UpstreamConflict,
 )
 from services.requests.domain import SupportRequest
-from services.requests.persistence.receipts import claim_key, current_claim, record_fact_answer
+from services.requests.persistence.receipts import KeyClaim, claim_key, record_fact_answer
 from shared.contracts.upstream import (
     FraudSuspected,
     OrderDelivered,
@@ -36,6 +36,8 @@ from shared.contracts.upstream import (
 
 # A handler of one fact: True when the fact changed something.
 FactHandler = Callable[[Any], bool]
+# This service's own handlers also take the `Idempotency-Key` claim of the fact's transaction.
+OwnFactHandler = Callable[[Any, KeyClaim | None], bool]
 
 
 def _contradiction(field: str, recorded: Any, sent: Any) -> str:
@@ -74,7 +76,7 @@ class _FactTransaction:
 
 class UpstreamFacts(RequestsCore):
     # fact type -> handler: `UPSTREAM_FACTS` bound to this application, plus contributed ones
-    fact_handlers: dict[str, FactHandler]
+    fact_handlers: dict[str, OwnFactHandler]
 
     def _init_fact_handlers(self, contributed: Mapping[str, FactHandler] | None) -> None:
         self.fact_handlers = {
@@ -89,19 +91,22 @@ class UpstreamFacts(RequestsCore):
         taken = sorted(set(handlers) & set(self.fact_handlers))
         if taken:
             raise ValueError(f"upstream fact types already handled: {', '.join(taken)}")
-        self.fact_handlers.update(handlers)
+        for fact_type, handler in handlers.items():
+            # Another component's fact commits in that component's store: the claim is not its.
+            self.fact_handlers[fact_type] = lambda fact, _claim, handler=handler: handler(fact)
 
-    def apply_upstream_fact(self, fact: Any) -> bool:
+    def apply_upstream_fact(self, fact: Any, claim: KeyClaim | None = None) -> bool:
         """Apply one upstream fact with its handler; True when it changed something. A type no
-        handler is registered for raises `FactNotHandled`."""
+        handler is registered for raises `FactNotHandled`. `claim`: the `Idempotency-Key` of the
+        HTTP ingest, recorded in the fact's own transaction (issue 18, class 9)."""
         handler = self.fact_handlers.get(fact.type)
         if handler is None:
             raise FactNotHandled(f"no handler for upstream fact type {fact.type!r}")
-        return bool(handler(fact))
+        return bool(handler(fact, claim))
 
     # --- the handlers ------------------------------------------------------------------------------
 
-    def record_order_placed(self, fact: OrderPlaced) -> bool:
+    def record_order_placed(self, fact: OrderPlaced, claim: KeyClaim | None = None) -> bool:
         """Returns False when the same order was already recorded identically."""
         row = {
             "order_id": fact.order_id,
@@ -113,7 +118,7 @@ class UpstreamFacts(RequestsCore):
             "fraud_suspected": fact.fraud_suspected,
             "items": [item.model_dump() for item in fact.items],
         }
-        with self._fact_transaction() as tx:
+        with self._fact_transaction(claim=claim) as tx:
             session = tx.session
             existing = self._order_row(session, fact.order_id)
             if existing is None:
@@ -137,19 +142,28 @@ class UpstreamFacts(RequestsCore):
                 return tx.done(True)
             return tx.done(False)
 
-    def record_order_shipped(self, fact: OrderShipped) -> bool:
+    def record_order_shipped(self, fact: OrderShipped, claim: KeyClaim | None = None) -> bool:
         shipment = fact.model_dump(mode="json", exclude={"type", "order_id"})
-        return self._update_order(fact.order_id, "shipment", shipment, once=True)
+        return self._update_order(fact.order_id, "shipment", shipment, once=True, claim=claim)
 
-    def record_order_delivered(self, fact: OrderDelivered) -> bool:
-        return self._update_order(fact.order_id, "delivered_at", fact.delivered_at, once=True)
+    def record_order_delivered(self, fact: OrderDelivered, claim: KeyClaim | None = None) -> bool:
+        return self._update_order(
+            fact.order_id, "delivered_at", fact.delivered_at, once=True, claim=claim
+        )
 
-    def flag_fraud(self, fact: FraudSuspected) -> bool:
-        return self._update_order(fact.order_id, "fraud_suspected", True)
+    def flag_fraud(self, fact: FraudSuspected, claim: KeyClaim | None = None) -> bool:
+        return self._update_order(fact.order_id, "fraud_suspected", True, claim=claim)
 
-    def _update_order(self, order_id: str, column: str, value: Any, once: bool = False) -> bool:
+    def _update_order(
+        self,
+        order_id: str,
+        column: str,
+        value: Any,
+        once: bool = False,
+        claim: KeyClaim | None = None,
+    ) -> bool:
         """`once`: the column is a fact recorded once (issue 18): another value contradicts it."""
-        with self._fact_transaction() as tx:
+        with self._fact_transaction(claim=claim) as tx:
             session = tx.session
             existing = self._order_row(session, order_id)
             if existing is None:
@@ -167,7 +181,7 @@ class UpstreamFacts(RequestsCore):
             self.side_tables.update_order(session, order_id, {column: value})
             return tx.done(True)
 
-    def record_return_label(self, fact: ReturnLabelCreated) -> bool:
+    def record_return_label(self, fact: ReturnLabelCreated, claim: KeyClaim | None = None) -> bool:
         def change(request: SupportRequest) -> bool:
             recorded = request.return_ or {}
             if (
@@ -186,9 +200,9 @@ class UpstreamFacts(RequestsCore):
                 label_cost=fact.label_cost,
             )
 
-        return self._apply_fact(fact.request_id, change)
+        return self._apply_fact(fact.request_id, change, claim)
 
-    def record_shipment_scan(self, fact: ShipmentScanned) -> bool:
+    def record_shipment_scan(self, fact: ShipmentScanned, claim: KeyClaim | None = None) -> bool:
         """A carrier scan of a return or replacement moves its request; the original's is kept."""
         with self.side_tables.transaction() as session:
             link = self.side_tables.tracking_link(session, fact.tracking_number)
@@ -200,7 +214,7 @@ class UpstreamFacts(RequestsCore):
                     f"no shipment with tracking number {fact.tracking_number}"
                 )
             if fact.status == "delivered":
-                return self._update_order(order_id, "delivered_at", fact.at)
+                return self._update_order(order_id, "delivered_at", fact.at, claim=claim)
             return False
 
         def change(request: SupportRequest) -> bool:
@@ -208,13 +222,18 @@ class UpstreamFacts(RequestsCore):
                 return request.record_return_scan(at=fact.at, actor="carrier", scan=fact.status)
             return request.record_replacement_scan(at=fact.at, actor="carrier", scan=fact.status)
 
-        return self._apply_fact(link.request_id, change)
+        return self._apply_fact(link.request_id, change, claim)
 
     # --- plumbing ----------------------------------------------------------------------------------
 
-    def _apply_fact(self, request_id: UUID | str, change: Callable[[SupportRequest], bool]) -> bool:
+    def _apply_fact(
+        self,
+        request_id: UUID | str,
+        change: Callable[[SupportRequest], bool],
+        claim: KeyClaim | None = None,
+    ) -> bool:
         """Upstream facts move a request without a party acting; False when nothing changed."""
-        with self._fact_transaction(self._transaction) as tx:
+        with self._fact_transaction(self._transaction, claim) as tx:
             request = self._load(request_id)
             stored = _deadline_rows(request)
             changed = tx.done(change(request))
@@ -223,12 +242,13 @@ class UpstreamFacts(RequestsCore):
 
     @contextmanager
     def _fact_transaction(
-        self, transaction: Callable[[], AbstractContextManager[Any]] | None = None
+        self,
+        transaction: Callable[[], AbstractContextManager[Any]] | None = None,
+        claim: KeyClaim | None = None,
     ) -> Iterator[_FactTransaction]:
         """The transaction of an upstream fact. With an `Idempotency-Key` (issue 18, class 9) the
         key is its first statement and the answer (`tx.done(changed)`) its last: the key commits
         with the fact's effect or not at all, as a support-request command's does."""
-        claim = current_claim()
         if claim is not None and claim.answer is None:
             claim = None  # a support-request command's claim: not this transaction's to record
         with (transaction or self.side_tables.transaction)() as session:

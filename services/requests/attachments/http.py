@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from services.requests.application import Actor, request_view
+from services.requests.application import Actor
 from services.requests.attachments.application import Attachments, Stored
 from services.requests.attachments.domain import (
     THUMBNAIL_TYPE,
@@ -33,6 +33,7 @@ from services.requests.attachments.domain import (
 )
 from services.requests.attachments.dossier import DossierData, Picture, render
 from services.requests.attachments.uploads import receive
+from services.requests.http.views import request_view
 from shared.auth import Principal, require_roles
 from shared.problems import ProblemError, problem_responses
 

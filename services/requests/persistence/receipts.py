@@ -1,18 +1,16 @@
 """An idempotent command's key and answer, written in the command's own transaction.
 
-The `Idempotency-Key` middleware hands a support-request command its `KeyClaim` through a context
-variable. The command's transaction inserts the key as its first statement, so a concurrent copy of
-the same request waits on that row and then finds the key taken instead of running too, and writes
-the answer (status, headers, body) just before the events. The key, the answer and the events commit
-together: one commit per idempotent command instead of three (claim, command, answer), and no key is
-left claimed by a command that never committed.
+The `Idempotency-Key` middleware (http/idempotency.py) makes a `KeyClaim`; the route passes it to
+the use case as a parameter (`claim=`). The command's transaction inserts the key as its first
+statement, so a concurrent copy of the same request waits on that row and then finds the key taken
+instead of running too, and writes the answer (status, headers, body) just before the events. The
+key, the answer and the events commit together: one commit per idempotent command instead of three
+(claim, command, answer), and no key is left claimed by a command that never committed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -58,22 +56,6 @@ class KeyClaim:
     # An upstream fact's answer, given whether the fact changed anything (issue 18, class 9): set
     # by the route, consumed by the fact's transaction, which then records the key with its effect.
     answer: Callable[[bool], Receipt] | None = None
-
-
-_current: ContextVar[KeyClaim | None] = ContextVar("idempotency_claim", default=None)
-
-
-def current_claim() -> KeyClaim | None:
-    return _current.get()
-
-
-@contextmanager
-def claiming(claim: KeyClaim) -> Iterator[KeyClaim]:
-    token = _current.set(claim)
-    try:
-        yield claim
-    finally:
-        _current.reset(token)
 
 
 def claim_key(session: Session, claim: KeyClaim) -> None:

@@ -1,7 +1,4 @@
-"""Request-body limit and `Idempotency-Key` replay, as ASGI middleware in front of every route.
-
-`BodyLimitMiddleware` buffers each request body up to the limit (checking the declared
-Content-Length first and then the bytes actually streamed) and answers 413 beyond it.
+"""`Idempotency-Key` replay, as ASGI middleware in front of every route.
 
 `IdempotencyMiddleware` makes every POST that carries an `Idempotency-Key` safe to retry: the key is
 scoped to the caller (role and subject of the bearer token); the first response (status, body,
@@ -11,11 +8,13 @@ same key with a different request answers 422. Server errors (5xx) are not store
 command again.
 
 Support-request commands and the upstream facts the requests application applies record their key
-and answer in their own transaction (`receipts`): a concurrent copy waits for the first and replays
-its answer, and a crash leaves both or neither. Every other POST claims the key in a transaction of
-its own first and stores the answer afterwards; a retry while that first request is still running
-answers 409, and a claim older than `LEASE` (its process died) is released. A command that answered with an error (4xx) has its answer stored after it
-rolled back, so a retry gets the same error.
+and answer in their own transaction (`receipts`): the middleware puts a `KeyClaim` in the request's
+scope (`CLAIM_SCOPE_KEY`), the route takes it as a dependency (`dependencies.Claim`) and passes it to
+the use case. A concurrent copy waits for the first and replays its answer, and a crash leaves both
+or neither. Every other POST claims the key in a transaction of its own first and stores the answer
+afterwards (`IdempotencyStore`); a retry while that first request is still running answers 409, and
+a claim older than `LEASE` (its process died) is released. A command that answered with an error
+(4xx) has its answer stored after it rolled back, so a retry gets the same error.
 """
 
 from __future__ import annotations
@@ -24,179 +23,22 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError as PersistenceIntegrityError
-from sqlalchemy import bindparam, delete, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.requests.persistence.receipts import PENDING, KeyClaim, KeyTaken, Receipt, claiming
-from services.requests.persistence.store import idempotency_keys
+from services.requests.http.body_limit import BODY_SCOPE_KEY, header, replaying
+from services.requests.persistence.idempotency_store import IdempotencyStore, Stored
+from services.requests.persistence.receipts import PENDING, KeyClaim, KeyTaken, Receipt
 from shared.auth import PRINCIPAL_SCOPE_KEY, InvalidToken, codec_of
 from shared.problems import problem_response
 
-BODY_SCOPE_KEY = "seller_support.body"
 HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 255
-RETENTION = timedelta(hours=24)
-LEASE = timedelta(seconds=60)
-"""How long a claim of a request still running holds its key (issue 18, class 9): a claim older than
-this was left by a process that died between claiming and answering, and is released, so a retry
-runs the request instead of answering 409 for 24 hours. Longer than any request runs."""
-
-
-class BodyLimitMiddleware:
-    def __init__(
-        self, app: ASGIApp, max_bytes: int, streamed: Callable[[Scope], bool] | None = None
-    ) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-        self.streamed = streamed  # routes that read their own body as it streams (uploads)
-
-    def _too_large(self) -> Any:
-        return problem_response(
-            413,
-            f"the request body is larger than {self.max_bytes} bytes; send a smaller body",
-            slug="body-too-large",
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (self.streamed is not None and self.streamed(scope)):
-            await self.app(scope, receive, send)
-            return
-        declared = _header(scope, b"content-length")
-        if declared is not None:
-            if not declared.isdigit():
-                await problem_response(
-                    400, "the Content-Length header is not a number", slug="bad-content-length"
-                )(scope, receive, send)
-                return
-            if int(declared) > self.max_bytes:
-                await self._too_large()(scope, receive, send)
-                return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._too_large()(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        scope[BODY_SCOPE_KEY] = body
-        await self.app(scope, _replaying(body, receive), send)
-
-
-@dataclass(frozen=True)
-class Stored:
-    fingerprint: str
-    status_code: int
-    body: dict[str, Any] | None
-    created_at: datetime
-
-
-class IdempotencyStore:
-    """Rows of `ss_idempotency_keys`: key -> request fingerprint and first response.
-
-    `transaction` is the requests application's (`recorder.transaction`): on SQLite it holds the
-    process's write lock, so a claim queues behind a running command instead of meeting SQLite's
-    busy handler, whose sleeps (up to 100 ms each) were the top cost of an idempotent command."""
-
-    def __init__(self, transaction: Callable[[], AbstractContextManager[Session]]) -> None:
-        self.transaction = transaction
-
-    def claim(self, key: str, fingerprint: str) -> Stored | None:
-        """Reserve the key for a new request; None when reserved, else what is already stored."""
-        now = datetime.now(UTC)
-        for _ in range(3):
-            try:
-                with self.transaction() as session:
-                    if session.get_bind().dialect.name == "postgresql":
-                        # No wait for the WAL flush: a claim matters only once the command it
-                        # guards commits, and that (synchronous) commit flushes the log up to and
-                        # including the claim. A claim lost with the server guarded nothing.
-                        session.execute(_ASYNC_COMMIT)
-                    session.execute(_CLAIM, _row(key, fingerprint, PENDING, None, now))
-                return None
-            except (IntegrityError, PersistenceIntegrityError):
-                stored = self.read(key, now)
-                if stored is not None:
-                    return stored
-        raise RuntimeError("could not claim an idempotency key")  # pragma: no cover
-
-    def read(self, key: str, now: datetime) -> Stored | None:
-        """What is stored for the key; None when nothing is, or only an expired entry or a claim
-        whose lease ran out (dropped)."""
-        with self.transaction() as session:
-            row = session.execute(_READ, {"b_key": key}).first()
-            if row is None:
-                return None
-            created = row.created_at
-            if created.tzinfo is None:
-                created = created.replace(tzinfo=UTC)
-            abandoned = row.status_code == PENDING and created < now - LEASE
-            if created < now - RETENTION or abandoned:
-                session.execute(_RELEASE, {"b_key": key})
-                return None
-            return Stored(row.fingerprint, row.status_code, row.body, created)
-
-    def record(self, key: str, fingerprint: str, status_code: int, body: dict[str, Any]) -> None:
-        """Store the answer of a command that rolled back (an error); a copy that got there first
-        keeps its own."""
-        now = datetime.now(UTC)
-        # IntegrityError: the same request's answer, stored by a concurrent copy.
-        with (
-            contextlib.suppress(IntegrityError, PersistenceIntegrityError),
-            self.transaction() as session,
-        ):
-            session.execute(_CLAIM, _row(key, fingerprint, status_code, body, now))
-
-    def complete(self, key: str, status_code: int, body: dict[str, Any]) -> None:
-        with self.transaction() as session:
-            session.execute(_COMPLETE, {"b_key": key, "status_code": status_code, "body": body})
-
-    def release(self, key: str) -> None:
-        with self.transaction() as session:
-            session.execute(_RELEASE, {"b_key": key})
-
-
-# Built once: the statements are the same for every request.
-_ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
-_CLAIM = insert(idempotency_keys)
-_READ = select(idempotency_keys).where(idempotency_keys.c.key == bindparam("b_key"))
-_COMPLETE = update(idempotency_keys).where(idempotency_keys.c.key == bindparam("b_key"))
-_RELEASE = delete(idempotency_keys).where(idempotency_keys.c.key == bindparam("b_key"))
-
-
-def _row(
-    key: str, fingerprint: str, status_code: int, body: dict[str, Any] | None, now: datetime
-) -> dict[str, Any]:
-    return {
-        "key": key,
-        "fingerprint": fingerprint,
-        "status_code": status_code,
-        "body": body,
-        "created_at": now,
-    }
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return None
+CLAIM_SCOPE_KEY = "seller_support.idempotency_claim"
+"""The scope entry holding the `KeyClaim` of a route that records its own key (`records_own_key`)."""
 
 
 def _fingerprint(scope: Scope, body: bytes) -> str:
@@ -236,7 +78,7 @@ class IdempotencyMiddleware:
         self.render = render
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = _header(scope, HEADER) if scope["type"] == "http" else None
+        key = header(scope, HEADER) if scope["type"] == "http" else None
         if scope["type"] != "http" or scope["method"] != "POST" or key is None:
             await self.app(scope, receive, send)
             return
@@ -248,7 +90,7 @@ class IdempotencyMiddleware:
             )(scope, receive, send)
             return
         state = scope["app"].state
-        authorization = _header(scope, b"authorization") or ""
+        authorization = header(scope, b"authorization") or ""
         scheme, _, token = authorization.partition(" ")
         try:
             principal = codec_of(scope["app"]).decode(token.strip())
@@ -292,8 +134,12 @@ class IdempotencyMiddleware:
         for _ in range(2):
             claim = KeyClaim(scoped, fingerprint, datetime.now(UTC), self.render)
             answer = _Captured()
-            with claiming(claim), contextlib.suppress(KeyTaken):
-                await self.app(scope, _replaying(body, receive), answer.capture)
+            scope[CLAIM_SCOPE_KEY] = claim  # the route passes it to the use case
+            try:
+                with contextlib.suppress(KeyTaken):
+                    await self.app(scope, replaying(body, receive), answer.capture)
+            finally:
+                del scope[CLAIM_SCOPE_KEY]
             if not claim.taken:
                 await answer.send_to(send)
                 if claim.recorded is None and answer.status < 500:
@@ -373,20 +219,6 @@ class _Captured:
             if k.lower() in (b"content-type", b"location")
         }
         return {"headers": kept, "content": b"".join(chunks).decode("utf-8", "replace")}
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that gives the buffered body (again), then the client's further messages."""
-    delivered = False
-
-    async def replay() -> Message:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 async def _replay(stored: Stored, scope: Scope, receive: Receive, send: Send) -> None:

@@ -13,19 +13,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Response
-from pydantic import BaseModel, ConfigDict, Field
 
-from services.requests.api import COMMAND, REQUEST_PATH, Requests, Support, _state, actor
+from services.requests.http.dependencies import Claim, Requests, Support, actor
+from services.requests.http.examples import ASSIGNMENT_EXAMPLES
+from services.requests.http.routes import COMMAND, REQUEST_PATH
+from services.requests.http.schemas import Assignment
+from services.requests.http.views import state_response
 
 router = APIRouter(prefix="/v1", tags=["support requests"])
-
-
-class Assignment(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent_id": "a7"}]})
-
-    agent_id: str | None = Field(
-        default=None, min_length=1, max_length=200, description="default: the caller"
-    )
 
 
 @router.post(REQUEST_PATH + "/assign", **COMMAND, summary="Support assigns an agent to a request")
@@ -33,15 +28,9 @@ def assign_agent(
     request_id: str,
     agent: Support,
     requests: Requests,
-    body: Annotated[
-        Assignment | None,
-        Body(
-            openapi_examples={
-                "the caller takes it": {"value": {}},
-                "another agent": {"value": {"agent_id": "agent-7"}},
-            }
-        ),
-    ] = None,
+    claim: Claim,
+    body: Annotated[Assignment | None, Body(openapi_examples=ASSIGNMENT_EXAMPLES)] = None,
 ) -> Response:
     agent_id = None if body is None else body.agent_id
-    return _state(requests.assign_agent(request_id, actor(agent), agent_id=agent_id))
+    assigned = requests.assign_agent(request_id, actor(agent), agent_id=agent_id, claim=claim)
+    return state_response(assigned, claim)
