@@ -19,10 +19,10 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import func, select
 
-from services.requests.persistence import dev_clock
 from services.requests.application import RequestsApplication, open_application
 from services.requests.attachments.main import attach as attach_attachments
 from services.requests.http.app import install as install_http
+from services.requests.persistence import dev_clock
 from services.requests.persistence.idempotency_store import IdempotencyStore
 from services.requests.persistence.store import deadlines
 from services.requests.settings import Settings

@@ -35,8 +35,8 @@ from services.requests.domain import (
     ResponseNotDue,
     UnknownReason,
 )
-from services.requests.http.views import request_view
 from services.requests.domain.policy import CURRENT_POLICY_VERSION
+from services.requests.http.views import request_view
 from tests.conftest import START, close_application
 from tests.factories import (
     BUYER_SHIPPING_PAID,

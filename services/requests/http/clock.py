@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request
 
-from services.requests.persistence import dev_clock
 from services.requests.http.dependencies import Admin, AnyRole, Clock, Requests, TimerLock
 from services.requests.http.routes import AUTH_ERRORS
 from services.requests.http.schemas import MAX_CLOCK, ClockMove, ClockState
+from services.requests.persistence import dev_clock
 from shared.problems import ProblemError, problem_responses
 
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
