@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -36,7 +35,8 @@ from services.search.main import open_search_at
 from services.webapp.main import create_webapp
 from services.webapp.settings import WebAppSettings
 from shared.clock import Clock
-from shared.observability import database_check
+from shared.http_observability import database_check
+from shared.settings import projection_database_url
 from shared.transport.notification_log import NotificationLogFeed
 from shared.transport.parking import degraded_note
 from shared.transport.projection import parked_events
@@ -47,8 +47,7 @@ PROJECTION_INTERVAL_SECONDS = 0.5
 
 
 def _database_url(settings: Settings, name: str) -> str:
-    explicit = os.environ.get(f"SUPPORT_{name.upper()}_DATABASE_URL", "").strip()
-    return explicit or f"sqlite:///{(settings.data_dir / f'{name}.db').resolve()}"
+    return projection_database_url(name, settings.data_dir)
 
 
 def pump_projections(app: FastAPI) -> int:
@@ -71,7 +70,9 @@ async def _pump_loop(app: FastAPI, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), timeout=PROJECTION_INTERVAL_SECONDS)
 
 
-def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+def create_embedded_app(
+    settings: Settings, clock: Clock | None = None, *, smtp_url: str | None = None
+) -> FastAPI:
     app = create_app(
         settings,
         clock,
@@ -114,7 +115,10 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
             )
             notifications = NotificationsService(
                 read,
-                NotificationsSettings(database_url=_database_url(settings, "notifications")),
+                NotificationsSettings(
+                    database_url=_database_url(settings, "notifications"),
+                    **({"smtp_url": smtp_url} if smtp_url else {}),
+                ),
             )
             app.state.notifications = notifications.application
             # `/readyz` answers "degraded" while a projection has parked events (issue 18).

@@ -40,15 +40,12 @@ from services.requests.idempotency import (
 from services.requests.settings import Settings
 from services.requests.store import deadlines
 from shared.clock import AdjustableClock, Clock, SystemClock
+from shared.http_observability import Check, broker_check, database_check, instrument
 from shared.observability import (
     TIMER_LOOP_LAST_RUN,
     TIMERS_DUE,
     TIMERS_FIRED,
-    Check,
-    broker_check,
     configure_logging,
-    database_check,
-    instrument,
     trace_context,
 )
 from shared.problems import install_problem_handlers, install_problem_openapi

@@ -3,7 +3,7 @@
 Message value = the upstream JSON of API.md (one fact), key = order id (orders.v1) or tracking
 number (shipments.v1), so one order's facts arrive in order. Each fact is validated with
 `upstream_fact_adapter` and applied with the application's `record_*` method in its own transaction;
-the offset is committed afterwards (shared/transport/kafka.py).
+the offset is committed afterwards (shared/transport/consumer.py).
 
 - Duplicates are harmless: every `record_*` method is idempotent (returns False when nothing changed).
 - Invalid JSON or a contract violation -> `<topic>.dlq` with the validation error.
@@ -38,12 +38,9 @@ from shared.contracts.upstream import (
     UpstreamFact,
 )
 from shared.envelope import PoisonMessage
-from shared.transport.kafka import (
-    ConsumerRuntime,
-    ConsumerSettings,
-    decode_upstream_fact,
-    fact_handler,
-)
+from shared.transport.consumer import ConsumerRuntime, ConsumerSettings
+from shared.transport.decoders import decode_upstream_fact
+from shared.transport.stream_consumers import fact_handler
 
 ORDERS_TOPIC = "orders.v1"
 SHIPMENTS_TOPIC = "shipments.v1"
