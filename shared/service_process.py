@@ -27,8 +27,10 @@ from fastapi import FastAPI
 
 from shared.auth import DEV_SECRET, TokenCodec
 from shared.http_observability import broker_check, database_check, instrument
+from shared.observability import configure_logging
 from shared.problems import install_problem_handlers, install_problem_openapi
 from shared.settings import ProcessSettings, ProjectionDatabases
+from shared.transport.admin import create_topics_with_dlq
 from shared.transport.parking import degraded_note
 from shared.transport.projection import parked_events
 from shared.transport.stream_consumers import StreamOptions
@@ -166,9 +168,6 @@ def run_projection_service(
     then `add_arguments`), configure logging, create `topics_to_create` (what, args -> topics) with
     their .dlq when `--create-topics` and it consumes, build the app
     (`build_app(args, stream options, token codec)`) and serve it."""
-    from shared.observability import configure_logging
-    from shared.transport.admin import create_topics_with_dlq
-
     settings = ProcessSettings()
     parser = projection_service_parser(service, default_port, settings)
     if add_arguments is not None:

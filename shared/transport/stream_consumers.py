@@ -17,6 +17,7 @@ from typing import Any
 
 from kafka.consumer.fetcher import ConsumerRecord
 
+from shared.settings import REQUESTS_TOPIC
 from shared.transport.consumer import (
     BatchHandler,
     ConsumerRuntime,
@@ -30,7 +31,6 @@ from shared.transport.projection import Projection
 
 log = logging.getLogger("seller_support.kafka")
 
-REQUESTS_TOPIC = "seller-support.requests.v1"
 
 __all__ = [
     "REQUESTS_TOPIC",
