@@ -34,7 +34,7 @@ class LedgerSettings(BaseSettings):
     claims_group: str = Field(default=CLAIMS_GROUP, description="SUPPORT_LEDGER_CLAIMS_GROUP")
     shipments_topic: str = Field(
         default=SHIPMENTS_TOPIC,
-        validation_alias=AliasChoices("SUPPORT_SHIPMENTS_TOPIC", "shipments_topic"),
+        validation_alias=AliasChoices("SUPPORT_SHIPMENTS_TOPIC"),
     )
 
     @property
