@@ -31,7 +31,7 @@ from services.requests.application import Actor, open_application
 from services.requests.outbox.relay import OutboxRelay
 from shared.clock import AdjustableClock
 from shared.contracts.upstream import upstream_fact_adapter
-from shared.transport.kafka import ensure_topics
+from shared.transport.admin import ensure_topics
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -381,7 +381,7 @@ def http_distributed(args: argparse.Namespace, raw: dict[str, Any]) -> dict[str,
 
 
 def e2e(args: argparse.Namespace, bootstrap: str, topics: list[str]) -> dict[str, Any]:
-    from shared.transport.kafka import ensure_topics
+    from shared.transport.admin import ensure_topics
 
     requests_url = f"http://127.0.0.1:{os.environ.get('SUPPORT_REQUESTS_PORT', '8001')}"
     ledger_url = f"http://127.0.0.1:{os.environ.get('SUPPORT_LEDGER_PORT', '8002')}"
@@ -453,7 +453,7 @@ def relay(args: argparse.Namespace, pg_url: str, admin: Any, bootstrap: str, top
     from services.requests.outbox.relay import OutboxRelay
     from shared.clock import AdjustableClock
     from shared.contracts.upstream import upstream_fact_adapter
-    from shared.transport.kafka import ensure_topics
+    from shared.transport.admin import ensure_topics
 
     url, schema = scratch_schema(pg_url, admin, "bench_relay")
     app = open_application(url, AdjustableClock(datetime(2026, 12, 7, 19, tzinfo=UTC)))

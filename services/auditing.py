@@ -24,7 +24,6 @@ import functools
 import gc
 import json
 import multiprocessing
-import os
 import shutil
 import tempfile
 import traceback
@@ -55,6 +54,7 @@ from services.search import store as search_store
 from services.search.main import open_search_at
 from shared.clock import AdjustableClock
 from shared.database import bulk_load
+from shared.settings import projection_database_url
 from shared.transport.messages import EventMessage
 from shared.transport.projection import applied_events
 
@@ -78,8 +78,7 @@ def live_store_urls(settings: Settings) -> StoreUrls:
     `SUPPORT_<NAME>_DATABASE_URL`, else `<data dir>/<name>.db`."""
 
     def url(name: str) -> str:
-        explicit = os.environ.get(f"SUPPORT_{name.upper()}_DATABASE_URL", "").strip()
-        return explicit or f"sqlite:///{(settings.data_dir / f'{name}.db').resolve()}"
+        return projection_database_url(name, settings.data_dir)
 
     return StoreUrls(url("ledger"), url("ratings"), url("notifications"), url("search"))
 
@@ -425,7 +424,8 @@ def replay_kafka(
     from kafka.admin import KafkaAdminClient
 
     from shared.envelope import PoisonMessage
-    from shared.transport.kafka import ConsumerRuntime, ConsumerSettings, decode_request_event
+    from shared.transport.consumer import ConsumerRuntime, ConsumerSettings
+    from shared.transport.decoders import decode_request_event
 
     probe = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from datetime import datetime, timedelta
@@ -80,14 +79,14 @@ def serve(args: argparse.Namespace) -> int:
         format='{"at": "%(asctime)s", "level": "%(levelname)s", "logger": "%(name)s", '
         '"message": "%(message)s"}',
     )
-    mail_server = _start_local_mail_server(settings)
+    mail_server, smtp_url = _start_local_mail_server(settings)
     try:
         settings.ensure_data_dir()
         _migrated(settings)  # embedded mode migrates every store on start (docs/architecture.md)
-        app = create_embedded_app(settings)
+        app = create_embedded_app(settings, smtp_url=smtp_url)
         print(
             f"seller-support: http://{settings.host}:{settings.port} (docs at /docs), "
-            f"database {settings.database_url}, e-mail to {_mail_target()}, "
+            f"database {settings.database_url}, e-mail to {_mail_target(smtp_url)}, "
             f"{'production' if settings.production else 'development: admin clock enabled'}",
             file=sys.stderr,
             flush=True,
@@ -106,25 +105,34 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _mail_target() -> str:
-    """Where e-mail goes, as the notifications settings read it (its password masked)."""
+def _kafka_bootstrap() -> str:
+    """SUPPORT_KAFKA_BOOTSTRAP (shared settings), default 127.0.0.1:9092."""
+    from shared.settings import ProcessSettings
+
+    return ProcessSettings().kafka_bootstrap
+
+
+def _mail_target(smtp_url: str | None = None) -> str:
+    """Where e-mail goes: the local server's URL when one was started, else as the notifications
+    settings read it (its password masked)."""
     from services.configuration import mask_url
     from services.notifications.settings import NotificationsSettings
 
-    return mask_url(NotificationsSettings().smtp_url)
+    return mask_url(smtp_url or NotificationsSettings().smtp_url)
 
 
-def _start_local_mail_server(settings: Settings) -> Any:
+def _start_local_mail_server(settings: Settings) -> tuple[Any, str | None]:
     """Unless SUPPORT_SMTP_URL points elsewhere, e-mail goes to a real local SMTP server that
-    stores each message under <data dir>/mail/ for a person to read."""
+    stores each message under <data dir>/mail/ for a person to read: (its process, its URL, which
+    the caller passes to the embedded app), else (None, None)."""
+    from services.notifications.settings import NotificationsSettings
     from services.notifications.smtp_server import start_process
 
-    if os.environ.get("SUPPORT_SMTP_URL") or os.environ.get("SUPPORT_NOTIFICATIONS_SMTP_URL"):
-        return None
+    if "smtp_url" in NotificationsSettings().model_fields_set:  # SUPPORT_(NOTIFICATIONS_)SMTP_URL
+        return None, None
     settings.ensure_data_dir()
     process, port = start_process(settings.data_dir)
-    os.environ["SUPPORT_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
-    return process
+    return process, f"smtp://127.0.0.1:{port}"
 
 
 def _migrated(settings: Settings) -> list[tuple[str, str, str]]:
@@ -503,7 +511,7 @@ def audit_rebuild(args: argparse.Namespace) -> int:
             live,
             now=args.now,
             source="kafka" if args.from_kafka else "store",
-            kafka_bootstrap=args.bootstrap,
+            kafka_bootstrap=args.bootstrap or _kafka_bootstrap(),
             topic=args.topic,
             progress=_Progress(args.quiet),
             keep=args.keep,
@@ -610,7 +618,7 @@ def _add_audit(commands: Any) -> None:
     )
     rebuild.add_argument(
         "--bootstrap",
-        default=os.environ.get("SUPPORT_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+        default=None,
         help="Kafka bootstrap servers (default SUPPORT_KAFKA_BOOTSTRAP or 127.0.0.1:9092)",
     )
     rebuild.add_argument("--topic", default="seller-support.requests.v1")

@@ -16,21 +16,33 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
 from services.ledger.settings import LedgerSettings
-from services.notifications.settings import NotificationsSettings
+from services.notifications.settings import NotificationsSettings, SmtpServerSettings
 from services.ratings.settings import RatingsSettings
-from services.requests.settings import Settings
+from services.requests.settings import KafkaProcessSettings, Settings
+from services.search.settings import SearchSettings
+from services.webapp.settings import WebAppSettings
+from shared.settings import LoggingSettings, ProcessSettings, ProjectionDatabases
 
 MASK = "***"
 
 # Fields whose whole value is a secret.
-SECRET_FIELDS = frozenset({"jwt_secret", "jwt_private_key"})
+SECRET_FIELDS = frozenset({"jwt_secret", "jwt_private_key", "session_secret"})
 
-# service -> its settings class (the requests one also configures the embedded system)
+# name -> a settings class: one per service (the requests one also configures the embedded
+# system), the requests service's Kafka processes, the local SMTP server, and the shared ones
+# (shared/settings.py). Every pydantic-settings class of the system is here.
 SERVICES: dict[str, Callable[[], BaseSettings]] = {
     "requests": Settings,
+    "requests_kafka": KafkaProcessSettings,
     "ledger": LedgerSettings,
     "ratings": RatingsSettings,
     "notifications": NotificationsSettings,
+    "smtp_server": SmtpServerSettings,
+    "search": SearchSettings,
+    "webapp": WebAppSettings,
+    "process": ProcessSettings,
+    "projection_databases": ProjectionDatabases,
+    "logging": LoggingSettings,
 }
 
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
 from sqlalchemy import create_engine
+
+from shared.settings import ProjectionDatabases
 
 SERVICES = ("ledger", "ratings", "notifications")
 
@@ -34,7 +35,7 @@ class DlqUsageError(Exception):
 def _database_url(service: str, explicit: str | None) -> str:
     if explicit:
         return explicit
-    from_env = os.environ.get(f"SUPPORT_{service.upper()}_DATABASE_URL", "").strip()
+    from_env = ProjectionDatabases().explicit(service)
     if from_env:
         return from_env
     from services.requests.settings import Settings

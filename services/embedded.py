@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -37,7 +36,8 @@ from services.search.main import open_search_at
 from services.webapp.main import create_webapp
 from services.webapp.settings import WebAppSettings
 from shared.clock import Clock
-from shared.observability import database_check
+from shared.http_observability import database_check
+from shared.settings import projection_database_url
 from shared.transport.notification_log import NotificationLogFeed
 from shared.transport.parking import degraded_note
 from shared.transport.projection import parked_events
@@ -48,8 +48,7 @@ PROJECTION_INTERVAL_SECONDS = 0.5
 
 
 def _database_url(settings: Settings, name: str) -> str:
-    explicit = os.environ.get(f"SUPPORT_{name.upper()}_DATABASE_URL", "").strip()
-    return explicit or f"sqlite:///{(settings.data_dir / f'{name}.db').resolve()}"
+    return projection_database_url(name, settings.data_dir)
 
 
 def pump_projections(app: FastAPI) -> int:
@@ -72,9 +71,13 @@ async def _pump_loop(app: FastAPI, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), timeout=PROJECTION_INTERVAL_SECONDS)
 
 
-def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+def create_embedded_app(
+    settings: Settings, clock: Clock | None = None, *, smtp_url: str | None = None
+) -> FastAPI:
     """The requests service's composition root (`create_app`) with the projections as one of its
-    lifespan's parts (`_projections`), their routes beside its own, and the web app at /app/."""
+    lifespan's parts (`_projections`), their routes beside its own, and the web app at /app/.
+    `smtp_url`: the mail server the notifications send through, when the caller chose one (the
+    CLI's local SMTP server); otherwise the notifications settings decide."""
     app = create_app(
         settings,
         clock,
@@ -87,14 +90,16 @@ def create_embedded_app(settings: Settings, clock: Clock | None = None) -> FastA
             "notifications database": database_check(lambda r: r.app.state.notifications.engine),
             "search database": database_check(lambda r: r.app.state.search.engine),
         },
-        extensions=(partial(_projections, settings=settings),),
+        extensions=(partial(_projections, settings=settings, smtp_url=smtp_url),),
     )
     _mount_webapp(app, settings)
     return app
 
 
 @asynccontextmanager
-async def _projections(app: FastAPI, *, settings: Settings) -> AsyncIterator[None]:
+async def _projections(
+    app: FastAPI, *, settings: Settings, smtp_url: str | None = None
+) -> AsyncIterator[None]:
     """The ledger, ratings, notifications and search in this process, fed from the requests
     application's notification log (entered once `app.state.requests` is open)."""
     requests = app.state.requests
@@ -121,7 +126,10 @@ async def _projections(app: FastAPI, *, settings: Settings) -> AsyncIterator[Non
     )
     notifications = NotificationsService(
         read,
-        NotificationsSettings(database_url=_database_url(settings, "notifications")),
+        NotificationsSettings(
+            database_url=_database_url(settings, "notifications"),
+            **({"smtp_url": smtp_url} if smtp_url else {}),
+        ),
     )
     app.state.notifications = notifications.application
     # `/readyz` answers "degraded" while a projection has parked events (issue 18).

@@ -49,7 +49,7 @@ def _requests_app() -> FastAPI:
 
 def _projection_app(module: str) -> Callable[[], FastAPI]:
     def build() -> FastAPI:
-        from shared.transport.kafka import StreamOptions
+        from shared.transport.stream_consumers import StreamOptions
 
         create_app = importlib.import_module(module).create_app
         return create_app(kafka=StreamOptions(bootstrap_servers="kafka:9092", group_id="g"))

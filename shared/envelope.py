@@ -13,7 +13,8 @@ headers. One Kafka record per event:
   request's tamper-evident hash-chain head at this event (a CloudEvents extension attribute, R62,
   see services/requests/application/audit.py), when known.
 
-Decoding is strict: anything that is not a well-formed v1 request event raises `PoisonMessage`, which
+Decoding is strict (`from_kafka_record` is the one CloudEvents decoder of every stream, `from_kafka`
+adds the request stream's contract): anything that is not a well-formed v1 request event raises `PoisonMessage`, which
 the consumer runtime sends to the dead-letter topic.
 """
 
@@ -145,8 +146,33 @@ def _headers_dict(headers: Any) -> dict[str, bytes]:
     return result
 
 
-def from_kafka(key: bytes | str | None, value: bytes | None, headers: Any) -> EventMessage:
-    """Decode and validate one record of the request stream; raises PoisonMessage."""
+@dataclass(frozen=True)
+class Received:
+    """One decoded CloudEvents binary-mode record: its attributes, key, JSON object data and (when
+    valid) its `traceparent` header."""
+
+    id: str
+    type: str
+    source: str
+    subject: str
+    time: datetime
+    key: str
+    data: dict[str, Any]
+    traceparent: str | None
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+
+_CORE_ATTRIBUTES = frozenset(
+    {"specversion", "id", "source", "type", "subject", "time", "datacontenttype", "dataschema"}
+)
+
+
+def from_kafka_record(
+    key: bytes | str | None, value: bytes | None, headers: Any, *, expected_type: str | None = None
+) -> Received:
+    """THE CloudEvents decoder: one binary-mode record (of type `expected_type`, when given) whose
+    data is a JSON object; raises PoisonMessage. Every stream's consumer decodes through it (the
+    request stream with its contract on top: `from_kafka`)."""
     header_map = _headers_dict(headers)
     if "ce_id" not in header_map or "ce_type" not in header_map:
         raise PoisonMessage("not a CloudEvents binary-mode record (no ce_id / ce_type header)")
@@ -163,6 +189,8 @@ def from_kafka(key: bytes | str | None, value: bytes | None, headers: Any) -> Ev
     content_type = event.get_datacontenttype() or CONTENT_TYPE
     if not content_type.startswith(CONTENT_TYPE):
         raise PoisonMessage(f"unsupported content type {content_type!r}")
+    if expected_type is not None and event.get_type() != expected_type:
+        raise PoisonMessage(f"unexpected type {event.get_type()!r}")
     data = event.get_data()
     if not isinstance(data, dict):
         # The SDK falls back to text when the value is not JSON.
@@ -171,30 +199,51 @@ def from_kafka(key: bytes | str | None, value: bytes | None, headers: Any) -> Ev
         except ValueError as error:
             raise PoisonMessage(f"value is not JSON: {error}") from error
         raise PoisonMessage("value is JSON but not an object")
+    time = event.get_time()
+    if not isinstance(time, datetime):
+        raise PoisonMessage("ce_time missing")
+    traceparent = header_map.get(TRACEPARENT, b"").decode(errors="replace")
+    return Received(
+        id=event.get_id(),
+        type=event.get_type(),
+        source=event.get_source(),
+        subject=event.get_subject() or "",
+        time=datetime.fromisoformat(time.isoformat()),  # plain fixed-offset tzinfo, not dateutil's
+        key=key.decode() if isinstance(key, bytes) else str(key or ""),
+        data=data,
+        traceparent=traceparent if is_valid_traceparent(traceparent) else None,
+        extensions={
+            name: value
+            for name, value in event.get_attributes().items()
+            if name not in _CORE_ATTRIBUTES
+        },
+    )
+
+
+def from_kafka(key: bytes | str | None, value: bytes | None, headers: Any) -> EventMessage:
+    """Decode and validate one record of the request stream (`from_kafka_record`, then the
+    `requests_v1` contract of its type); raises PoisonMessage."""
+    received = from_kafka_record(key, value, headers)
+    data = received.data
     try:
-        name = EventMessage.name_from_type(event.get_type())
+        name = EventMessage.name_from_type(received.type)
         validate_event_data(name, data)
     except (ValueError, UnknownEventType) as error:
         # pydantic's ValidationError is a ValueError
         kind = "schema violation" if isinstance(error, ValidationError) else "unknown type"
-        raise PoisonMessage(f"{kind} for {event.get_type()}: {error}") from error
-    subject = event.get_subject()
-    if subject is None or subject != str(data.get("request_id")):
+        raise PoisonMessage(f"{kind} for {received.type}: {error}") from error
+    subject = received.subject
+    if not subject or subject != str(data.get("request_id")):
         raise PoisonMessage("ce_subject does not name the event's request_id")
-    time = event.get_time()
-    if not isinstance(time, datetime):
-        raise PoisonMessage("ce_time missing")
-    time = datetime.fromisoformat(time.isoformat())  # plain fixed-offset tzinfo, not dateutil's
-    chain = event.get_extension(CHAINHASH)
-    traceparent = header_map.get(TRACEPARENT, b"").decode(errors="replace")
+    chain = received.extensions.get(CHAINHASH)
     return EventMessage(
-        id=event.get_id(),
+        id=received.id,
         name=name,
         subject=subject,
-        time=time,
+        time=received.time,
         data=data,
         chain_hash=None if chain is None else str(chain),
-        traceparent=traceparent if is_valid_traceparent(traceparent) else None,
+        traceparent=received.traceparent,
     )
 
 

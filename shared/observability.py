@@ -1,40 +1,33 @@
-"""Operations for every service: JSON logs, Prometheus metrics, health endpoints, trace context.
+"""Operations for every process: JSON logs, Prometheus metrics, trace context (no web framework).
 
 - `configure_logging()`: structlog renders every log line — structlog's and the standard library's
   (uvicorn, kafka, every `logging.getLogger(...)`) — as one JSON object per line on stderr, with the
   context bound for the current request or message (`request_id`, `trace_id`, `traceparent`, ...).
 - Metrics (prometheus-client, default registry; every name starts with `seller_support_`): HTTP
   requests and latency by route template, events applied per projection, consumer lag, timers due
-  and fired, DLQ count (the relay's lag lives in services/requests/outbox/relay.py). `metrics_router()`
-  serves them at `/metrics`.
-- `ObservabilityMiddleware`: reads the W3C `traceparent` header (or starts a trace), makes it the
-  current trace context (`shared.tracing`) for the request, binds `request_id` and `trace_id` to
-  the log context, counts and times the request, and echoes `traceparent` and `X-Request-Id`.
-- `health_router(checks)`: `/healthz` (the process is alive) and `/readyz` (every check passes:
-  the database, the broker, ...). `instrument(app, service, checks)` installs all of the above.
+  and fired, DLQ count (the relay's lag lives in services/requests/outbox/relay.py).
+- `trace_context(traceparent, **fields)`: the current trace context and log fields of a block (an
+  HTTP request, a consumed record).
+- `broker_reachable(bootstrap)`: the broker check of `/readyz`.
+
+The HTTP half (middleware, `/metrics`, `/healthz`, `/readyz`) is shared/http_observability.py, so
+that the transport layer, which logs and counts here, never pulls in a web framework.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 import socket
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import Counter, Gauge, Histogram
 
 from shared import tracing
-from shared.problems import problem_response, problem_responses
 
 __all__ = [
     "CONSUMER_LAG",
@@ -44,12 +37,9 @@ __all__ = [
     "HTTP_REQUESTS",
     "TIMERS_DUE",
     "TIMERS_FIRED",
-    "ObservabilityMiddleware",
+    "broker_reachable",
     "configure_logging",
     "get_logger",
-    "health_router",
-    "instrument",
-    "metrics_router",
     "trace_context",
 ]
 
@@ -172,7 +162,10 @@ def configure_logging(
     Idempotent: once configured, later calls change nothing unless `force` (tests pass their own
     stream with force=True before the app starts). Takes over uvicorn's loggers so its lines are
     JSON too; uvicorn's access log is silenced (the middleware logs one line per request)."""
-    level = level or os.environ.get("SUPPORT_LOG_LEVEL", "INFO")
+    if not level:
+        from shared.settings import LoggingSettings  # read when a process configures, not on import
+
+        level = LoggingSettings().log_level
     if isinstance(level, str):
         level = logging.getLevelName(level.upper())
     with _configure_lock:
@@ -221,178 +214,7 @@ def trace_context(traceparent: str | None, **bound: Any) -> Iterator[None]:
             tracing.reset_traceparent(token)
 
 
-# --- HTTP ------------------------------------------------------------------------------------------
-
-_request_log = get_logger("seller_support.http")
-UNMATCHED = "<unmatched>"
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers") or ():
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return None
-
-
-def _child_traceparent(incoming: str | None) -> str:
-    """Our span's traceparent: the caller's trace id with a new span id, or a new trace."""
-    if incoming and tracing.is_valid(incoming.strip().lower()):
-        trace = tracing.trace_id(incoming.strip().lower())
-        return f"00-{trace}-{secrets.token_hex(8)}-{incoming.strip()[-2:].lower()}"
-    return tracing.new_traceparent()
-
-
-class ObservabilityMiddleware:
-    """Pure ASGI (contextvars set here reach the endpoint, also in its worker thread)."""
-
-    def __init__(self, app: ASGIApp, service: str = "seller-support") -> None:
-        self.app = app
-        self.service = service
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = (_header(scope, b"x-request-id") or "").strip()[:200] or secrets.token_hex(8)
-        traceparent = _child_traceparent(_header(scope, b"traceparent"))
-        method = scope.get("method", "GET")
-        started = time.perf_counter()
-        status = 500
-        duration: float | None = None
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status, duration
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-                duration = time.perf_counter() - started
-                headers = list(message.get("headers") or [])
-                headers.append((b"traceparent", traceparent.encode()))
-                headers.append((b"x-request-id", request_id.encode("latin-1")))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        with trace_context(traceparent, request_id=request_id):
-            try:
-                await self.app(scope, receive, send_wrapper)
-            finally:
-                route = scope.get("route")
-                template = getattr(route, "path", None) or UNMATCHED
-                elapsed = duration if duration is not None else time.perf_counter() - started
-                HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
-                HTTP_DURATION.labels(self.service, method, template).observe(elapsed)
-                if template not in _QUIET_ROUTES:
-                    _request_log.info(
-                        "http request",
-                        method=method,
-                        path=scope.get("path"),
-                        route=template,
-                        status=status,
-                        duration_ms=round(elapsed * 1000, 2),
-                    )
-
-
-_QUIET_ROUTES = {"/healthz", "/readyz", "/metrics"}
-
-
-def metrics_router() -> APIRouter:
-    router = APIRouter(tags=["operations"])
-
-    @router.get(
-        "/metrics",
-        summary="Prometheus metrics (text exposition format)",
-        response_class=Response,
-        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
-    )
-    def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    return router
-
-
-Check = Callable[[Request], None]
-_health_log = get_logger("seller_support.health")
-
-
-def health_router(
-    checks: Mapping[str, Check], alive: Callable[[Request], str | None] | None = None
-) -> APIRouter:
-    """`/healthz`: 200 while the process works (`alive` may return a reason it does not: 503);
-    `/readyz`: 200 when every check returns, else 503 naming the ones that raised."""
-    router = APIRouter(tags=["operations"])
-
-    @router.get("/healthz", summary="The process is alive", responses=problem_responses(503))
-    def healthz(request: Request) -> Any:
-        reason = alive(request) if alive is not None else None
-        if reason:
-            return problem_response(503, reason)
-        return JSONResponse({"status": "ok"})
-
-    @router.get(
-        "/readyz",
-        summary="Its dependencies (database, broker) are reachable",
-        responses=problem_responses(503),
-    )
-    def readyz(request: Request) -> Any:
-        failed: dict[str, str] = {}
-        for name, check in checks.items():
-            try:
-                check(request)
-            except Exception as error:
-                failed[name] = f"{type(error).__name__}: {error}"[:300]
-        if failed:
-            _health_log.warning("readiness check failed", failed=failed)
-            names = " and ".join(sorted(failed))
-            return problem_response(
-                503, f"the {names} is not reachable; see the server log", failed=sorted(failed)
-            )
-        # Ready, but something needs an operator (issue 18: parked events): 200 "degraded".
-        for note in getattr(request.app.state, "degraded_notes", ()):
-            try:
-                details = note(request)
-            except Exception as error:  # the note's own database read failed: not ready
-                return problem_response(503, f"readiness note failed: {error!r}"[:300])
-            if details:
-                return JSONResponse({"status": "degraded", **details})
-        return JSONResponse({"status": "ready"})
-
-    return router
-
-
-def instrument(
-    app: FastAPI,
-    service: str,
-    checks: Mapping[str, Check] | None = None,
-    alive: Callable[[Request], str | None] | None = None,
-) -> FastAPI:
-    """The middleware and `/metrics` (always), `/healthz` + `/readyz` when `checks` is given."""
-    app.add_middleware(ObservabilityMiddleware, service=service)
-    app.include_router(metrics_router())
-    if checks is not None:
-        app.include_router(health_router(checks, alive))
-    return app
-
-
-# --- checks ----------------------------------------------------------------------------------------
-
-
-def database_check(engine_of: Callable[[Request], Any]) -> Check:
-    """Ready when `SELECT 1` answers on the engine `engine_of(request)` returns."""
-    from sqlalchemy import text
-
-    def check(request: Request) -> None:
-        with engine_of(request).connect() as connection:
-            connection.execute(text("SELECT 1"))
-
-    return check
-
-
-def broker_check(bootstrap_servers: str, timeout_s: float = 2.0) -> Check:
-    """Ready when a Kafka broker of `bootstrap_servers` answers a metadata request."""
-
-    def check(_request: Request) -> None:
-        broker_reachable(bootstrap_servers, timeout_s)
-
-    return check
+# --- the broker -------------------------------------------------------------------------------------
 
 
 def broker_reachable(bootstrap_servers: str, timeout_s: float = 2.0) -> None:
@@ -419,48 +241,3 @@ def broker_reachable(bootstrap_servers: str, timeout_s: float = 2.0) -> None:
         finally:
             admin.close()
     raise ConnectionError("no Kafka broker reachable: " + "; ".join(errors or [bootstrap_servers]))
-
-
-# --- processes without an HTTP API -----------------------------------------------------------------
-
-
-def ops_app(
-    service: str,
-    checks: Mapping[str, Check],
-    alive: Callable[[Request], str | None] | None = None,
-) -> FastAPI:
-    """`/healthz`, `/readyz` and `/metrics` alone, for processes with no API (relay, consumers)."""
-    app = FastAPI(title=f"Seller Support — {service} (operations)", version="1.0.0")
-    return instrument(app, service, checks, alive)
-
-
-class BackgroundServer:
-    """uvicorn serving `app` from a daemon thread (the main thread does the process's work)."""
-
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
-        import uvicorn
-
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name=f"http-{port}", daemon=True)
-
-    def start(self, timeout_s: float = 10.0) -> BackgroundServer:
-        self.thread.start()
-        deadline = time.monotonic() + timeout_s
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the operations HTTP server did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def consumer_alive(request: Request) -> str | None:
-    """`alive` for apps with a Kafka consumer thread on `app.state.consumer`: not alive once it
-    stopped on an error (the liveness probe then restarts the process)."""
-    consumer = getattr(request.app.state, "consumer", None)
-    failure = getattr(consumer, "failure", None)
-    return f"the Kafka consumer stopped: {failure!r}" if failure is not None else None

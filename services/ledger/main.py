@@ -15,10 +15,10 @@ and the publisher of `seller-support.ledger.v1` draining the ledger's outbox (se
 
 from __future__ import annotations
 
+import argparse
 import contextlib
-import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -27,25 +27,21 @@ from sqlalchemy import Engine
 from services.ledger.api import router
 from services.ledger.application import LedgerApplication
 from services.ledger.settings import LedgerSettings
-from services.ledger.streams import CLAIMS_GROUP, SHIPMENTS_TOPIC, claims_runtime, ledger_publisher
+from services.ledger.streams import (
+    CLAIMS_GROUP,
+    SHIPMENTS_TOPIC,
+    claims_runtime,
+    ledger_publisher,
+    requests_runtime,
+)
 from shared.auth import TokenCodec
 from shared.contracts.ledger_v1 import LEDGER_TOPIC
 from shared.database import create_projection_engine
-from shared.observability import (
-    configure_logging,
-)
-from shared.transport.kafka import (
-    StreamOptions,
-    add_create_topics,
-    consumer_thread,
-    create_topics_with_dlq,
-    projection_service_app,
-    projection_service_parser,
-    serve_projection_service,
-    stream_options,
-    token_codec_from_env,
-)
+from shared.observability import configure_logging
+from shared.service_process import projection_service_app, run_projection_service
+from shared.transport.consumer import consumer_thread
 from shared.transport.parking import open_patiently
+from shared.transport.stream_consumers import StreamOptions
 
 
 def build_engine(settings: LedgerSettings) -> Engine:
@@ -88,7 +84,7 @@ def create_app(
         try:
             with contextlib.ExitStack() as stack:
                 if kafka is not None:
-                    runtime = kafka.runtime(application.projection)
+                    runtime = requests_runtime(application, kafka)
                     app.state.consumer = stack.enter_context(consumer_thread(runtime))
                     if shipments_topic is not None:
                         claims = claims_runtime(
@@ -122,34 +118,42 @@ def _consumers_alive(request: Request) -> str | None:
     return None
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """`python -m services.ledger.main`: the API on SUPPORT_PORT (8002), the consumer of
     `seller-support.requests.v1` (group `seller-support.ledger`), the `claim_paid` consumer of
     `shipments.v1` (group `seller-support.ledger.claims`) and the publisher of
-    `seller-support.ledger.v1`; exit 2 when a consumer failed."""
-    env = os.environ.get
-    parser = projection_service_parser("ledger", 8002)
-    parser.add_argument(
-        "--shipments-topic", default=env("SUPPORT_SHIPMENTS_TOPIC", SHIPMENTS_TOPIC)
+    `seller-support.ledger.v1`; exit 2 when a consumer failed. Flags default to `LedgerSettings`
+    and the shared `ProcessSettings`."""
+    own = LedgerSettings()
+
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--shipments-topic", default=own.shipments_topic)
+        parser.add_argument("--claims-group", default=own.claims_group)
+        parser.add_argument("--ledger-topic", default=own.topic)
+
+    def build(args: argparse.Namespace, kafka: StreamOptions | None, codec: TokenCodec) -> FastAPI:
+        settings = LedgerSettings(database_url=args.database_url) if args.database_url else None
+        return create_app(
+            settings,
+            codec,
+            kafka=kafka,
+            shipments_topic=args.shipments_topic,
+            claims_group=args.claims_group,
+            ledger_topic=args.ledger_topic,
+        )
+
+    return run_projection_service(
+        "ledger",
+        8002,
+        build,
+        argv,
+        add_arguments=add_arguments,
+        topics_to_create=(
+            "the ledger topic and shipments.v1",
+            lambda args: [args.ledger_topic, args.shipments_topic],
+        ),
+        consumers=("consumer", "claims_consumer"),
     )
-    parser.add_argument("--claims-group", default=env("SUPPORT_LEDGER_CLAIMS_GROUP", CLAIMS_GROUP))
-    parser.add_argument("--ledger-topic", default=env("SUPPORT_LEDGER_TOPIC", LEDGER_TOPIC))
-    add_create_topics(parser, "the ledger topic and shipments.v1")
-    args = parser.parse_args(argv)
-    configure_logging(args.log_level)
-    settings = LedgerSettings(database_url=args.database_url) if args.database_url else None
-    kafka = stream_options(args, "ledger")
-    if kafka is not None and args.create_topics:
-        create_topics_with_dlq(args.bootstrap, [args.ledger_topic, args.shipments_topic])
-    app = create_app(
-        settings,
-        token_codec_from_env(),
-        kafka=kafka,
-        shipments_topic=args.shipments_topic,
-        claims_group=args.claims_group,
-        ledger_topic=args.ledger_topic,
-    )
-    return serve_projection_service(app, args, consumers=("consumer", "claims_consumer"))
 
 
 if __name__ == "__main__":  # pragma: no cover - process entry point

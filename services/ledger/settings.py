@@ -3,6 +3,8 @@
 - `SUPPORT_LEDGER_DATABASE_URL`: SQLAlchemy URL of the ledger's own database (SQLite or PostgreSQL);
   default `sqlite:///<SUPPORT_DATA_DIR>/ledger.db`.
 - `SUPPORT_DATA_DIR`: the data folder of the embedded mode (default `./var`).
+- `SUPPORT_LEDGER_TOPIC`, `SUPPORT_LEDGER_CLAIMS_GROUP`, `SUPPORT_SHIPMENTS_TOPIC`: the Kafka side
+  of `python -m services.ledger.main` (its own stream, the `claim_paid` consumer's group and topic).
 """
 
 from __future__ import annotations
@@ -11,6 +13,11 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.contracts.ledger_v1 import LEDGER_TOPIC
+
+SHIPMENTS_TOPIC = "shipments.v1"
+CLAIMS_GROUP = "seller-support.ledger.claims"
 
 
 class LedgerSettings(BaseSettings):
@@ -22,6 +29,13 @@ class LedgerSettings(BaseSettings):
         validation_alias=AliasChoices("SUPPORT_LEDGER_DATA_DIR", "SUPPORT_DATA_DIR"),
     )
     consumer_name: str = "ledger"
+    # Distributed mode (`python -m services.ledger.main`): the topics and group of its Kafka side.
+    topic: str = Field(default=LEDGER_TOPIC, description="SUPPORT_LEDGER_TOPIC")
+    claims_group: str = Field(default=CLAIMS_GROUP, description="SUPPORT_LEDGER_CLAIMS_GROUP")
+    shipments_topic: str = Field(
+        default=SHIPMENTS_TOPIC,
+        validation_alias=AliasChoices("SUPPORT_SHIPMENTS_TOPIC"),
+    )
 
     @property
     def url(self) -> str:

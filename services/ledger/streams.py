@@ -1,5 +1,8 @@
-"""The ledger's Kafka side (distributed mode): the `claim_paid` consumer of `shipments.v1` and the
-publisher of `seller-support.ledger.v1`.
+"""The ledger's Kafka side (distributed mode): its consumer of `seller-support.requests.v1`, the
+`claim_paid` consumer of `shipments.v1` and the publisher of `seller-support.ledger.v1`.
+
+- `requests_runtime` feeds `ledger.projection` from the request stream (shared/transport's
+  `projection_runtime`: decode, apply a poll in one transaction, park and dead-letter poison).
 
 - `shipments.v1` carries every carrier fact (key = tracking number). The requests service's upstream
   consumer applies the tracking facts and leaves `claim_paid` to the ledger (R39); the ledger's own
@@ -24,19 +27,23 @@ from services.ledger.application import (
     ClaimPaidTooEarly,
     LedgerApplication,
 )
+from services.ledger.settings import CLAIMS_GROUP, SHIPMENTS_TOPIC
 from shared.contracts.ledger_v1 import LEDGER_TOPIC
 from shared.contracts.upstream import ClaimPaid, UpstreamFact
 from shared.envelope import PoisonMessage
-from shared.transport.kafka import (
-    ConsumerRuntime,
-    ConsumerSettings,
-    decode_upstream_fact,
-    fact_handler,
-)
+from shared.transport.consumer import ConsumerRuntime, ConsumerSettings
+from shared.transport.decoders import decode_upstream_fact
+from shared.transport.messages import EventMessage
 from shared.transport.publishing import OutboxPublisher
+from shared.transport.stream_consumers import StreamOptions, fact_handler, projection_runtime
 
-SHIPMENTS_TOPIC = "shipments.v1"
-CLAIMS_GROUP = "seller-support.ledger.claims"
+__all__ = [
+    "CLAIMS_GROUP",
+    "SHIPMENTS_TOPIC",
+    "claims_runtime",
+    "ledger_publisher",
+    "requests_runtime",
+]
 
 _REJECTIONS: dict[type[Exception], str] = {
     ClaimNotScheduled: "claim-not-scheduled",
@@ -56,6 +63,14 @@ def apply_claim_fact(ledger: LedgerApplication, fact: UpstreamFact) -> bool:
     except tuple(_REJECTIONS) as error:
         slug = next(s for kind, s in _REJECTIONS.items() if isinstance(error, kind))
         raise PoisonMessage(f"rejected by the ledger ({slug}): {error}") from error
+
+
+def requests_runtime(
+    ledger: LedgerApplication, stream: StreamOptions
+) -> ConsumerRuntime[EventMessage]:
+    """The ledger's consumer of the request stream (group `seller-support.ledger`): each poll's
+    records into `ledger.projection` in one transaction; a parked event's record to `.dlq`."""
+    return projection_runtime(stream.consumer_settings(), ledger.projection)
 
 
 def claims_runtime(

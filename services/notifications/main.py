@@ -15,6 +15,7 @@ polls (`create_app(settings, kafka=StreamOptions(...))`).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
@@ -33,23 +34,14 @@ from services.notifications.settings import NotificationsSettings
 from shared.auth import TokenCodec
 from shared.clock import Clock
 from shared.database import create_projection_engine
-from shared.observability import (
-    configure_logging,
-    consumer_alive,
-)
-from shared.transport.kafka import (
-    StreamOptions,
-    at_most_every,
-    consumer_thread,
-    projection_service_app,
-    projection_service_parser,
-    serve_projection_service,
-    stream_options,
-    token_codec_from_env,
-)
+from shared.http_observability import consumer_alive
+from shared.observability import configure_logging
+from shared.service_process import projection_service_app, run_projection_service
+from shared.transport.consumer import ConsumerRuntime, at_most_every, consumer_thread
 from shared.transport.messages import EventMessage
 from shared.transport.notification_log import NotificationLogFeed
 from shared.transport.parking import open_patiently
+from shared.transport.stream_consumers import StreamOptions, projection_runtime
 
 log = logging.getLogger("seller_support.notifications")
 
@@ -116,6 +108,14 @@ class NotificationsService:
         self.application.close()
 
 
+def requests_runtime(
+    application: NotificationsApplication, stream: StreamOptions
+) -> ConsumerRuntime[EventMessage]:
+    """The notifications' consumer of the request stream (group `seller-support.notifications`):
+    each poll into `application.projection`."""
+    return projection_runtime(stream.consumer_settings(), application.projection)
+
+
 def create_app(
     settings: NotificationsSettings | None = None,
     token_codec: TokenCodec | None = None,
@@ -146,7 +146,7 @@ def create_app(
         try:
             with contextlib.ExitStack() as stack:
                 if kafka is not None:
-                    runtime = kafka.runtime(application.projection)
+                    runtime = requests_runtime(application, kafka)
                     app.state.consumer = stack.enter_context(
                         consumer_thread(runtime, at_most_every(ROUND_EVERY_S, reminders_and_mail))
                     )
@@ -169,16 +169,18 @@ def run_kafka(bootstrap_servers: str, settings: NotificationsSettings | None = N
     return main(["--bootstrap", bootstrap_servers], settings)
 
 
-def main(argv: list[str] | None = None, settings: NotificationsSettings | None = None) -> int:
+def main(argv: Sequence[str] | None = None, settings: NotificationsSettings | None = None) -> int:
     """`python -m services.notifications.main`: the API on SUPPORT_PORT (8004) and the consumer of
     `seller-support.requests.v1` (group `seller-support.notifications`), reminders and e-mail;
     exit 2 when the consumer failed."""
-    args = projection_service_parser("notifications", 8004).parse_args(argv)
-    configure_logging(args.log_level)
-    if settings is None and args.database_url:
-        settings = NotificationsSettings(database_url=args.database_url)
-    app = create_app(settings, token_codec_from_env(), kafka=stream_options(args, "notifications"))
-    return serve_projection_service(app, args)
+
+    def build(args: argparse.Namespace, kafka: StreamOptions | None, codec: TokenCodec) -> FastAPI:
+        chosen = settings
+        if chosen is None and args.database_url:
+            chosen = NotificationsSettings(database_url=args.database_url)
+        return create_app(chosen, codec, kafka=kafka)
+
+    return run_projection_service("notifications", 8004, build, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover - process entry point

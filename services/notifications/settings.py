@@ -121,3 +121,15 @@ class NotificationsSettings(BaseSettings):
     @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
+
+
+class SmtpServerSettings(BaseSettings):
+    """The local SMTP server (`python -m services.notifications.smtp_server`): `SUPPORT_SMTP_HOST`
+    (default 127.0.0.1), `SUPPORT_SMTP_PORT` (default 8025), `SUPPORT_DATA_DIR` (mail is stored
+    under `<data dir>/mail/`)."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPPORT_SMTP_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8025, ge=0, le=65535)
+    data_dir: Path = Field(default=Path("var"), validation_alias=AliasChoices("SUPPORT_DATA_DIR"))

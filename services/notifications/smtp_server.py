@@ -100,14 +100,13 @@ def serve(host: str, port: int, data_dir: Path, parent_pid: int | None = None) -
 
 
 def main(argv: list[str] | None = None) -> int:
+    from services.notifications.settings import SmtpServerSettings
+
+    settings = SmtpServerSettings()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default=os.environ.get("SUPPORT_SMTP_HOST", "127.0.0.1"))
-    parser.add_argument(
-        "--port", type=int, default=int(os.environ.get("SUPPORT_SMTP_PORT", "8025"))
-    )
-    parser.add_argument(
-        "--data-dir", type=Path, default=Path(os.environ.get("SUPPORT_DATA_DIR", "var"))
-    )
+    parser.add_argument("--host", default=settings.host)
+    parser.add_argument("--port", type=int, default=settings.port)
+    parser.add_argument("--data-dir", type=Path, default=settings.data_dir)
     parser.add_argument(
         "--exit-with-parent",
         action="store_true",

@@ -11,11 +11,11 @@ consumer of `seller-support.requests.v1` applies messages through the same `rati
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
-import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -24,28 +24,17 @@ from sqlalchemy import Engine
 from services.ratings.api import router
 from services.ratings.application import RatingsApplication
 from services.ratings.settings import RatingsSettings
-from services.ratings.streams import ratings_publisher
+from services.ratings.streams import ratings_publisher, requests_runtime
 from shared.auth import TokenCodec
 from shared.clock import Clock, SystemClock
 from shared.contracts.ratings_v1 import TOPIC as RATINGS_TOPIC
 from shared.database import create_projection_engine
-from shared.observability import (
-    configure_logging,
-    consumer_alive,
-)
-from shared.transport.kafka import (
-    StreamOptions,
-    add_create_topics,
-    at_most_every,
-    consumer_thread,
-    create_topics_with_dlq,
-    projection_service_app,
-    projection_service_parser,
-    serve_projection_service,
-    stream_options,
-    token_codec_from_env,
-)
+from shared.http_observability import consumer_alive
+from shared.observability import configure_logging
+from shared.service_process import projection_service_app, run_projection_service
+from shared.transport.consumer import at_most_every, consumer_thread
 from shared.transport.parking import open_patiently
+from shared.transport.stream_consumers import StreamOptions
 
 log = logging.getLogger("seller_support.ratings")
 
@@ -103,7 +92,7 @@ def create_app(
         try:
             with contextlib.ExitStack() as stack:
                 if kafka is not None:
-                    runtime = kafka.runtime(ratings.projection)
+                    runtime = requests_runtime(ratings, kafka)
                     app.state.consumer = stack.enter_context(
                         consumer_thread(runtime, at_most_every(REFRESH_EVERY_S, refresh))
                     )
@@ -121,26 +110,28 @@ def create_app(
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """`python -m services.ratings.main`: the API on SUPPORT_PORT (8003) and the consumer of
-    `seller-support.requests.v1` (group `seller-support.ratings`); exit 2 when the consumer failed."""
-    env = os.environ.get
-    parser = projection_service_parser("ratings", 8003)
-    parser.add_argument("--ratings-topic", default=env("SUPPORT_RATINGS_TOPIC", RATINGS_TOPIC))
-    add_create_topics(parser, "the ratings topic")
-    args = parser.parse_args(argv)
-    configure_logging(args.log_level)
-    settings = RatingsSettings(database_url=args.database_url) if args.database_url else None
-    kafka = stream_options(args, "ratings")
-    if kafka is not None and args.create_topics:
-        create_topics_with_dlq(args.bootstrap, [args.ratings_topic])
-    app = create_app(
-        settings,
-        token_codec=token_codec_from_env(),
-        kafka=kafka,
-        ratings_topic=args.ratings_topic,
+    `seller-support.requests.v1` (group `seller-support.ratings`); exit 2 when the consumer failed.
+    Flags default to `RatingsSettings` and the shared `ProcessSettings`."""
+
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--ratings-topic", default=RatingsSettings().topic)
+
+    def build(args: argparse.Namespace, kafka: StreamOptions | None, codec: TokenCodec) -> FastAPI:
+        settings = RatingsSettings(database_url=args.database_url) if args.database_url else None
+        return create_app(
+            settings, token_codec=codec, kafka=kafka, ratings_topic=args.ratings_topic
+        )
+
+    return run_projection_service(
+        "ratings",
+        8003,
+        build,
+        argv,
+        add_arguments=add_arguments,
+        topics_to_create=("the ratings topic", lambda args: [args.ratings_topic]),
     )
-    return serve_projection_service(app, args)
 
 
 if __name__ == "__main__":  # pragma: no cover - process entry point

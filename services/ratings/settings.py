@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.ratings.domain import Code, Formula, Level
 from services.ratings.public_limit import parse_limit
+from shared.contracts.ratings_v1 import TOPIC as RATINGS_TOPIC
 
 DATABASE_FILE = "ratings.db"
 
@@ -49,6 +50,8 @@ class RatingsSettings(BaseSettings):
     window_days: int = Field(default=90, ge=1)
     window_min_handled: int = Field(default=10, ge=1)
     fallback_most_recent: int = Field(default=10, ge=1)
+    # distributed mode: the stream of rating changes (`SUPPORT_RATINGS_TOPIC`)
+    topic: str = RATINGS_TOPIC
     # reads of a public rating without a token, per client address (the `limits` notation)
     anonymous_rate_limit: str = "60/minute"
 

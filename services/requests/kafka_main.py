@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import time
@@ -44,21 +43,19 @@ from services.requests.consumers.upstream import (
     upstream_runtime,
 )
 from services.requests.outbox.relay import DEFAULT_RELAY_NAME, REQUESTS_TOPIC, OutboxRelay
+from services.requests.settings import KafkaProcessSettings
 from shared.clock import SystemClock
-from shared.observability import (
-    BackgroundServer,
-    broker_check,
-    configure_logging,
-    database_check,
-    ops_app,
-)
-from shared.transport.kafka import ConsumerFailed, ensure_topics_patiently
+from shared.http_observability import BackgroundServer, broker_check, database_check, ops_app
+from shared.observability import configure_logging
+from shared.settings import ProcessSettings
+from shared.transport.admin import ensure_topics_patiently
+from shared.transport.consumer import ConsumerFailed
 
 log = logging.getLogger("seller_support.requests.kafka")
 
 
 def _configure_logging() -> None:
-    configure_logging(os.environ.get("SUPPORT_LOG_LEVEL", "INFO"))
+    configure_logging(ProcessSettings().log_level)
 
 
 def _open(database_url: str) -> RequestsApplication:
@@ -81,27 +78,23 @@ def _open(database_url: str) -> RequestsApplication:
 
 
 def _parser() -> argparse.ArgumentParser:
-    env = os.environ.get
+    shared, own = ProcessSettings(), KafkaProcessSettings()
     parser = argparse.ArgumentParser(prog="python -m services.requests.kafka_main")
     parser.add_argument("process", choices=["relay", "upstream", "api"])
-    parser.add_argument("--database-url", default=env("SUPPORT_DATABASE_URL"))
-    parser.add_argument("--bootstrap", default=env("SUPPORT_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
-    parser.add_argument("--topic", default=env("SUPPORT_REQUESTS_TOPIC", REQUESTS_TOPIC))
-    parser.add_argument("--orders-topic", default=env("SUPPORT_ORDERS_TOPIC", ORDERS_TOPIC))
-    parser.add_argument(
-        "--shipments-topic", default=env("SUPPORT_SHIPMENTS_TOPIC", SHIPMENTS_TOPIC)
-    )
-    parser.add_argument("--group", default=env("SUPPORT_UPSTREAM_GROUP", UPSTREAM_GROUP))
-    parser.add_argument("--relay-name", default=env("SUPPORT_RELAY_NAME", DEFAULT_RELAY_NAME))
-    parser.add_argument(
-        "--batch-size", type=int, default=int(env("SUPPORT_RELAY_BATCH_SIZE", "500"))
-    )
-    parser.add_argument("--metrics-port", type=int, default=env("SUPPORT_METRICS_PORT"))
-    parser.add_argument("--metrics-host", default=env("SUPPORT_METRICS_HOST", "127.0.0.1"))
+    parser.add_argument("--database-url", default=shared.database_url)
+    parser.add_argument("--bootstrap", default=shared.kafka_bootstrap)
+    parser.add_argument("--topic", default=shared.requests_topic or REQUESTS_TOPIC)
+    parser.add_argument("--orders-topic", default=own.orders_topic or ORDERS_TOPIC)
+    parser.add_argument("--shipments-topic", default=own.shipments_topic or SHIPMENTS_TOPIC)
+    parser.add_argument("--group", default=own.upstream_group or UPSTREAM_GROUP)
+    parser.add_argument("--relay-name", default=own.relay_name or DEFAULT_RELAY_NAME)
+    parser.add_argument("--batch-size", type=int, default=own.relay_batch_size)
+    parser.add_argument("--metrics-port", type=int, default=own.metrics_port)
+    parser.add_argument("--metrics-host", default=own.metrics_host)
     parser.add_argument(
         "--create-topics",
         action="store_true",
-        default=env("SUPPORT_KAFKA_CREATE_TOPICS", "") == "1",
+        default=shared.kafka_create_topics,
         help="create the topics (3 partitions) when missing",
     )
     return parser

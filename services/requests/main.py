@@ -27,15 +27,12 @@ from services.requests.persistence.idempotency_store import IdempotencyStore
 from services.requests.persistence.store import deadlines
 from services.requests.settings import Settings
 from shared.clock import AdjustableClock, Clock, SystemClock
+from shared.http_observability import Check, broker_check, database_check, instrument
 from shared.observability import (
     TIMER_LOOP_LAST_RUN,
     TIMERS_DUE,
     TIMERS_FIRED,
-    Check,
-    broker_check,
     configure_logging,
-    database_check,
-    instrument,
     trace_context,
 )
 from shared.tracing import new_traceparent

@@ -79,3 +79,22 @@ class Settings(BaseSettings):
                 parents=True, exist_ok=True
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+class KafkaProcessSettings(BaseSettings):
+    """The requests service's Kafka processes (`python -m services.requests.kafka_main`), beyond
+    the shared `ProcessSettings` (database, bootstrap, request topic, topic creation, log level):
+    `SUPPORT_ORDERS_TOPIC`, `SUPPORT_SHIPMENTS_TOPIC`, `SUPPORT_UPSTREAM_GROUP`,
+    `SUPPORT_RELAY_NAME`, `SUPPORT_RELAY_BATCH_SIZE`, `SUPPORT_METRICS_HOST`,
+    `SUPPORT_METRICS_PORT` (unset: no operations endpoint). Unset names keep the defaults the
+    processes define (orders.v1, shipments.v1, …)."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPPORT_", extra="ignore")
+
+    orders_topic: str | None = None
+    shipments_topic: str | None = None
+    upstream_group: str | None = None
+    relay_name: str | None = None
+    relay_batch_size: int = Field(default=500, gt=0)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)

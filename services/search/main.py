@@ -10,10 +10,11 @@ refreshed after polls.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -24,17 +25,12 @@ from services.search.settings import SearchSettings
 from shared.auth import TokenCodec
 from shared.clock import Clock, SystemClock
 from shared.database import create_projection_engine
-from shared.observability import configure_logging, consumer_alive
-from shared.transport.kafka import (
-    StreamOptions,
-    at_most_every,
-    consumer_thread,
-    projection_service_app,
-    projection_service_parser,
-    serve_projection_service,
-    stream_options,
-    token_codec_from_env,
-)
+from shared.http_observability import consumer_alive
+from shared.observability import configure_logging
+from shared.service_process import projection_service_app, run_projection_service
+from shared.transport.consumer import ConsumerRuntime, at_most_every, consumer_thread
+from shared.transport.messages import EventMessage
+from shared.transport.stream_consumers import StreamOptions, projection_runtime
 
 log = logging.getLogger("seller_support.search")
 
@@ -55,6 +51,14 @@ def open_search(
 def open_search_at(database_url: str, clock: Clock) -> SearchApplication:
     """The search service on an explicit database URL (embedded mode, tests, tools)."""
     return open_search(SearchSettings(database_url=database_url), clock)
+
+
+def requests_runtime(
+    search: SearchApplication, stream: StreamOptions
+) -> ConsumerRuntime[EventMessage]:
+    """The search's consumer of the request stream (group `seller-support.search`): each poll
+    into `search.projection`."""
+    return projection_runtime(stream.consumer_settings(), search.projection)
 
 
 def create_app(
@@ -84,7 +88,7 @@ def create_app(
         try:
             with contextlib.ExitStack() as stack:
                 if kafka is not None:
-                    runtime = kafka.runtime(search.projection)
+                    runtime = requests_runtime(search, kafka)
                     app.state.consumer = stack.enter_context(
                         consumer_thread(runtime, at_most_every(METRICS_EVERY_S, refresh))
                     )
@@ -97,18 +101,16 @@ def create_app(
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """`python -m services.search.main`: the API on SUPPORT_PORT (8005) and the consumer of
     `seller-support.requests.v1` (group `seller-support.search`); exit 2 when the consumer
     failed."""
-    parser = projection_service_parser("search", DEFAULT_PORT)
-    args = parser.parse_args(argv)
-    configure_logging(args.log_level)
-    settings = SearchSettings(database_url=args.database_url) if args.database_url else None
-    app = create_app(
-        settings, token_codec=token_codec_from_env(), kafka=stream_options(args, "search")
-    )
-    return serve_projection_service(app, args)
+
+    def build(args: argparse.Namespace, kafka: StreamOptions | None, codec: TokenCodec) -> FastAPI:
+        settings = SearchSettings(database_url=args.database_url) if args.database_url else None
+        return create_app(settings, token_codec=codec, kafka=kafka)
+
+    return run_projection_service("search", DEFAULT_PORT, build, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover - process entry point

@@ -170,7 +170,7 @@ def _translator(request: Request) -> Translator:
 def create_standalone(settings: WebAppSettings) -> FastAPI:
     """The web app as its own process (distributed mode): `/app/`, `/` -> `/app/`, and the
     `/healthz`, `/readyz` (the API answers through the gateway) and `/metrics` every process has."""
-    from shared.observability import instrument
+    from shared.http_observability import instrument
 
     root = FastAPI(title="Seller Support web app", docs_url=None, redoc_url=None, openapi_url=None)
     webapp = create_webapp(settings)

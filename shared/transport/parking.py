@@ -12,7 +12,7 @@ whatever feeds it (the in-process notification-log feed, the Kafka consumer runt
   event (one the ledger charges: a seller's balance is incomplete while it is parked) and the
   message itself, so that it can be applied again. In the same transaction the event counts as
   processed (`applied_events`, the feed position), so the feed moves on and a redelivery is skipped;
-- the Kafka runtime also copies the record to `<topic>.dlq` (shared/transport/kafka.py).
+- the Kafka runtime also copies the record to `<topic>.dlq` (shared/transport/consumer.py, dead_letter.py).
 
 Nothing is skipped without this record. An operator lists, retries or discards parked events with
 `seller-support dlq list|retry|discard` (services/cli.py); `/readyz` answers `degraded` with the

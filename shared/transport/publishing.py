@@ -8,7 +8,7 @@ generic form:
   CloudEvents SDK (`cloudevents.core.bindings.kafka.to_binary`): `ce_specversion`, `ce_id`,
   `ce_source`, `ce_type`, `ce_subject`, `ce_time`, `content-type: application/json`, plus a W3C
   `traceparent` derived from `ce_id` (so a re-publication is byte-identical), key = the given key;
-- `from_kafka_record(...)`: the strict inverse (tests, consumers), raising `PoisonMessage`;
+- its strict inverse is the one CloudEvents decoder, `shared.envelope.from_kafka_record`;
 - `OutboxPublisher`: drains an outbox table (rows written in the same transaction as the change
   they announce) to a topic with the `acks=all` idempotent producer, and marks the rows published
   only after the broker acknowledged every record of the batch. A publisher killed anywhere
@@ -18,7 +18,6 @@ generic form:
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -36,11 +35,9 @@ from shared.envelope import (
     SPECVERSION,
     TRACEPARENT,
     KafkaRecord,
-    PoisonMessage,
-    is_valid_traceparent,
     traceparent_for,
 )
-from shared.transport.kafka import (
+from shared.transport.producer import (
     LazyProducer,
     ProducerFactory,
     drain_until_empty,
@@ -104,62 +101,6 @@ def to_kafka_record(message: Published) -> KafkaRecord:
         key=key.encode() if isinstance(key, str) else (key or b""),
         value=encoded.value,
         headers=headers,
-    )
-
-
-@dataclass(frozen=True)
-class Received:
-    id: str
-    type: str
-    source: str
-    subject: str
-    time: datetime
-    key: str
-    data: dict[str, Any]
-    traceparent: str | None
-
-
-def from_kafka_record(
-    key: bytes | str | None, value: bytes | None, headers: Any, *, expected_type: str
-) -> Received:
-    """Decode one binary-mode record of type `expected_type`; raises PoisonMessage."""
-    header_map = {
-        name: (v if isinstance(v, bytes) else str(v).encode()) for name, v in headers or ()
-    }
-    if "ce_id" not in header_map or "ce_type" not in header_map:
-        raise PoisonMessage("not a CloudEvents binary-mode record (no ce_id / ce_type header)")
-    if value is None:
-        raise PoisonMessage("empty value (tombstone) on an event stream")
-    try:
-        event = ce_kafka.from_binary(
-            ce_kafka.KafkaMessage(headers=header_map, key=key, value=value), _FORMAT
-        )
-    except Exception as error:
-        raise PoisonMessage(f"invalid CloudEvent: {error}") from error
-    if event.get_specversion() != SPECVERSION:
-        raise PoisonMessage(f"unsupported CloudEvents specversion {event.get_specversion()!r}")
-    if event.get_type() != expected_type:
-        raise PoisonMessage(f"unexpected type {event.get_type()!r}")
-    data = event.get_data()
-    if not isinstance(data, dict):
-        try:
-            json.loads(value)
-        except ValueError as error:
-            raise PoisonMessage(f"value is not JSON: {error}") from error
-        raise PoisonMessage("value is JSON but not an object")
-    when = event.get_time()
-    if not isinstance(when, datetime):
-        raise PoisonMessage("ce_time missing")
-    traceparent = header_map.get(TRACEPARENT, b"").decode(errors="replace")
-    return Received(
-        id=event.get_id(),
-        type=event.get_type(),
-        source=event.get_source(),
-        subject=event.get_subject() or "",
-        time=datetime.fromisoformat(when.isoformat()),
-        key=key.decode() if isinstance(key, bytes) else str(key or ""),
-        data=data,
-        traceparent=traceparent if is_valid_traceparent(traceparent) else None,
     )
 
 

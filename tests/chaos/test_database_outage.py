@@ -18,9 +18,10 @@ from sqlalchemy import Column, MetaData, String, Table, func, insert, select
 
 from shared.database import create_projection_engine
 from shared.envelope import to_kafka
-from shared.transport.kafka import ConsumerSettings, projection_runtime
+from shared.transport.consumer import ConsumerSettings
 from shared.transport.messages import EventMessage
 from shared.transport.projection import Projection
+from shared.transport.stream_consumers import projection_runtime
 from tests.chaos.system import REPO, ChaosConfig, ChaosSystem
 
 pytest_plugins = ["tests.integration.kafka_fixtures"]

@@ -25,8 +25,9 @@ from services.ledger.main import open_ledger_at
 from services.requests.application import Actor, RequestsApplication, SellerResponse
 from services.requests.outbox.publishing import read_messages
 from services.requests.outbox.relay import OutboxRelay
-from shared.transport.kafka import ConsumerRuntime, StreamOptions
+from shared.transport.consumer import ConsumerRuntime
 from shared.transport.notification_log import NotificationLogFeed
+from shared.transport.stream_consumers import StreamOptions
 from tests.factories import (
     BUYER_SHIPPING_PAID,
     PROCESSING_FEE,

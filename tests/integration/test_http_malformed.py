@@ -110,7 +110,7 @@ def test_class4_the_web_app_process_answers_malformed_http_as_problem_json_too(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     # given the web app as make up runs it (its own process; the projection services start uvicorn
-    # through the same shared/transport/kafka.py call with the same protocol class)
+    # through the same shared/service_process.py call with the same protocol class)
     import os
     import subprocess
     import sys

@@ -18,12 +18,9 @@ from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, s
 
 from shared.envelope import PoisonMessage, to_kafka
 from shared.transport import EventMessage, Projection
-from shared.transport.kafka import (
-    ConsumerRuntime,
-    ConsumerSettings,
-    decode_request_event,
-)
-from shared.transport.kafka import projection_runtime as shared_projection_runtime
+from shared.transport.consumer import ConsumerRuntime, ConsumerSettings
+from shared.transport.decoders import decode_request_event
+from shared.transport.stream_consumers import projection_runtime as shared_projection_runtime
 from tests.integration.kafka_fixtures import (
     committed_offsets,
     plain_producer,

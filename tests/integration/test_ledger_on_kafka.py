@@ -25,10 +25,9 @@ from services.requests.outbox.relay import OutboxRelay
 from shared.auth import TokenCodec
 from shared.clock import AdjustableClock
 from shared.contracts.ledger_v1 import LEDGER_ENTRY_RECORDED_TYPE
-from shared.envelope import headers_of
-from shared.transport.kafka import StreamOptions
+from shared.envelope import from_kafka_record, headers_of
 from shared.transport.projection import applied_events
-from shared.transport.publishing import from_kafka_record
+from shared.transport.stream_consumers import StreamOptions
 from tests.conftest import START, close_application
 from tests.factories import ny, shipment_scanned
 from tests.integration.kafka_fixtures import (

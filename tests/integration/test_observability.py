@@ -22,14 +22,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.ledger.main import create_app as create_ledger_app
 from services.ledger.main import open_ledger_at
 from services.requests.outbox.relay import OutboxRelay
-from shared.observability import (
-    broker_check,
-    configure_logging,
-    database_check,
-    json_formatter,
-    ops_app,
-)
-from shared.transport.kafka import StreamOptions
+from shared.http_observability import broker_check, database_check, ops_app
+from shared.observability import configure_logging, json_formatter
+from shared.transport.stream_consumers import StreamOptions
 from tests.integration.conftest_http import Api
 from tests.integration.kafka_fixtures import (  # noqa: F401 - fixtures
     kafka_bootstrap,

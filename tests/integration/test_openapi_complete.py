@@ -25,7 +25,7 @@ DISTRIBUTED = ["services.ledger.main", "services.ratings.main", "services.notifi
 
 
 def _distributed_app(module: str) -> FastAPI:
-    from shared.transport.kafka import StreamOptions
+    from shared.transport.stream_consumers import StreamOptions
 
     create_app = importlib.import_module(module).create_app
     return create_app(kafka=StreamOptions(bootstrap_servers="kafka:9092", group_id="g"))

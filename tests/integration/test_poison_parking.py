@@ -20,11 +20,11 @@ from prometheus_client import REGISTRY
 from services.cli import main as cli_main
 from services.ledger.application import LedgerApplication
 from services.requests.application import RequestsApplication
-from shared.transport.kafka import StreamOptions
 from shared.transport.messages import EventMessage
 from shared.transport.notification_log import NotificationLogFeed
 from shared.transport.parking import ParkedStatus, list_parked, parked_summaries
 from shared.transport.projection import parked_events
+from shared.transport.stream_consumers import StreamOptions
 from tests.factories import unique
 from tests.integration.ledger_harness import (
     AUDITOR,

@@ -21,9 +21,9 @@ from services.requests.outbox.relay import OutboxRelay
 from shared.auth import TokenCodec
 from shared.clock import AdjustableClock
 from shared.contracts.ratings_v1 import EVENT_TYPE
-from shared.transport.kafka import StreamOptions
+from shared.envelope import from_kafka_record
 from shared.transport.projection import applied_events
-from shared.transport.publishing import from_kafka_record
+from shared.transport.stream_consumers import StreamOptions
 from tests.factories import unique as unique_id
 from tests.integration.kafka_fixtures import read_topic, unique, wait_for
 from tests.integration.test_published_streams import open_and_refund

@@ -26,9 +26,8 @@ from shared.contracts import generate
 from shared.contracts.ledger_v1 import LEDGER_ENTRY_RECORDED_TYPE, LedgerEntryRecorded
 from shared.contracts.ratings_v1 import EVENT_TYPE as RATING_CHANGED_TYPE
 from shared.contracts.ratings_v1 import SupportRatingChanged
-from shared.envelope import headers_of, is_valid_traceparent
+from shared.envelope import from_kafka_record, headers_of, is_valid_traceparent
 from shared.transport.notification_log import NotificationLogFeed
-from shared.transport.publishing import from_kafka_record
 from tests.factories import item_fact, order_placed, unique
 from tests.integration.kafka_fixtures import read_topic
 from tests.integration.ledger_harness import (

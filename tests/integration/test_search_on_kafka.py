@@ -17,8 +17,8 @@ from services.search.main import create_app as search_app
 from services.search.settings import SearchSettings
 from shared.auth import TokenCodec
 from shared.clock import AdjustableClock
-from shared.transport.kafka import StreamOptions
 from shared.transport.projection import applied_events
+from shared.transport.stream_consumers import StreamOptions
 from tests.factories import unique as unique_id
 from tests.integration.kafka_fixtures import unique, wait_for
 from tests.integration.search_harness import item_state, state_of

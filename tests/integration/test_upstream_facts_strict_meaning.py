@@ -15,7 +15,7 @@ import pytest
 from services.requests.application import SellerResponse
 from services.requests.consumers.upstream import apply_fact
 from shared.envelope import PoisonMessage
-from shared.transport.kafka import decode_upstream_fact
+from shared.transport.decoders import decode_upstream_fact
 from tests.factories import (
     item_fact,
     open_on_fresh_order,

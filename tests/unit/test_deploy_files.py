@@ -53,14 +53,14 @@ def _app_of(module: str) -> FastAPI:
         from services.requests.settings import Settings
 
         return create_app(Settings(production=False))
-    from shared.transport.kafka import StreamOptions
+    from shared.transport.stream_consumers import StreamOptions
 
     create_app = importlib.import_module(module).create_app
     return create_app(kafka=StreamOptions(bootstrap_servers="kafka:9092", group_id="g"))
 
 
 def _ops_app() -> FastAPI:
-    from shared.observability import ops_app
+    from shared.http_observability import ops_app
 
     return ops_app("relay", {})
 
@@ -81,7 +81,7 @@ def check_command(command: list[str]) -> tuple[str, FastAPI, int]:
         if parsed.process == "api":
             return module, _app_of(module), HTTP_PORT
         return module, _ops_app(), OPS_PORT
-    from shared.transport.kafka import projection_service_parser
+    from shared.service_process import projection_service_parser
 
     service = module.split(".")[1]
     assert isinstance(projection_service_parser(service, 0).parse_args(args), argparse.Namespace)

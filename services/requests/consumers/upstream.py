@@ -4,7 +4,7 @@ Message value = the upstream JSON of API.md (one fact), key = order id (orders.v
 number (shipments.v1), so one order's facts arrive in order. Each fact is validated with
 `upstream_fact_adapter` and applied by the application's handler of its type (`apply_upstream_fact`,
 the one table of services/requests/application/upstream.py) in its own transaction;
-the offset is committed afterwards (shared/transport/kafka.py).
+the offset is committed afterwards (shared/transport/consumer.py).
 
 - Duplicates are harmless: every `record_*` method is idempotent (returns False when nothing changed).
 - Invalid JSON or a contract violation -> `<topic>.dlq` with the validation error.
@@ -32,12 +32,9 @@ from services.requests.application import (
 from services.requests.domain import DomainError
 from shared.contracts.upstream import UpstreamFact
 from shared.envelope import PoisonMessage
-from shared.transport.kafka import (
-    ConsumerRuntime,
-    ConsumerSettings,
-    decode_upstream_fact,
-    fact_handler,
-)
+from shared.transport.consumer import ConsumerRuntime, ConsumerSettings
+from shared.transport.decoders import decode_upstream_fact
+from shared.transport.stream_consumers import fact_handler
 
 ORDERS_TOPIC = "orders.v1"
 SHIPMENTS_TOPIC = "shipments.v1"

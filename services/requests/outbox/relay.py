@@ -32,10 +32,10 @@ from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, in
 from services.requests.outbox.publishing import EventLog, read_messages
 from shared.envelope import to_kafka
 from shared.migrations import Store, ensure_schema
-from shared.transport.kafka import (
+from shared.transport.consumer import at_most_every
+from shared.transport.producer import (
     LazyProducer,
     ProducerFactory,
-    at_most_every,
     drain_until_empty,
     make_producer,
     publish_until_stopped,

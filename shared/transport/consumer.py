@@ -1,14 +1,11 @@
-"""The Kafka adapter of the transport port: a safe producer and a consumer runtime.
+"""The Kafka consumer runtime of the transport port.
 
-Producer: `acks=all` and idempotence on, so a retried send never duplicates or reorders within a
-partition (duplicates across relay restarts are expected and carry the same `ce_id`).
+For every record, in partition order:
 
-Consumer runtime, for every record, in partition order:
-
-1. decode and validate (`decode`): a `PoisonMessage` (bad JSON, schema violation, unknown type) is
-   produced to `<topic>.dlq` with headers `error`, `original_topic`, `original_partition`,
-   `original_offset`, `consumer_group`, then its offset is committed at once and the partition
-   moves on;
+1. decode and validate (`decode`, shared/transport/decoders.py): a `PoisonMessage` (bad JSON,
+   schema violation, unknown type) is produced to `<topic>.dlq` (shared/transport/dead_letter.py)
+   with headers `error`, `original_topic`, `original_partition`, `original_offset`,
+   `consumer_group`, then its offset is committed at once and the partition moves on;
 2. handle (`handle`) in the handler's own database transaction (projections: `Projection.apply`,
    which records the applied event id in that same transaction). A handler may raise
    `PoisonMessage` too (e.g. a fact the application rejects), which dead-letters the record;
@@ -41,9 +38,7 @@ done, leave the group and return.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -51,33 +46,22 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from kafka import (
     AsyncConsumerRebalanceListener,
-    KafkaAdminClient,
     KafkaConsumer,
-    KafkaProducer,
     TopicPartition,
 )
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import (
-    CommitFailedError,
-    KafkaError,
-    KafkaTimeoutError,
-    TopicAlreadyExistsError,
-)
+from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
-from pydantic import ValidationError
 
-from shared.auth import DEV_SECRET, TokenCodec
-from shared.contracts.upstream import UpstreamFact, upstream_fact_adapter
-from shared.envelope import TRACEPARENT, PoisonMessage, from_kafka
-from shared.observability import CONSUMER_LAG, DLQ_MESSAGES, trace_context
-from shared.transport.messages import EventMessage
-from shared.transport.parking import degraded_note, describe, is_transient
-from shared.transport.projection import Projection, parked_events
+from shared.envelope import TRACEPARENT, PoisonMessage
+from shared.observability import CONSUMER_LAG, trace_context
+from shared.transport.dead_letter import DLQ_SUFFIX, DeadLetterProducer, where
+from shared.transport.decoders import record_fields
+from shared.transport.parking import describe, is_transient
 
 log = logging.getLogger("seller_support.kafka")
 
@@ -86,206 +70,18 @@ Decoder = Callable[[ConsumerRecord], T]
 RecordHandler = Callable[[T, ConsumerRecord], None]
 BatchHandler = Callable[[Sequence[tuple[T, ConsumerRecord]]], None]
 
-DLQ_SUFFIX = ".dlq"
-
 __all__ = [
+    "BatchHandler",
     "ConsumerFailed",
     "ConsumerRuntime",
     "ConsumerSettings",
+    "ConsumerStats",
+    "Decoder",
     "PoisonMessage",
+    "RecordHandler",
+    "at_most_every",
     "consumer_thread",
-    "decode_request_event",
-    "ensure_topics",
-    "make_producer",
-    "projection_handler",
 ]
-
-
-# --- producer ------------------------------------------------------------------------------------
-
-
-def producer_config(bootstrap_servers: str, client_id: str, **overrides: Any) -> dict[str, Any]:
-    config: dict[str, Any] = {
-        "bootstrap_servers": bootstrap_servers,
-        "client_id": client_id,
-        "acks": "all",
-        "enable_idempotence": True,
-        "max_in_flight_requests_per_connection": 5,  # the idempotent maximum: still ordered
-        "linger_ms": 5,
-        "request_timeout_ms": 15_000,
-        "delivery_timeout_ms": 120_000,
-        "max_block_ms": 15_000,
-        # Come back quickly after a broker restart (the default backs off up to 30 s).
-        "reconnect_backoff_max_ms": 1_000,
-    }
-    config.update(overrides)
-    return config
-
-
-def make_producer(bootstrap_servers: str, client_id: str, **overrides: Any) -> KafkaProducer:
-    """A producer that only reports success once every in-sync replica has the record."""
-    return KafkaProducer(**producer_config(bootstrap_servers, client_id, **overrides))
-
-
-def send_acknowledged(
-    producer: KafkaProducer, topic: str, records: Sequence[Any], stop: threading.Event
-) -> bool:
-    """Send every record (`key`, `value`, `headers`) and wait until the broker acknowledged each.
-
-    False when `stop` was set first: the caller must then drop the producer, whose buffered records
-    may still go out. Raises the first delivery failure. Callers store their progress only after
-    True, so a crash anywhere re-sends rather than loses."""
-    futures = [producer.send(topic, key=r.key, value=r.value, headers=r.headers) for r in records]
-    for future in futures:
-        while not future.is_done:
-            if stop.is_set():
-                return False
-            with contextlib.suppress(KafkaTimeoutError):
-                producer.flush(timeout=1.0)
-        if future.failed():
-            raise future.exception
-    return True
-
-
-class PublishingStopped(Exception):
-    """Shutdown was asked for while a batch waited for its acknowledgements."""
-
-
-ProducerFactory = Callable[[], KafkaProducer]
-
-
-class LazyProducer:
-    """A publisher's producer: made on first use, dropped after a failure (the next round makes a
-    fresh one and re-sends what was not acknowledged), closed when the publisher stops."""
-
-    def __init__(self, factory: ProducerFactory) -> None:
-        self.factory = factory
-        self._producer: KafkaProducer | None = None
-
-    def publish(self, topic: str, records: Sequence[Any], stop: threading.Event) -> None:
-        """`send_acknowledged`, or PublishingStopped (producer dropped) when `stop` came first."""
-        if self._producer is None:
-            self._producer = self.factory()
-        if not send_acknowledged(self._producer, topic, records, stop):
-            self.reset()
-            raise PublishingStopped("stopped while waiting for acknowledgements")
-
-    def reset(self) -> None:
-        self._close(timeout=0)
-
-    def close(self) -> None:
-        self._close(timeout=5)
-
-    def _close(self, timeout: float) -> None:
-        producer, self._producer = self._producer, None
-        if producer is None:
-            return
-        try:
-            producer.close(timeout=timeout)
-        except Exception:  # closing a broken producer must not hide the error that broke it
-            log.debug("closing the producer failed", exc_info=True)
-
-
-def drain_until_empty(
-    run_once: Callable[[], int], timeout_s: float, busy: Callable[[], str]
-) -> int:
-    """Publish rounds until one publishes nothing (tests, tools); returns how many were published."""
-    deadline = time.monotonic() + timeout_s
-    published = 0
-    while True:
-        n = run_once()
-        published += n
-        if n == 0:
-            return published
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{busy()} after {timeout_s}s")
-
-
-def publish_until_stopped(
-    run_once: Callable[[], int],
-    *,
-    stop: threading.Event,
-    batch_size: int,
-    on_failure: Callable[[Exception, float], None],
-    idle_sleep_s: float,
-    backoff_initial_s: float,
-    backoff_max_s: float,
-    before_round: Callable[[], None] | None = None,
-    after_idle_round: Callable[[], None] | None = None,
-) -> None:
-    """The loop of a publisher that must outlive broker outages: rounds until `stop`, sleeping when
-    a round published less than a batch, retrying failures with exponential backoff, never giving
-    up (nothing is marked done that the broker did not acknowledge). `on_failure(error, backoff)`
-    reports and resets the producer."""
-    backoff = backoff_initial_s
-    while not stop.is_set():
-        try:
-            if before_round is not None:
-                before_round()
-            published = run_once()
-            backoff = backoff_initial_s
-            if published < batch_size:
-                if after_idle_round is not None:
-                    after_idle_round()
-                stop.wait(idle_sleep_s)
-        except PublishingStopped:
-            return
-        except Exception as error:
-            on_failure(error, backoff)
-            stop.wait(backoff)
-            backoff = min(backoff_max_s, backoff * 2)
-
-
-def ensure_topics(
-    bootstrap_servers: str, topics: dict[str, int], *, client_id: str = "seller-support-admin"
-) -> None:
-    """Create the topics that do not exist yet (name -> partitions), replication factor 1 locally."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id=client_id)
-    try:
-        existing = set(admin.list_topics())
-        missing = {
-            name: {"num_partitions": partitions, "replication_factor": 1}
-            for name, partitions in topics.items()
-            if name not in existing
-        }
-        if missing:
-            with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently
-                admin.create_topics(missing, timeout_ms=30_000, wait_for_metadata=True)
-    finally:
-        admin.close()
-
-
-def ensure_topics_patiently(
-    bootstrap_servers: str,
-    topics: dict[str, int],
-    *,
-    backoff_initial_s: float = 0.5,
-    backoff_max_s: float = 10.0,
-    stop: threading.Event | None = None,
-) -> bool:
-    """`ensure_topics`, retried with capped exponential backoff until it succeeds (a process that
-    starts while the broker is down waits for it instead of exiting: issue 18); False when `stop`
-    was set first."""
-    stop = stop or threading.Event()
-    delay = backoff_initial_s
-    attempt = 0
-    while not stop.is_set():
-        attempt += 1
-        try:
-            ensure_topics(bootstrap_servers, topics)
-            if attempt > 1:
-                log.info("topics %s exist after %d attempts", sorted(topics), attempt)
-            return True
-        except Exception as error:
-            log.warning(
-                "creating topics failed (attempt %d), retrying in %.1fs: %r", attempt, delay, error
-            )
-            stop.wait(delay)
-            delay = min(backoff_max_s, delay * 2)
-    return False
-
-
-# --- consumer runtime ----------------------------------------------------------------------------
 
 
 class ConsumerFailed(RuntimeError):
@@ -347,7 +143,13 @@ class ConsumerRuntime(Generic[T]):
         self._stop = threading.Event()
         self._sleep = sleep or self._interruptible_sleep
         self._consumer: KafkaConsumer | None = None
-        self._producer: KafkaProducer | None = None
+        self._dead_letters = DeadLetterProducer(
+            settings.bootstrap_servers,
+            f"{settings.client_id}-dlq",
+            settings.group_id,
+            suffix=settings.dlq_suffix,
+            producer_overrides=settings.producer_overrides,
+        )
         self._lag_labels: set[tuple[str, str, str]] = set()
         self._lag_updated = 0.0
         self._next_offsets: dict[TopicPartition, int] = {}
@@ -399,9 +201,7 @@ class ConsumerRuntime(Generic[T]):
             self._commit_on_close()
             self._consumer.close()  # leaves the group: partitions move to the others at once
             self._consumer = None
-        if self._producer is not None:
-            self._producer.close(timeout=10)
-            self._producer = None
+        self._dead_letters.close()
 
     def _drop_consumer(self) -> None:
         """Forget the consumer (and what it did not commit) after a broker failure; `start` makes
@@ -637,10 +437,10 @@ class ConsumerRuntime(Generic[T]):
                 return
             except Exception as error:
                 if not is_transient(error) and attempt >= self.settings.max_attempts:
-                    log.error("handling %s failed %d times: %r", _where(record), attempt, error)
+                    log.error("handling %s failed %d times: %r", where(record), attempt, error)
                     self._dead_letter(record, f"failed {attempt} times: {describe(error)}")
                     return
-                self._retry_or_fail(attempt, error, f"handling {_where(record)}")
+                self._retry_or_fail(attempt, error, f"handling {where(record)}")
 
     def _retry_or_fail(self, attempt: int, error: Exception, what: str) -> None:
         """Wait before the next attempt (capped exponential backoff); never gives up: what failed
@@ -665,35 +465,9 @@ class ConsumerRuntime(Generic[T]):
         self._dead_letter(record, reason)
 
     def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
-        s = self.settings
-        topic = f"{record.topic}{s.dlq_suffix}"
-        headers = [
-            *(record.headers or []),
-            ("error", reason[:4000].encode()),
-            ("original_topic", record.topic.encode()),
-            ("original_partition", str(record.partition).encode()),
-            ("original_offset", str(record.offset).encode()),
-            ("consumer_group", s.group_id.encode()),
-            ("failed_at", datetime.now(UTC).isoformat().encode()),
-        ]
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                if self._producer is None:
-                    self._producer = make_producer(
-                        s.bootstrap_servers, f"{s.client_id}-dlq", **s.producer_overrides
-                    )
-                self._producer.send(topic, key=record.key, value=record.value, headers=headers).get(
-                    timeout=30
-                )
-                break
-            except Exception as error:
-                self._retry_or_fail(attempt, error, f"dead-lettering {_where(record)}")
+        self._dead_letters.send(record, reason, self._retry_or_fail)
         self.stats.dead_lettered += 1
         self._dead_lettered_uncommitted = True
-        DLQ_MESSAGES.labels(s.group_id, record.topic).inc()
-        log.warning("dead-lettered %s to %s: %s", _where(record), topic, reason[:500])
 
     # -- offsets --
 
@@ -843,263 +617,3 @@ def _fetch_position(consumer: KafkaConsumer, tp: TopicPartition) -> int | None:
         return int(offset) if offset is not None else None
     except Exception:  # a private detail of kafka-python: the gauge just stays unknown
         return None
-
-
-def record_fields(record: ConsumerRecord, group_id: str) -> dict[str, Any]:
-    """Where a record came from, for its log lines."""
-    return {
-        "kafka_topic": record.topic,
-        "kafka_partition": record.partition,
-        "kafka_offset": record.offset,
-        "consumer_group": group_id,
-    }
-
-
-def _where(record: ConsumerRecord) -> str:
-    return f"{record.topic}[{record.partition}]@{record.offset}"
-
-
-# --- the request stream ---------------------------------------------------------------------------
-
-
-def decode_request_event(record: ConsumerRecord) -> EventMessage:
-    """CloudEvents binary-mode record of `seller-support.requests.v1` -> validated EventMessage."""
-    return from_kafka(record.key, record.value, record.headers)
-
-
-def decode_upstream_fact(record: ConsumerRecord) -> UpstreamFact:
-    """A record of `orders.v1` / `shipments.v1` (API.md's upstream JSON) -> its contract model;
-    PoisonMessage when it is none."""
-    if record.value is None:
-        raise PoisonMessage("empty value (tombstone): an upstream fact was expected")
-    try:
-        payload = json.loads(record.value)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise PoisonMessage(f"value is not JSON: {error}") from error
-    try:
-        return upstream_fact_adapter.validate_python(payload)
-    except ValidationError as error:
-        raise PoisonMessage(f"schema violation (upstream fact v1): {error}") from error
-
-
-def fact_handler(apply: Callable[[Any], bool], changed: str, unchanged: str) -> RecordHandler[Any]:
-    """A record handler applying one decoded upstream fact (`apply(fact)`: did it change
-    anything?), with a debug line saying which record did what."""
-
-    def handle(fact: Any, record: ConsumerRecord) -> None:
-        outcome = changed if apply(fact) else unchanged
-        log.debug("%s %s: %s", _where(record), fact.type, outcome)
-
-    return handle
-
-
-DeadLetter = Callable[[ConsumerRecord, str], None]
-
-
-def projection_handler(
-    projection: Projection, group_id: str = "", dead_letter: DeadLetter | None = None
-) -> RecordHandler[EventMessage]:
-    """Feed a projection one record: the same `Projection.apply_batch` the in-process feed uses;
-    a parked event's record is copied to `<topic>.dlq` by `dead_letter`."""
-
-    def handle(message: EventMessage, record: ConsumerRecord) -> None:
-        projection.apply_batch(
-            [(None, message)],
-            log_fields=lambda _index: record_fields(record, group_id),
-            on_parked=_copy_parked(dead_letter, lambda _index: record),
-        )
-
-    return handle
-
-
-def projection_batch_handler(
-    projection: Projection, group_id: str, dead_letter: DeadLetter | None = None
-) -> BatchHandler[EventMessage]:
-    """Feed a projection a poll's records in one transaction (`Projection.apply_batch`); each
-    event's log line names the record it came from; a parked event's record is copied to
-    `<topic>.dlq` by `dead_letter`."""
-
-    def handle(items: Sequence[tuple[EventMessage, ConsumerRecord]]) -> None:
-        projection.apply_batch(
-            [(None, message) for message, _ in items],
-            log_fields=lambda index: record_fields(items[index][1], group_id),
-            on_parked=_copy_parked(dead_letter, lambda index: items[index][1]),
-        )
-
-    return handle
-
-
-def _copy_parked(
-    dead_letter: DeadLetter | None, record_at: Callable[[int], ConsumerRecord]
-) -> Callable[[int, EventMessage, BaseException], None] | None:
-    if dead_letter is None:
-        return None
-
-    def copy(index: int, _message: EventMessage, error: BaseException) -> None:
-        dead_letter(record_at(index), f"parked by the projection: {describe(error)}")
-
-    return copy
-
-
-# --- projection service processes -----------------------------------------------------------------
-
-REQUESTS_TOPIC = "seller-support.requests.v1"
-
-
-@dataclass(frozen=True)
-class StreamOptions:
-    """Where a projection service consumes the request stream (distributed mode)."""
-
-    bootstrap_servers: str
-    group_id: str
-    topic: str = REQUESTS_TOPIC
-    client_id: str = "seller-support-consumer"
-
-    def runtime(self, projection: Projection) -> ConsumerRuntime[EventMessage]:
-        return projection_runtime(
-            ConsumerSettings(
-                bootstrap_servers=self.bootstrap_servers,
-                topics=[self.topic],
-                group_id=self.group_id,
-                client_id=self.client_id,
-            ),
-            projection,
-        )
-
-
-def projection_runtime(
-    settings: ConsumerSettings, projection: Projection, *, batched: bool = True
-) -> ConsumerRuntime[EventMessage]:
-    """A consumer runtime feeding `projection`, copying the records of parked events to
-    `<topic>.dlq` (the projection's `parked_events` row is the operator's record)."""
-    holder: list[ConsumerRuntime[EventMessage]] = []
-
-    def dead_letter(record: ConsumerRecord, reason: str) -> None:
-        holder[0].dead_letter(record, reason)
-
-    group = settings.group_id
-    runtime: ConsumerRuntime[EventMessage] = ConsumerRuntime(
-        settings,
-        decode_request_event,
-        projection_handler(projection, group, dead_letter),
-        handle_batch=projection_batch_handler(projection, group, dead_letter) if batched else None,
-    )
-    holder.append(runtime)
-    return runtime
-
-
-def projection_service_parser(service: str, default_port: int) -> argparse.ArgumentParser:
-    """The command line of `python -m services.<service>.main`: its HTTP API (+ /healthz, /readyz,
-    /metrics) on --host/--port, and unless --no-consumer its Kafka consumer of the request stream
-    in the same process. Every flag defaults to an environment variable."""
-    env = os.environ.get
-    upper = service.upper()
-    parser = argparse.ArgumentParser(prog=f"python -m services.{service}.main")
-    parser.add_argument(
-        "--database-url",
-        default=env(f"SUPPORT_{upper}_DATABASE_URL") or env("SUPPORT_DATABASE_URL"),
-        help=f"SUPPORT_{upper}_DATABASE_URL or SUPPORT_DATABASE_URL",
-    )
-    parser.add_argument("--host", default=env("SUPPORT_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(env("SUPPORT_PORT", str(default_port))))
-    parser.add_argument("--bootstrap", default=env("SUPPORT_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
-    parser.add_argument("--topic", default=env("SUPPORT_REQUESTS_TOPIC", REQUESTS_TOPIC))
-    parser.add_argument(
-        "--group", default=env("SUPPORT_CONSUMER_GROUP", f"seller-support.{service}")
-    )
-    parser.add_argument(
-        "--no-consumer",
-        action="store_true",
-        default=env("SUPPORT_CONSUMER_ENABLED", "1") == "0",
-        help="serve the API only (SUPPORT_CONSUMER_ENABLED=0)",
-    )
-    parser.add_argument("--log-level", default=env("SUPPORT_LOG_LEVEL", "INFO"))
-    return parser
-
-
-def add_create_topics(parser: argparse.ArgumentParser, what: str) -> None:
-    """`--create-topics` (SUPPORT_KAFKA_CREATE_TOPICS=1): create `what` and their .dlq at start."""
-    parser.add_argument(
-        "--create-topics",
-        action="store_true",
-        default=os.environ.get("SUPPORT_KAFKA_CREATE_TOPICS", "") == "1",
-        help=f"create {what} and their .dlq (3 partitions) when missing",
-    )
-
-
-def create_topics_with_dlq(bootstrap_servers: str, topics: Sequence[str]) -> None:
-    ensure_topics_patiently(
-        bootstrap_servers, {name: 3 for topic in topics for name in (topic, f"{topic}{DLQ_SUFFIX}")}
-    )
-
-
-def projection_service_app(
-    service: str,
-    lifespan: Any,
-    router: Any,
-    engine_of: Callable[[Any], Any],
-    kafka: StreamOptions | None,
-    alive: Callable[[Any], str | None],
-) -> Any:
-    """The FastAPI app of a projection service: its router, problem+json errors, metrics, and
-    `/readyz` checking its database (`engine_of(request)`) and, when it consumes, the broker."""
-    from fastapi import FastAPI
-
-    from shared.observability import broker_check, database_check, instrument
-    from shared.problems import install_problem_handlers, install_problem_openapi
-
-    app = FastAPI(title=f"Seller Support — {service}", version="1.0.0", lifespan=lifespan)
-    # `/readyz` answers "degraded" with the count while events are parked (issue 18).
-    app.state.degraded_notes = [degraded_note(lambda r: [engine_of(r)], parked_events)]
-    install_problem_handlers(app, {})
-    install_problem_openapi(app)
-    app.include_router(router)
-    checks = {"database": database_check(engine_of)}
-    if kafka is not None:
-        checks["broker"] = broker_check(kafka.bootstrap_servers)
-    instrument(app, service, checks, alive=alive)
-    return app
-
-
-def serve_projection_service(
-    app: Any, args: argparse.Namespace, consumers: Sequence[str] = ("consumer",)
-) -> int:
-    """Serve `app` until it is shut down; 2 when one of its consumer threads (`app.state.<name>`)
-    stopped on an error (its supervisor restarts it and the record is redelivered), else 0."""
-    import uvicorn
-
-    from shared.http_server import PROBLEM_HTTP
-
-    uvicorn.run(
-        app, host=args.host, port=args.port, log_config=None, access_log=False, http=PROBLEM_HTTP
-    )
-    failed = any(
-        getattr(getattr(app.state, name, None), "failure", None) is not None for name in consumers
-    )
-    return 2 if failed else 0
-
-
-def stream_options(args: argparse.Namespace, service: str) -> StreamOptions | None:
-    if args.no_consumer:
-        return None
-    return StreamOptions(
-        bootstrap_servers=args.bootstrap,
-        group_id=args.group,
-        topic=args.topic,
-        client_id=f"seller-support-{service}",
-    )
-
-
-def token_codec_from_env() -> TokenCodec:
-    """The bearer-token codec of a projection service process, from the same `SUPPORT_JWT_*`
-    variables as the requests service (so its tokens verify here too)."""
-    env = os.environ.get
-    algorithm = env("SUPPORT_JWT_ALGORITHM", "HS256")
-    if algorithm not in ("HS256", "RS256"):
-        raise ValueError(f"SUPPORT_JWT_ALGORITHM must be HS256 or RS256, not {algorithm!r}")
-    return TokenCodec(
-        algorithm=algorithm,  # type: ignore[arg-type]
-        secret=env("SUPPORT_JWT_SECRET") or DEV_SECRET,
-        public_key=env("SUPPORT_JWT_PUBLIC_KEY") or None,
-        private_key=env("SUPPORT_JWT_PRIVATE_KEY") or None,
-    )
