@@ -28,6 +28,8 @@ from services.notifications.main import NotificationsService
 from services.notifications.settings import NotificationsSettings
 from services.ratings.api import router as ratings_router
 from services.ratings.main import open_ratings_at
+from services.ratings.public_limit import AnonymousReadLimit
+from services.ratings.settings import RatingsSettings
 from services.requests.main import create_app
 from services.requests.outbox.publishing import read_messages
 from services.requests.settings import Settings
@@ -112,6 +114,7 @@ async def _projections(
         seller, Viewer(role=role, id=sub), request_id=request_id, limit=500
     )["entries"]
     app.state.ratings = ratings
+    app.state.ratings_anonymous_limit = AnonymousReadLimit(RatingsSettings().anonymous_rate_limit)
     app.state.search = search
     # The ledger owns claim_paid (R39); in one process it arrives at the upstream ingest.
     requests.register_fact_handlers(

@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.ratings.application import RatingsApplication
 from services.ratings.public_limit import AnonymousReadLimit
-from services.ratings.settings import RatingsSettings
 from shared.auth import MaybeAuthenticated
 from shared.bounds import ID_MAX_LENGTH, ID_PATTERN
 from shared.problems import ProblemError, problem_responses
@@ -98,10 +97,8 @@ class SupportRating(BaseModel):
 
 
 def _anonymous_limit(request: Request) -> AnonymousReadLimit:
-    limit = getattr(request.app.state, "ratings_anonymous_limit", None)
-    if limit is None:
-        limit = AnonymousReadLimit(RatingsSettings().anonymous_rate_limit)
-        request.app.state.ratings_anonymous_limit = limit
+    # Made by the composition root from the ratings settings (services/ratings/main.py, embedded).
+    limit: AnonymousReadLimit = request.app.state.ratings_anonymous_limit
     return limit
 
 

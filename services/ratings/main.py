@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from services.ratings.api import router
 from services.ratings.application import RatingsApplication
+from services.ratings.public_limit import AnonymousReadLimit
 from services.ratings.settings import RatingsSettings
 from services.ratings.streams import ratings_publisher, requests_runtime
 from shared.auth import TokenCodec
@@ -79,6 +80,9 @@ def create_app(
         configure_logging()
         ratings = open_patiently(lambda: open_ratings(settings, clock), "the ratings database")
         app.state.ratings = ratings
+        app.state.ratings_anonymous_limit = AnonymousReadLimit(
+            (settings or RatingsSettings()).anonymous_rate_limit
+        )
         app.state.token_codec = token_codec or TokenCodec()
         app.state.consumer = None
         app.state.publisher = None

@@ -17,6 +17,7 @@ from services.ratings.api import router
 from services.ratings.application import RatingsApplication
 from services.ratings.main import open_ratings_at
 from services.ratings.projection import handle
+from services.ratings.public_limit import AnonymousReadLimit
 from services.requests.application import Actor, RequestsApplication, SellerResponse
 from services.requests.outbox.publishing import read_messages
 from shared.auth import TokenCodec
@@ -317,6 +318,7 @@ def test_api_public_fields_to_anyone_private_ones_to_the_seller(app, ratings) ->
     codec = TokenCodec()
     api.state.token_codec = codec
     api.state.ratings = ratings
+    api.state.ratings_anonymous_limit = AnonymousReadLimit("60/minute")  # as a root makes it
     install_problem_handlers(api, {})
     api.include_router(router)
     client = TestClient(api)
