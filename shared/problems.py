@@ -220,24 +220,20 @@ def dependency_outage_errors() -> tuple[type[BaseException], ...]:
     class 11): SQLAlchemy's and eventsourcing's OperationalError/InterfaceError (which wrap the
     driver's), and psycopg's own when raised unwrapped. Not IntegrityError and the like: those are
     answers about the data, not outages."""
+    import psycopg  # a dependency of the package (pyproject.toml), not an optional one
     from eventsourcing import persistence as es
     from sqlalchemy import exc as sa
 
-    classes: list[type[BaseException]] = [
+    return (
         sa.OperationalError,
         sa.InterfaceError,
         sa.TimeoutError,
         es.OperationalError,
         es.InterfaceError,
         es.ConnectionUnavailableError,
-    ]
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - SQLite-only installs
-        pass
-    else:
-        classes += [psycopg.OperationalError, psycopg.InterfaceError]
-    return tuple(classes)
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+    )
 
 
 def outage_response() -> JSONResponse:

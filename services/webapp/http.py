@@ -291,15 +291,19 @@ def build_router(webapp: WebApp) -> APIRouter:
         """Each file stored by the API (`POST /v1/attachments`, which checks its type, size and
         the user's quota) with the user's token; their attachment ids, in order."""
         ids = []
-        for file in files:
-            stored = await call(
-                request,
-                api.upload,
-                file.filename or "file",
-                file.file,
-                file.content_type or "application/octet-stream",
-            )
-            ids.append(stored["id"])
+        try:
+            for file in files:
+                stored = await call(
+                    request,
+                    api.upload,
+                    file.filename or "file",
+                    file.file,
+                    file.content_type or "application/octet-stream",
+                )
+                ids.append(stored["id"])
+        finally:  # the spooled temporary files go now, not when the request object is collected
+            for file in files:
+                await file.close()
         return ids
 
     async def soft(

@@ -7,6 +7,7 @@ as people through the web app, and check through the API that the state is what 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -54,11 +55,9 @@ def start_server(
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
-        try:
+        with contextlib.suppress(httpx.TransportError):  # not listening yet
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                 return process, base, log
-        except httpx.TransportError:
-            pass
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {log.read_text()}")
         time.sleep(0.1)

@@ -8,12 +8,14 @@ tools are missing (they are installed by deploy/postgres/start.sh, which CI runs
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,11 +58,9 @@ class Server:
         self.starts += 1
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            try:
+            with contextlib.suppress(httpx.TransportError):  # not listening yet
                 if httpx.get(self.base + ready_path, timeout=1).status_code == 200:
                     return self
-            except httpx.TransportError:
-                pass
             if self.process.poll() is not None:
                 pytest.fail(f"server exited: {self.log.read_text()[-4000:]}")
             time.sleep(0.1)
@@ -104,10 +104,33 @@ def requests_api(tmp: Path, database_url: str) -> Server:
 # --- a PostgreSQL cluster of our own ---------------------------------------------------------------
 
 
+# initdb refuses to run as root: as root, the cluster's files and processes belong to `postgres`.
+_AS_POSTGRES = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def _postgres_bin() -> Path:
+    """The newest installed PostgreSQL's programs (Debian's layout, as deploy/postgres/start.sh
+    installs it); a clear failure when there are none."""
+    versions = Path("/usr/lib/postgresql")
+    installed = sorted(
+        (p for p in versions.glob("*/bin") if (p / "initdb").exists()),
+        key=lambda p: [int(part) for part in p.parent.name.split(".")],
+    )
+    if not installed:
+        pytest.fail("PostgreSQL is not installed: run deploy/postgres/start.sh (make test does)")
+    return installed[-1]
+
+
+def _run(*argv: str) -> None:
+    subprocess.run([*_AS_POSTGRES, *argv], check=True, capture_output=True)
+
+
 @dataclass(frozen=True)
 class OwnCluster:
-    version: str
-    name: str
+    """A throwaway PostgreSQL of the test's own: its data folder, its port, its socket folder."""
+
+    bin: Path
+    data_dir: Path
     port: int
 
     @property
@@ -115,10 +138,21 @@ class OwnCluster:
         return f"postgresql+psycopg://chaos:chaos@127.0.0.1:{self.port}/chaos"
 
     def stop(self) -> None:
-        subprocess.run(["pg_ctlcluster", self.version, self.name, "stop", "-m", "fast"], check=True)
+        _run(str(self.bin / "pg_ctl"), "-D", str(self.data_dir), "stop", "-m", "fast", "-w")
 
     def start(self) -> None:
-        subprocess.run(["pg_ctlcluster", self.version, self.name, "start"], check=True)
+        options = f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1"
+        log = self.data_dir / "server.log"
+        _run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data_dir),
+            "-o",
+            options,
+            "-l",
+            str(log),
+            "start",
+        )
         _wait_ready(self.port)
 
 
@@ -130,32 +164,23 @@ def _wait_ready(port: int) -> None:
     raise RuntimeError(f"PostgreSQL on {port} did not become ready")
 
 
-def _as_postgres(*argv: str) -> None:
-    runner = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*runner, *argv], check=True, capture_output=True)
-
-
 @contextmanager
-def own_postgres_cluster(name: str = "chaos18a", port: int = 5499) -> Iterator[OwnCluster]:
-    """A fresh cluster `name` on `port` (never the shared one), dropped afterwards."""
-    if shutil.which("pg_createcluster") is None or not Path("/usr/lib/postgresql").is_dir():
-        pytest.skip("Debian's PostgreSQL tools are not installed (deploy/postgres/start.sh)")
-    if os.geteuid() != 0:
-        pytest.skip("creating a PostgreSQL cluster of the test's own needs root (pg_createcluster)")
-    version = sorted(
-        os.listdir("/usr/lib/postgresql"), key=lambda v: [int(p) for p in v.split(".")]
-    )[-1]
-    subprocess.run(["pg_dropcluster", "--stop", version, name], capture_output=True)
-    subprocess.run(
-        ["pg_createcluster", version, name, "-p", str(port)], check=True, capture_output=True
-    )
-    cluster = OwnCluster(version, name, port)
+def own_postgres_cluster(port: int = 5499) -> Iterator[OwnCluster]:
+    """A fresh cluster on `port` (never the shared one) in a temporary folder, removed afterwards.
+    Made with initdb and pg_ctl, so it needs neither root nor Debian's cluster registry."""
+    bin_dir = _postgres_bin()
+    data_dir = Path(tempfile.mkdtemp(prefix="own-postgres-"))
+    if _AS_POSTGRES:
+        shutil.chown(data_dir, "postgres", "postgres")
+    cluster = OwnCluster(bin_dir, data_dir, port)
     try:
+        _run(str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "--auth=trust")
         cluster.start()
-        _as_postgres(
-            "psql", "-q", "-p", str(port), "-c", "create role chaos login password 'chaos'"
-        )
-        _as_postgres("createdb", "-p", str(port), "-O", "chaos", "chaos")
+        psql = [str(bin_dir / "psql"), "-q", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
+        _run(*psql, "-c", "create role chaos login password 'chaos'")
+        _run(*psql, "-c", "create database chaos owner chaos")
         yield cluster
     finally:
-        subprocess.run(["pg_dropcluster", "--stop", version, name], capture_output=True)
+        with contextlib.suppress(subprocess.CalledProcessError):
+            cluster.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)

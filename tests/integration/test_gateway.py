@@ -58,7 +58,7 @@ def _named_server(name: str) -> ThreadingHTTPServer:
         do_GET = do_POST = do_PUT = _answer
 
         def log_message(self, *args: object) -> None:
-            pass
+            """Quiet: the test reads the answers, not the stand-in's access log."""
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
