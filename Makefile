@@ -29,11 +29,17 @@ down:
 demo: $(STAMP)
 	$(VENV)/bin/seller-support demo
 
-# The whole suite. Integration tests need PostgreSQL: when SUPPORT_TEST_DATABASE_URL is not set,
-# deploy/postgres/start.sh starts (and if needed installs) a local cluster and prints its URL.
+# The whole suite, on a fresh clone with nothing run before it. deploy/install-deps.sh installs
+# Debian's chromium, nginx and fonts-dejavu-core when missing (one line saying what to run when it
+# cannot); integration tests need PostgreSQL: when SUPPORT_TEST_DATABASE_URL is not set,
+# deploy/postgres/start.sh starts (and if needed installs) a local cluster and prints its URL; the
+# Kafka tests start the local broker themselves (deploy/kafka/start.sh). pytest exits 5 when it
+# collected nothing, and make fails with it: an empty run is a failure (PYTEST_PATHS narrows the run).
+PYTEST_PATHS ?= tests
 test: $(STAMP)
+	bash deploy/install-deps.sh
 	SUPPORT_TEST_DATABASE_URL="$${SUPPORT_TEST_DATABASE_URL:-$$(bash deploy/postgres/start.sh)}" \
-		$(PYTEST) -q -p no:cacheprovider tests
+		$(PYTEST) -q -p no:cacheprovider $(PYTEST_PATHS)
 
 # The fault-injection suite, full profile (tests/chaos; own Kafka and PostgreSQL on other ports):
 # writes its figures to docs/reliability.md. `make test` runs its short profile.
@@ -90,6 +96,7 @@ bench: $(STAMP)
 
 # A PNG of every web-app page, desktop and 390 px phone, into docs/ui/ (real server, Debian's chromium).
 screenshots: $(STAMP)
+	bash deploy/install-deps.sh chromium fonts-dejavu-core
 	$(PY) -m tests.browser.screenshots
 
 clean:
