@@ -93,3 +93,34 @@ def test_a_run_that_stops_what_it_starts_passes(tmp_path: Path) -> None:
     # Then it passes with no report
     assert done.returncode == 0, done.stdout + done.stderr
     assert "still running" not in done.stdout
+
+
+def test_gateway_origin_setup_failing_after_its_servers_started_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    """The bare-machine report: test_gateway_origin.py's fixture failed at nginx after starting
+    `seller-support serve` and the web app, and both outlived the suite."""
+    # Given the real fixture, whose last step (starting nginx) fails as on a machine without nginx
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    (tmp_path / "test_inner.py").write_text(
+        "import pytest\n"
+        "import tests.browser.test_gateway_origin as gateway_origin\n"
+        "from tests.browser.test_gateway_origin import origin  # noqa: F401\n\n\n"
+        "def no_nginx(*args, **kwargs):\n"
+        "    pytest.fail('nginx is not installed')\n\n\n"
+        "gateway_origin.start_gateway = no_nginx\n\n\n"
+        "def test_inner(origin):\n"
+        "    pass\n"
+    )
+    # When its pytest run ends
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "."],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    # Then the setup failed at nginx, and the server and web app it had started were stopped
+    assert "1 error" in done.stdout and "nginx is not installed" in done.stdout, done.stdout
+    assert "still running" not in done.stdout, done.stdout
