@@ -7,10 +7,12 @@ PYTEST  := $(PY) -m pytest
 .PHONY: venv run demo up down test test-unit chaos lint contracts postgres postgres-stop kafka kafka-stop \
 	bench image compose-up compose-down deploy-check clean screenshots
 
+# setuptools (the build backend pip runs) says "Editable installation ... be careful with folders"
+# on every editable install: information, not a problem, but it reads like one (issue 24).
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)

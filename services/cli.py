@@ -64,21 +64,22 @@ def _settings() -> Settings:
         sys.exit(f"seller-support: invalid SUPPORT_* settings: {messages}")
 
 
-def serve(args: argparse.Namespace) -> int:
-    import logging
+def serve_log_format(settings: Settings) -> str:
+    """SUPPORT_LOG_FORMAT when set; else short human lines in development (`make run` is read by a
+    person) and JSON lines in production (read by machines). docs/operations.md, "Logs"."""
+    return settings.log_format or ("json" if settings.production else "console")
 
+
+def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from services.embedded import create_embedded_app
     from services.notifications.smtp_server import stop_process
     from shared.http_server import PROBLEM_HTTP
+    from shared.observability import configure_logging
 
     settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format='{"at": "%(asctime)s", "level": "%(levelname)s", "logger": "%(name)s", '
-        '"message": "%(message)s"}',
-    )
+    configure_logging(settings.log_level, log_format=serve_log_format(settings))
     mail_server, smtp_url = _start_local_mail_server(settings)
     try:
         settings.ensure_data_dir()
@@ -97,6 +98,7 @@ def serve(args: argparse.Namespace) -> int:
             port=settings.port,
             http=PROBLEM_HTTP,  # malformed HTTP answered as problem+json too (issue 18)
             log_level=settings.log_level.lower(),
+            log_config=None,  # configure_logging above renders uvicorn's lines too
             access_log=False,  # the observability middleware logs one line per request
         )
     finally:
