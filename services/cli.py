@@ -29,6 +29,7 @@ from uuid import uuid4
 
 from pydantic import ValidationError
 
+from services.demo_world import World, WorldNotAsPromised
 from services.dlq_cli import add_dlq
 from services.requests.settings import Settings
 from shared.auth import ROLES
@@ -408,13 +409,16 @@ def demo(args: argparse.Namespace) -> int:
     base_url = args.base_url or f"http://{settings.host}:{settings.port}"
     walker = Demo(settings, base_url)
     print(f"seller-support demo against {base_url} (run {walker.run})")
+    world = World(walker)
     try:
         walker.walk()
-    except DemoFailed as error:
+        print("\ndone: every kind of request walked end to end.")
+        world.build()  # issue 24: requests left in every state to explore in the web app
+    except (DemoFailed, WorldNotAsPromised) as error:
         sys.exit(f"demo failed: {error}")
     except Exception as error:  # connection refused, mostly
         sys.exit(f"demo failed: {error!r}; is the system running (`make run`)?")
-    print("\ndone: every kind of request walked end to end.")
+    print("\n".join(world.describe(base_url)))
     return 0
 
 
@@ -677,7 +681,10 @@ def build_parser() -> argparse.ArgumentParser:
     mint.add_argument("--ttl", type=parse_ttl, default=timedelta(hours=1), help="default 1h")
     mint.set_defaults(handler=token)
 
-    walk = commands.add_parser("demo", help="seed orders and walk one request of each kind")
+    walk = commands.add_parser(
+        "demo",
+        help="walk one request of each kind, then leave a world to explore in the web app",
+    )
     walk.add_argument("--base-url", default=None, help="default http://SUPPORT_HOST:SUPPORT_PORT")
     walk.set_defaults(handler=demo)
     upgrade = commands.add_parser("migrate", help="migrate every store to its newest schema")

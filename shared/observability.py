@@ -163,6 +163,12 @@ def _short_console_event(_logger: Any, _name: str, event: dict[str, Any]) -> dic
     return event
 
 
+def _not_console_noise(record: logging.LogRecord) -> bool:
+    """The console leaves out each projection's "event applied" line (four per event in
+    `make run`): the request line and the notable events say what happened; JSON keeps them."""
+    return not (isinstance(record.msg, dict) and record.msg.get("event") == "event applied")
+
+
 def console_formatter(colors: bool) -> logging.Formatter:
     """Development's console: one short line per event, coloured when `colors` (a terminal)."""
     return structlog.stdlib.ProcessorFormatter(
@@ -229,6 +235,7 @@ def configure_logging(
         handler = logging.StreamHandler(output)
         if log_format == "console":
             handler.setFormatter(console_formatter(colors=_is_terminal(output)))
+            handler.addFilter(_not_console_noise)
             # Alembic's two lines per store and start ("Context impl SQLiteImpl.") tell a person
             # nothing; JSON keeps them for the record.
             logging.getLogger("alembic").setLevel(logging.WARNING)

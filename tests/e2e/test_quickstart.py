@@ -29,7 +29,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, dict[str, str], Path]]:
     """`make run` exactly as the README says, on a free port that is not the default 8000."""
     port = _free_port()
     assert port != 8000
@@ -63,7 +65,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
                 if time.monotonic() > deadline:
                     pytest.fail(f"make run did not become ready: {log.read_text()}")
                 time.sleep(0.1)
-            yield base, env
+            yield base, env, log
         finally:
             _stop_group(process)
 
@@ -88,8 +90,8 @@ def _quickstart_script() -> str:
     return "set -euo pipefail\n" + script
 
 
-def test_quickstart_curl_steps_work_as_written(server: tuple[str, dict[str, str]]) -> None:
-    _base, env = server
+def test_quickstart_curl_steps_work_as_written(server: tuple[str, dict[str, str], Path]) -> None:
+    base, env, log = server
     # Given `make run` on a port that is not the default, and SUPPORT_PORT set in this shell too
     # When the README's blocks run verbatim
     result = subprocess.run(
@@ -115,10 +117,16 @@ def test_quickstart_curl_steps_work_as_written(server: tuple[str, dict[str, str]
     while not list(mail.glob("*.eml")) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert list(mail.glob("*.eml")), f"no e-mail under {mail}"
+    # And make run printed one short human line per request, not JSON (development's console)
+    printed = log.read_text()
+    assert re.search(r"POST /v1/support-requests 201 \d+ ms", printed), printed[-3000:]
+    assert not [line for line in printed.splitlines() if line.startswith("{")], printed[-3000:]
+    # And the demo ended with the sign-in lines for this server's web app
+    assert f"open {base}/app/ — sign in as seller demo-seller-" in out
 
 
-def test_quickstart_steps_over_http(server: tuple[str, dict[str, str]]) -> None:
-    base, env = server
+def test_quickstart_steps_over_http(server: tuple[str, dict[str, str], Path]) -> None:
+    base, env, _ = server
 
     def token(role: str, sub: str) -> str:
         return subprocess.run(

@@ -77,6 +77,15 @@ def test_standard_library_lines_are_short_too(restore_logging: None) -> None:
     assert "SQLiteImpl" not in stream.getvalue()  # alembic's chatter is quiet in the console
 
 
+def test_console_leaves_out_each_projections_event_applied_line(restore_logging: None) -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream, force=True, log_format="console")
+    get_logger("shared.transport.projection").info("event applied", projection="search")
+    get_logger("services.requests.main").info("timers fired", fired=2)
+    assert "event applied" not in stream.getvalue()
+    assert "timers fired" in stream.getvalue() and "fired=2" in stream.getvalue()
+
+
 @pytest.mark.parametrize(
     "env, expected",
     [
