@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlencode
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
@@ -364,7 +364,7 @@ def build_router(webapp: WebApp) -> APIRouter:
         )
         if chosen and chosen != settings.get("locale"):
             await _save_locale(request, chosen)
-        return redirect(request, home_of(role))
+        return redirect(request, _safe_next(request, form.get("next"), home_of(role)))
 
     @router.post("/sign-out")
     async def sign_out(request: Request) -> Response:
@@ -557,6 +557,11 @@ def build_router(webapp: WebApp) -> APIRouter:
         except ValueError:
             flash(request, _("That was refused: {detail}", detail="unknown action"))
             return redirect(request, back)
+        # Money moves and support decisions are confirmed on a page of their own first, which
+        # says the amounts in words and who pays (issue 29; services/webapp/pages/confirm.py).
+        confirm = back + "/confirm?" + urlencode({"action": action.value, **_typed(form)})
+        if action in CONFIRM_FIRST and form.get("confirmed") != "1":
+            return redirect(request, confirm)
         try:
             # Evidence files become attachment ids beside the typed links (issue 21).
             ids = await upload(request, files)
@@ -569,7 +574,9 @@ def build_router(webapp: WebApp) -> APIRouter:
             command = command_for(action, form, currency_digits(form.get("currency") or "USD"))
         except InvalidInput:
             flash(request, _("Amount: type an amount such as 10.00."))
-            return redirect(request, back)
+            return redirect(request, confirm if action in CONFIRM_FIRST else back)
+        if form.get("auto_claim") == "on" and action in AUTO_CLAIM and command.body is not None:
+            command.body["auto_claim"] = True  # R38: the API checks the shipment is eligible
         try:
             await call(
                 request,
@@ -580,7 +587,8 @@ def build_router(webapp: WebApp) -> APIRouter:
             )
         except ApiError as error:
             flash(request, _("That was refused: {detail}", detail=error.detail))
-            return redirect(request, back)
+            # What was typed stays on the confirmation page beside the API's words (B10).
+            return redirect(request, confirm if action in CONFIRM_FIRST else back)
         flash(request, _("Done."), "success")
         return redirect(request, back)
 
@@ -694,17 +702,7 @@ def build_router(webapp: WebApp) -> APIRouter:
         )
         return render(webapp, request, "performance.html", performance=data)
 
-    @router.get("/notifications", response_class=HTMLResponse)
-    async def notifications(request: Request) -> Response:
-        user = user_of(request)
-        data = await soft(
-            request,
-            api.get,
-            f"/v1/users/{quote(user['sub'], safe='')}/notifications",
-            channel="in_app",
-            limit=100,
-        )
-        return render(webapp, request, "notifications.html", notifications=data)
+    # The notifications page is services/webapp/pages/notifications.py (issue 29).
 
     @router.get("/attachments/{attachment_id}")
     async def attachment(request: Request, attachment_id: str) -> Response:
@@ -743,6 +741,25 @@ def build_router(webapp: WebApp) -> APIRouter:
         )
 
     return router
+
+
+CONFIRM_FIRST = frozenset(
+    {
+        Action.FULL_REFUND,
+        Action.REFUND_WITH_RETURN,
+        Action.PARTIAL_REFUND,
+        Action.DECIDE_REFUND,
+        Action.DECIDE_REFUND_WITH_RETURN,
+        Action.DECIDE_UPHOLD_SELLER,
+        Action.DECIDE_PLATFORM_REFUND,
+    }
+)
+AUTO_CLAIM = frozenset({Action.FULL_REFUND, Action.REFUND_WITH_RETURN})
+
+
+def _typed(form: Mapping[str, str]) -> dict[str, str]:
+    """What the person typed into a form that is confirmed first, to show it again."""
+    return {k: form[k][:40] for k in ("amount", "auto_claim") if form.get(k)}
 
 
 def _idem(form: Mapping[str, str]) -> str | None:
