@@ -405,7 +405,7 @@ def build_router(webapp: WebApp) -> APIRouter:
         on this person in all (the request list of the search service, issue 19), read at once."""
         user = user_of(request)
         mine = {f"{user['role']}_id": user["sub"]}
-        inbox, recent, waiting_list = await asyncio.gather(
+        inbox, recent, waiting_list, archived_rows = await asyncio.gather(
             call(
                 request,
                 api.call,
@@ -429,6 +429,15 @@ def build_router(webapp: WebApp) -> APIRouter:
             soft(
                 request, api.get, "/v1/support-requests", waiting_on=user["role"], limit=100, **mine
             ),
+            # What waits on you leaves archived conversations out (finding B20).
+            soft(
+                request,
+                api.get,
+                "/v1/inbox",
+                tab="all",
+                archived="true",
+                limit=100,
+            ),
         )
         rows = inbox.json()
         known = {i["id"]: i for i in recent["items"]} if isinstance(recent, dict) else {}
@@ -441,14 +450,22 @@ def build_router(webapp: WebApp) -> APIRouter:
             )
         )
         known.update({r["request_id"]: f for r, f in zip(missing, fetched, strict=True)})
+        now = webapp.now()
         for row in rows:
             state = known.get(row["request_id"])
             row["state"] = state if isinstance(state, dict) else None
             on = WAITING_ON.get(row["state"]["status"]) if row["state"] else None
             row["waits_on_me"] = on == row.get("role") == user["role"]
+            row["overdue"] = _overdue(row["state"], str(row.get("last_event", "")), now)
         if isinstance(waiting_list, dict):
+            hidden = (
+                {r["request_id"] for r in archived_rows}
+                if isinstance(archived_rows, list)
+                else set()
+            )
+            count = sum(1 for i in waiting_list["items"] if i["id"] not in hidden)
             more = "+" if waiting_list.get("next_cursor") else ""
-            waiting = f"{len(waiting_list['items'])}{more}"
+            waiting = f"{count}{more}"
         else:
             waiting = str(sum(r["waits_on_me"] for r in rows))
         return {
@@ -462,13 +479,22 @@ def build_router(webapp: WebApp) -> APIRouter:
 
     @router.get("/inbox", response_class=HTMLResponse)
     async def inbox(
-        request: Request, tab: str | None = None, archived: bool = False, cursor: str | None = None
+        request: Request,
+        tab: str | None = None,
+        archived: bool = False,
+        cursor: str | None = None,
+        show: str = "",
     ) -> Response:
         user = user_of(request)
         if user["role"] not in ("buyer", "seller"):
             return redirect(request, home_of(user["role"]))
         chosen = _tab(tab if tab else ("customer_service" if user["role"] == "seller" else "all"))
         data = await _inbox_rows(request, chosen, archived, cursor)
+        show = show if show in ("waiting", "overdue") else ""
+        if show:  # the filters narrow the page the inbox API gave
+            key = "waits_on_me" if show == "waiting" else "overdue"
+            data["rows"] = [r for r in data["rows"] if r[key]]
+        data["show"] = show
         template = (
             "_inbox_rows.html"
             if request.headers.get("HX-Request") and request.query_params.get("rows")
@@ -760,6 +786,20 @@ AUTO_CLAIM = frozenset({Action.FULL_REFUND, Action.REFUND_WITH_RETURN})
 def _typed(form: Mapping[str, str]) -> dict[str, str]:
     """What the person typed into a form that is confirmed first, to show it again."""
     return {k: form[k][:40] for k in ("amount", "auto_claim") if form.get(k)}
+
+
+def _overdue(state: Mapping[str, Any] | None, last_event: str, now: datetime) -> bool:
+    """Whether a deadline of the open request has passed (the inbox's Overdue mark, issue 29):
+    the API's `overdue` when it gives it; else its `next_deadline` against the clock, or the
+    request's latest event being the API's own "… overdue" event while it is still open."""
+    if not state or state.get("status") in ("resolved", "cancelled"):
+        return False
+    if "overdue" in state:
+        return bool(state["overdue"])
+    due = state.get("next_deadline")
+    if due and datetime.fromisoformat(str(due)) <= now:
+        return True
+    return last_event.endswith("_overdue")
 
 
 def _idem(form: Mapping[str, str]) -> str | None:

@@ -92,4 +92,11 @@ PAGES_NL: Mapping[str, str] = {
     "Older notifications": "Oudere meldingen",
     "Newest notifications": "Nieuwste meldingen",
     "{count} unread": "{count} ongelezen",
+    # inbox
+    "Due {when}": "Uiterlijk {when}",
+    "Everything": "Alles",
+    "Filters": "Filters",
+    "Overdue": "Te laat",
+    "Search my requests": "Mijn verzoeken zoeken",
+    "Waiting on me": "Wacht op mij",
 }

@@ -128,3 +128,43 @@ def test_notifications_are_short_unread_counted_and_paged_b21(
     items = api.call("seller", seller, "GET", feed)
     assert [n["read"] for n in items if n["request_id"] == opened] == [True]
     assert sum(not n["read"] for n in items) == 21
+
+
+def test_inbox_rows_say_reason_due_and_overdue_and_the_count_leaves_archived_out_b15_b20(
+    page: Any, server: str, api: Api
+) -> None:
+    # Given three requests waiting on one seller, one of them archived, and one the seller opened
+    # as a buyer on another seller's order
+    buyer, seller = new_user("buyer"), new_user("seller")
+    orders = [api.order(buyer, seller) for _ in range(3)]
+    ids = [api.open(buyer, o, reason="wrong_item")["id"] for o in orders]
+    own = api.order(seller, new_user("other-seller"))
+    as_buyer = api.open(seller, own)["id"]
+    for rid in ids:
+        api.conversation("seller", seller, rid)
+    api.conversation("buyer", seller, as_buyer)
+    api.call("seller", seller, "POST", f"/v1/inbox/{ids[0]}/archive")
+    api.wait_for_listed("seller", seller, waiting_on="seller", count=3, seller_id=seller)
+    sign_in(page, server, "seller", seller)
+    # Then what waits on them counts the two in the inbox, not the archived one (B20)
+    expect(page.locator("#waiting-count")).to_contain_text("2 waiting on you")
+    # And each row says the reason and when the response is due, not yet overdue
+    row = page.get_by_role("listitem").filter(has_text=orders[1])
+    expect(row).to_contain_text("wrong item")
+    expect(row).to_contain_text("Due ")
+    expect(row.get_by_text("Overdue", exact=True)).to_have_count(0)
+    # When the seller's 48 business hours pass
+    api.advance("P7D")
+    page.reload()
+    # Then the rows are marked Overdue, and the Overdue filter shows them
+    expect(row.get_by_text("Overdue", exact=True)).to_be_visible()
+    page.get_by_role("navigation", name="Filters").get_by_role("link", name="Overdue").click()
+    rows = page.locator("li.conversation")
+    expect(rows).to_have_count(2)
+    state = api.state(ids[1])
+    assert state["status"] == "awaiting_seller"
+    # And All Messages shows the request the seller opened as a buyer with what happened (B15)
+    page.goto(f"{server}/app/inbox?tab=all")
+    mine = page.get_by_role("listitem").filter(has_text=own)
+    expect(mine).to_contain_text("Seller's response overdue")
+    assert severe_violations(page) == []
