@@ -648,9 +648,15 @@ def build_router(webapp: WebApp) -> APIRouter:
     # --- support, auditors ---
 
     @router.get("/queue", response_class=HTMLResponse)
-    async def queue(request: Request) -> Response:
-        user_of(request)
-        result = await soft(request, api.get, "/v1/support/queue", limit=100)
+    async def queue(request: Request, show: str = "") -> Response:
+        user = user_of(request)
+        # The queue's filters are the API's own (issue 29): mine, unassigned, past the SLA.
+        filters = {
+            "mine": {"assigned_to": user["sub"]},
+            "unassigned": {"unassigned": "true"},
+            "breached": {"breached": "true"},
+        }.get(show, {})
+        result = await soft(request, api.get, "/v1/support/queue", limit=100, **filters)
         items = result.get("items", []) if isinstance(result, dict) else result
         return render(
             webapp,
@@ -659,6 +665,7 @@ def build_router(webapp: WebApp) -> APIRouter:
             queue=items,
             summary=result if isinstance(result, dict) else None,
             assign_enabled=webapp.assign_enabled,
+            show=show if filters else "",
         )
 
     @router.post("/queue/{request_id}/assign")

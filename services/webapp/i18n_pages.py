@@ -99,4 +99,7 @@ PAGES_NL: Mapping[str, str] = {
     "Overdue": "Te laat",
     "Search my requests": "Mijn verzoeken zoeken",
     "Waiting on me": "Wacht op mij",
+    # support queue
+    "Mine": "Van mij",
+    "Unassigned": "Niet toegewezen",
 }

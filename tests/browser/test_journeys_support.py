@@ -192,3 +192,25 @@ def test_signing_in_from_a_link_lands_on_that_page_b6(page: Any, server: str, ap
     page.get_by_label("User id").fill(seller)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("tab", name="Customer Service")).to_be_visible()
+
+
+def test_queue_filters_mine_and_unassigned(page: Any, server: str, api: Api) -> None:
+    # Given two escalated requests, one assigned to the agent
+    _b1, _s1, taken_order, taken = disputed_case(api)
+    _b2, _s2, free_order, free = disputed_case(api)
+    agent = new_user("agent")
+    api.call("support", agent, "POST", f"/v1/support-requests/{taken}/assign", {})
+    api.wait_for_queue([taken], assigned_to=agent)
+    api.wait_for_queue([free])
+    sign_in(page, server, "support", agent)
+    filters = page.get_by_role("navigation", name="Filters")
+    # When the agent shows only theirs
+    filters.get_by_role("link", name="Mine").click()
+    # Then only the one assigned to them is listed
+    expect(page.get_by_role("link", name=re.compile(taken_order))).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile(free_order))).to_have_count(0)
+    # When they show the unassigned ones, the other is there and theirs is not
+    filters.get_by_role("link", name="Unassigned").click()
+    expect(page.get_by_role("link", name=re.compile(free_order))).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile(taken_order))).to_have_count(0)
+    assert api.state(free)["assigned_to"] is None
