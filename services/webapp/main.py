@@ -73,6 +73,7 @@ def create_webapp(
         now=now,
         upload_max_bytes=settings.upload_max_bytes,
         upload_max_files=settings.upload_max_files,
+        session_idle_seconds=settings.session_idle_seconds,
     )
     app = FastAPI(title="Seller Support web app", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.webapp = webapp
