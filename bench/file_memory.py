@@ -5,7 +5,8 @@ the same run's baseline:
   `/app/attachments/{id}`, beside the same N straight from the API's `/v1/attachments/{id}`
   (which streams from the blob store);
 - **image uploads**: N parallel uploads of a 6300 x 6300 RGBA PNG of zeros (about 150 KB on the
-  wire, 159 MB decoded), beside N parallel uploads of a 150 KB photo.
+  wire, 159 MB decoded), and of the largest such PNG the default decode bound accepts (5600 x 5600,
+  120 MiB decoded), beside N parallel uploads of a 150 KB photo.
 
 For each: the server's resident memory after warm-up, its peak while the N run (VmHWM), and its
 resident memory 3 s after they finished (what was given back). `python -m bench.file_memory`
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.attachments import _multipart, _post, _Server, _vm, mp4
+
+LARGEST_ACCEPTED = 5600  # 5600² x 4 bytes = 120 MiB decoded, under the 128 MiB default bound
 
 
 def zeros_png(side: int = 6300) -> bytes:
@@ -155,6 +158,10 @@ def run(parallel_downloads: int = 6, parallel_uploads: int = 4, video_mb: float 
         "png_bytes": len(bomb),
         "uploads_small_photo": _uploads(parallel_uploads, small_photo(), "image/jpeg"),
         "uploads_zeros_png": _uploads(parallel_uploads, bomb, "image/png"),
+        # the largest RGBA image the default decode bound takes: what N at a time still cost
+        "uploads_largest_accepted_png": _uploads(
+            parallel_uploads, zeros_png(LARGEST_ACCEPTED), "image/png"
+        ),
     }
 
 
@@ -172,6 +179,9 @@ def markdown_rows(result: dict[str, Any]) -> list[str]:
         f"{cell(result['downloads_api'])} (same, from the API) | |",
         f"| server RSS MiB, {m} parallel uploads of a 6300² RGBA PNG of zeros "
         f"({round(result['png_bytes'] / 1024)} KB) | {cell(result['uploads_zeros_png'])} | "
+        f"{cell(result['uploads_small_photo'])} ({m} parallel 150 KB photos) | |",
+        f"| server RSS MiB, {m} parallel uploads of a {LARGEST_ACCEPTED}² RGBA PNG of zeros (120 "
+        f"MiB decoded, accepted) | {cell(result['uploads_largest_accepted_png'])} | "
         f"{cell(result['uploads_small_photo'])} ({m} parallel 150 KB photos) | |",
     ]
 

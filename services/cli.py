@@ -71,7 +71,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from services.embedded import create_embedded_app
     from services.notifications.smtp_server import stop_process
-    from shared.http_server import PROBLEM_HTTP
+    from shared.http_server import PROBLEM_HTTP, proxy_headers
 
     settings = _settings()
     logging.basicConfig(
@@ -98,6 +98,7 @@ def serve(args: argparse.Namespace) -> int:
             http=PROBLEM_HTTP,  # malformed HTTP answered as problem+json too (issue 18)
             log_level=settings.log_level.lower(),
             access_log=False,  # the observability middleware logs one line per request
+            **proxy_headers(settings.trusted_proxies),  # none unless configured (issue 26)
         )
     finally:
         if mail_server is not None:

@@ -35,7 +35,7 @@ from services.webapp.http import (
 from services.webapp.i18n import Translator
 from services.webapp.settings import WebAppSettings
 from shared.auth import TokenCodec
-from shared.http_server import PROBLEM_HTTP
+from shared.http_server import PROBLEM_HTTP, proxy_headers
 
 log = logging.getLogger("seller_support.webapp")
 
@@ -201,6 +201,7 @@ def main() -> None:
         port=settings.port,
         access_log=False,
         http=PROBLEM_HTTP,
+        **proxy_headers(settings.trusted_proxies),  # none unless configured (issue 26)
     )
 
 

@@ -38,6 +38,11 @@ class WebAppSettings(BaseSettings):
     # (the largest attachment the API takes, a 50 MB video, plus the form's fields), this many files.
     upload_max_bytes: int = Field(default=51 * 1024 * 1024, gt=0)
     upload_max_files: int = Field(default=5, ge=1, le=50)
+    # addresses/networks whose X-Forwarded-For is believed (the gateway); empty: nobody (issue 26)
+    trusted_proxies: str = Field(
+        default="",
+        validation_alias=AliasChoices("SUPPORT_WEBAPP_TRUSTED_PROXIES", "SUPPORT_TRUSTED_PROXIES"),
+    )
     production: bool = Field(
         default=False,
         validation_alias=AliasChoices("SUPPORT_WEBAPP_PRODUCTION", "SUPPORT_PRODUCTION"),

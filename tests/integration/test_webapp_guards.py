@@ -1,7 +1,7 @@
-"""The web app's files and sessions (issue 26) on a real `seller-support serve` (its own port and
-data folder): `/app/attachments/{id}` streams the API's file with the API's guards (class 3), and
-signing out, or staying idle, ends the session on the server so a replayed cookie opens nothing
-(class 6)."""
+"""Issue 26 on a real `seller-support serve` (its own port and data folder, embedded mode):
+`/app/attachments/{id}` streams the API's file with the API's guards (class 3); signing out, or
+staying idle, ends the session on the server so a replayed cookie opens nothing (class 6); and
+`X-Forwarded-For` from loopback is not believed unless configured (class 7)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,12 @@ import httpx
 import pytest
 
 from shared.auth import TokenCodec
+from shared.http_server import proxy_headers
 from tests.attachment_files import pdf, photo
 
 REPO = Path(__file__).resolve().parents[2]
 IDLE_SECONDS = 3
+ANONYMOUS_LIMIT = 3
 
 
 def _free_port() -> int:
@@ -39,8 +41,15 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "SUPPORT_PORT": str(port),
         "SUPPORT_DATA_DIR": str(folder / "var"),
         "SUPPORT_WEBAPP_SESSION_IDLE_SECONDS": str(IDLE_SECONDS),
+        "SUPPORT_RATINGS_ANONYMOUS_RATE_LIMIT": f"{ANONYMOUS_LIMIT}/minute",
     }
-    for name in ("SUPPORT_DATABASE_URL", "SUPPORT_PRODUCTION", "SUPPORT_JWT_SECRET"):
+    for name in (
+        "SUPPORT_DATABASE_URL",
+        "SUPPORT_PRODUCTION",
+        "SUPPORT_JWT_SECRET",
+        "SUPPORT_TRUSTED_PROXIES",
+        "FORWARDED_ALLOW_IPS",
+    ):
         env.pop(name, None)
     log = folder / "server.log"
     process = subprocess.Popen(
@@ -178,3 +187,27 @@ def test_class6_an_idle_session_ends_on_the_server(base: str) -> None:
         answer = later.get("/app/inbox")
         assert answer.status_code == 303
         assert answer.headers["location"].endswith("/app/")
+
+
+# --- class 7 ------------------------------------------------------------------------------------
+
+
+def test_class7_x_forwarded_for_from_loopback_does_not_reset_the_anonymous_limit(base: str) -> None:
+    # Given the anonymous rating limit of ANONYMOUS_LIMIT reads a minute per client address
+    path = f"{base}/v1/sellers/s-xff-{time.monotonic_ns()}/support-rating"
+    statuses = []
+    # When a local caller claims a new address in X-Forwarded-For with every read
+    for n in range(ANONYMOUS_LIMIT + 2):
+        answer = httpx.get(path, headers={"X-Forwarded-For": f"203.0.113.{n + 1}"}, timeout=30)
+        statuses.append(answer.status_code)
+    # Then the header changes nothing: the caller is still one address, limited after the limit
+    assert 429 not in statuses[:ANONYMOUS_LIMIT], statuses
+    assert statuses[ANONYMOUS_LIMIT:] == [429, 429], statuses
+
+
+def test_class7_proxy_headers_are_read_only_from_the_configured_proxies() -> None:
+    assert proxy_headers("") == {"proxy_headers": False}
+    assert proxy_headers(" 127.0.0.1 , 10.0.0.0/8 ") == {
+        "proxy_headers": True,
+        "forwarded_allow_ips": "127.0.0.1,10.0.0.0/8",
+    }
