@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # addresses/networks whose X-Forwarded-For is believed (the gateway); empty: nobody (issue 26)
     trusted_proxies: str = ""
+    # `json` (one JSON object per line) or `console` (one short human line per event, coloured in
+    # a terminal); unset: `seller-support serve` prints console lines, production JSON (issue 24).
+    log_format: Literal["json", "console"] | None = None
     # Attachments (issue 21, docs/attachments.md): limits per kind, each uploader's allowance per
     # 24 hours, the decompression-bomb guard, where the bytes go, how often the sweep runs.
     attachments_image_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
