@@ -53,7 +53,7 @@ from services.webapp.views import (
     command_for,
     may_message,
 )
-from shared.auth import ROLES, TokenCodec
+from shared.auth import ROLES, TokenCodec, valid_subject
 from shared.business_time import calendar_for
 
 log = logging.getLogger("seller_support.webapp")
@@ -338,7 +338,7 @@ def build_router(webapp: WebApp) -> APIRouter:
                 return redirect(request, "/")
         else:
             role, sub = form.get("role", ""), form.get("user_id", "").strip()[:200]
-            if role not in SIGN_IN_ROLES or not sub:
+            if role not in SIGN_IN_ROLES or not valid_subject(sub):  # an id (issue 26)
                 flash(request, _("Type a user id."))
                 return redirect(request, "/")
             token = webapp.codec.encode(
