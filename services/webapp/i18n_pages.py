@@ -202,4 +202,39 @@ PAGES_NL: Mapping[str, str] = {
         "Typ een bestelnummer of het begin ervan, een verzoek-id of woorden uit het artikel of de "
         "berichten."
     ),
+    # orders, getting help, cancellations
+    "Orders": "Bestellingen",
+    "No orders.": "Geen bestellingen.",
+    "Placed": "Geplaatst",
+    "Placed {when}": "Geplaatst {when}",
+    "Get help": "Hulp vragen",
+    "Send request": "Verzoek versturen",
+    "Photos (JPEG, PNG, WebP, HEIC); at most {files} files.": (
+        "Foto's (JPEG, PNG, WebP, HEIC); hoogstens {files} bestanden."
+    ),
+    "Your request was sent.": "Uw verzoek is verstuurd.",
+    "Refunded {amount}": "Terugbetaald: {amount}",
+    "You can ask for help with this item.": "U kunt hulp vragen bij dit artikel.",
+    "Help can be asked for this item.": "Voor dit artikel kan hulp worden gevraagd.",
+    "Help cannot be asked now: {why}": "Nu kan geen hulp worden gevraagd: {why}",
+    "View support request": "Supportverzoek bekijken",
+    "Support requests": "Supportverzoeken",
+    "Shipment": "Zending",
+    "Original shipment": "Oorspronkelijke zending",
+    "Shipped": "Verzonden",
+    "Delivered": "Bezorgd",
+    "Not yet": "Nog niet",
+    "Last scan": "Laatste scan",
+    "Not shipped yet.": "Nog niet verzonden.",
+    "The order's shipment is not available.": "De zending van de bestelling is niet beschikbaar.",
+    "Cancel the order": "De bestelling annuleren",
+    "Request cancellation": "Annulering aanvragen",
+    "Cancellation request": "Annuleringsverzoek",
+    "Your cancellation request was sent to the seller.": (
+        "Uw annuleringsverzoek is naar de verkoper gestuurd."
+    ),
+    "Accept cancellation": "Annulering accepteren",
+    "Decline cancellation": "Annulering weigeren",
+    "Answer by {when}": "Antwoord uiterlijk {when}",
+    "The buyer asks to cancel: {reason}": "De koper vraagt om annulering: {reason}",
 }

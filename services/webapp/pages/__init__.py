@@ -19,7 +19,7 @@ from services.webapp.i18n_pages import (
     RATING_REASON_WORDS,
     WINDOW_WORDS,
 )
-from services.webapp.pages import confirm, notifications, request_extras
+from services.webapp.pages import confirm, notifications, orders, request_extras
 
 
 def actor_name(_: Translator, actor: str, user: dict[str, Any] | None = None) -> str:
@@ -42,5 +42,5 @@ def include(app: FastAPI, webapp: WebApp) -> None:
         EFFECT_WORDS=EFFECT_WORDS,
         RATING_REASON_WORDS=RATING_REASON_WORDS,
     )
-    for module in (request_extras, confirm, notifications):
+    for module in (request_extras, confirm, notifications, orders):
         app.include_router(module.router)
