@@ -66,6 +66,7 @@ PROFILES = {
             "kill requests-api",
             "broker down, ledger restarted",
             "postgres down",
+            "kill gateway",
         ),
         gap_s=(2, 5),
     ),
@@ -88,6 +89,7 @@ PROFILES = {
             "kill relay",
             "kill requests-api",
             "kill notifications mid-round",
+            "kill gateway",
         ),
         gap_s=(4, 12),
     ),
@@ -100,6 +102,7 @@ PROGRAM = {
     "notifications": "notifications",
     "requests-upstream": "requests-upstream",
     "requests-api": "requests-api",
+    "gateway": "gateway",
 }
 
 
@@ -150,6 +153,9 @@ def inject(system: ChaosSystem, profile: Profile, fault: str) -> FaultRecord:
     else:  # pragma: no cover - a typo in a profile
         raise AssertionError(f"unknown fault {fault!r}")
     system.recovered(record)
+    if fault == "kill gateway":  # issue 26: the port answers from a fresh nginx, no orphan on it
+        record.notes["listeners"] = system.gateway_listeners()
+        assert record.notes["listeners"] == {system.service_pid("gateway")} != {record.notes["pid"]}
     return record
 
 
