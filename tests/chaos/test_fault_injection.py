@@ -33,6 +33,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.chaos import report_notes
 from tests.chaos.invariants import Findings, check, drain
 from tests.chaos.load import Load
 from tests.chaos.system import REPO, ChaosConfig, ChaosSystem, FaultRecord
@@ -275,6 +276,7 @@ def write_report(
         f"- `audit verify`: exit {findings.audit_verify}; `audit rebuild --compare`: exit "
         f"{findings.audit_rebuild}",
         "",
+        *report_notes.LINES,
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
