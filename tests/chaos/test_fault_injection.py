@@ -33,6 +33,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.chaos import report_notes
 from tests.chaos.invariants import Findings, check, drain
 from tests.chaos.load import Load
 from tests.chaos.system import REPO, ChaosConfig, ChaosSystem, FaultRecord
@@ -66,6 +67,7 @@ PROFILES = {
             "kill requests-api",
             "broker down, ledger restarted",
             "postgres down",
+            "kill gateway",
         ),
         gap_s=(2, 5),
     ),
@@ -88,6 +90,7 @@ PROFILES = {
             "kill relay",
             "kill requests-api",
             "kill notifications mid-round",
+            "kill gateway",
         ),
         gap_s=(4, 12),
     ),
@@ -100,6 +103,7 @@ PROGRAM = {
     "notifications": "notifications",
     "requests-upstream": "requests-upstream",
     "requests-api": "requests-api",
+    "gateway": "gateway",
 }
 
 
@@ -151,6 +155,9 @@ def inject(system: ChaosSystem, profile: Profile, fault: str) -> FaultRecord:
     else:  # pragma: no cover - a typo in a profile
         raise AssertionError(f"unknown fault {fault!r}")
     system.recovered(record)
+    if fault == "kill gateway":  # issue 26: the port answers from a fresh nginx, no orphan on it
+        record.notes["listeners"] = system.gateway_listeners()
+        assert record.notes["listeners"] == {system.service_pid("gateway")} != {record.notes["pid"]}
     return record
 
 
@@ -284,6 +291,7 @@ def write_report(
         f"- `audit verify`: exit {findings.audit_verify}; `audit rebuild --compare`: exit "
         f"{findings.audit_rebuild}",
         "",
+        *report_notes.LINES,
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
