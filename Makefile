@@ -27,7 +27,8 @@ up: $(STAMP)
 down:
 	bash deploy/down.sh
 
-# Against a running `make run`: seeds orders and walks one request of each kind, printing each step.
+# Against a running `make run` (SUPPORT_PORT): walks one request of each kind, printing each step,
+# then leaves a world to explore in the web app and prints the lines to sign in with, last.
 demo: $(STAMP)
 	$(VENV)/bin/seller-support demo
 
