@@ -237,4 +237,41 @@ PAGES_NL: Mapping[str, str] = {
     "Decline cancellation": "Annulering weigeren",
     "Answer by {when}": "Antwoord uiterlijk {when}",
     "The buyer asks to cancel: {reason}": "De koper vraagt om annulering: {reason}",
+    # what happens next (buyer)
+    "What happens next": "Wat er nu gebeurt",
+    "The seller offers {amount}. If you accept, you get {amount} back. If you decline, you may "
+    "send the item back within 5 business days for a full refund.": (
+        "De verkoper biedt {amount}. Accepteert u, dan krijgt u {amount} terug. Weigert u, dan mag "
+        "u het artikel binnen 5 werkdagen terugsturen voor een volledige terugbetaling."
+    ),
+    "Answer by {when}.": "Antwoord uiterlijk {when}.",
+    "Send the item back for a full refund.": (
+        "Stuur het artikel terug voor een volledige terugbetaling."
+    ),
+    "Drop it off by {when}.": "Lever het uiterlijk {when} af.",
+    "Return address": "Retouradres",
+    "Return label tracking number: {number}": "Trackingnummer van het retourlabel: {number}",
+    "The return label and its tracking number appear here as soon as the platform issues it.": (
+        "Het retourlabel en het trackingnummer verschijnen hier zodra het platform het aanmaakt."
+    ),
+    "Your return is on its way to the seller. The seller inspects it within 2 business days of "
+    "delivery; then you are refunded.": (
+        "Uw retour is onderweg naar de verkoper. De verkoper controleert het binnen 2 werkdagen na "
+        "bezorging; daarna krijgt u uw geld terug."
+    ),
+    "Platform support reviews the case, with everything you and the seller sent, and decides. You "
+    "get an e-mail and a notification when they do.": (
+        "Platformsupport bekijkt de zaak, met alles wat u en de verkoper stuurden, en beslist. U "
+        "krijgt een e-mail en een melding zodra dat gebeurt."
+    ),
+    "You are refunded {amount}. It reaches your original payment method in 3 to 5 days.": (
+        "U krijgt {amount} terug. Het staat binnen 3 tot 5 dagen op uw oorspronkelijke "
+        "betaalmethode."
+    ),
+    "The seller answers by the deadline above; if they do not, you may escalate to platform "
+    "support.": (
+        "De verkoper antwoordt voor de termijn hierboven; zo niet, dan kunt u het aan "
+        "platformsupport voorleggen."
+    ),
+    "You get a notification when something changes.": "U krijgt een melding als er iets verandert.",
 }
