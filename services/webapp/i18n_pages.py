@@ -274,4 +274,5 @@ PAGES_NL: Mapping[str, str] = {
         "platformsupport voorleggen."
     ),
     "You get a notification when something changes.": "U krijgt een melding als er iets verandert.",
+    "no feedback yet": "nog geen feedback",
 }

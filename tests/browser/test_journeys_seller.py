@@ -168,3 +168,26 @@ def test_inbox_rows_say_reason_due_and_overdue_and_the_count_leaves_archived_out
     mine = page.get_by_role("listitem").filter(has_text=own)
     expect(mine).to_contain_text("Seller's response overdue")
     assert severe_violations(page) == []
+
+
+def test_csat_is_on_the_customer_service_tab_r46(page: Any, server: str, api: Api) -> None:
+    # Given a seller whose buyer gave a resolved request a thumbs up
+    buyer, seller = new_user("buyer"), new_user("seller")
+    rid = api.open(buyer, api.order(buyer, seller))["id"]
+    api.call(
+        "seller", seller, "POST", f"/v1/support-requests/{rid}/responses", {"type": "full_refund"}
+    )
+    api.call("buyer", buyer, "POST", f"/v1/support-requests/{rid}/feedback", {"thumbs": "up"})
+    rating = f"/v1/sellers/{seller}/support-rating"
+    deadline = time.monotonic() + 30
+    while (api.call("seller", seller, "GET", rating).get("csat") or {}).get("responses") != 1:
+        assert time.monotonic() < deadline, "the rating never counted the feedback"
+        time.sleep(0.2)
+    # When the seller opens the Customer Service tab
+    sign_in(page, server, "seller", seller)
+    expect(page.get_by_role("tab", name="Customer Service")).to_have_attribute(
+        "aria-selected", "true"
+    )
+    # Then the CSAT score is there
+    expect(page.locator("#csat")).to_contain_text("Customer satisfaction (CSAT): 100 %")
+    expect(page.locator("#csat")).to_contain_text("Thumbs up 1")
