@@ -48,6 +48,17 @@ RATING_REASON_WORDS: Mapping[str, str] = {
     "support_decided_seller_dispute": "Support decided on the return you disputed",
 }
 
+STANDING_WORDS: Mapping[str, str] = {
+    "answered_in_time": "Answered in time",
+    "escalated_unanswered": "Escalated without an answer",
+    "overturned": "Overturned by support",
+}
+STANDING_STATE_WORDS: Mapping[str, str] = {
+    "exceeds": "Better than the standard",
+    "meets": "Meets the standard",
+    "below": "Below the standard",
+}
+
 PAGES_NL: Mapping[str, str] = {
     # who did it
     "You": "U",
@@ -275,4 +286,43 @@ PAGES_NL: Mapping[str, str] = {
     ),
     "You get a notification when something changes.": "U krijgt een melding als er iets verandert.",
     "no feedback yet": "nog geen feedback",
+    # seller programme, standing, the request list
+    "Settings": "Instellingen",
+    "Standing": "Status als verkoper",
+    "Seller support programme": "Programma voor verkopersupport",
+    "You are enrolled since {when}.": "U doet mee sinds {when}.",
+    "You are enrolled.": "U doet mee.",
+    "You are on the waitlist since {when}.": "U staat sinds {when} op de wachtlijst.",
+    "You are not enrolled yet: requests on your orders go to platform support.": (
+        "U doet nog niet mee: verzoeken op uw bestellingen gaan naar platformsupport."
+    ),
+    "Join the waitlist": "Op de wachtlijst",
+    "You are on the waitlist.": "U staat op de wachtlijst.",
+    "Buyers send returns here; the address in force when a return is required is the one they "
+    "see.": (
+        "Kopers sturen retouren hierheen; ze zien het adres dat geldt op het moment dat een retour "
+        "nodig is."
+    ),
+    "Name": "Naam",
+    "Address line 1": "Adresregel 1",
+    "Address line 2": "Adresregel 2",
+    "City": "Plaats",
+    "Region": "Regio",
+    "Postal code": "Postcode",
+    "Country": "Land",
+    "Save": "Opslaan",
+    "Your return address is saved.": "Uw retouradres is opgeslagen.",
+    "From {start} to {end}": "Van {start} tot {end}",
+    "Standard": "Norm",
+    "Where you stand": "Waar u staat",
+    "Requests": "Verzoeken",
+    "The requests behind it": "De verzoeken erachter",
+    "Evaluated {when}": "Beoordeeld {when}",
+    "Answered in time": "Op tijd beantwoord",
+    "Escalated without an answer": "Geëscaleerd zonder antwoord",
+    "Better than the standard": "Beter dan de norm",
+    "Meets the standard": "Voldoet aan de norm",
+    "Below the standard": "Onder de norm",
+    "Any": "Alle",
+    "CSV": "CSV",
 }
