@@ -191,3 +191,30 @@ def test_csat_is_on_the_customer_service_tab_r46(page: Any, server: str, api: Ap
     # Then the CSAT score is there
     expect(page.locator("#csat")).to_contain_text("Customer satisfaction (CSAT): 100 %")
     expect(page.locator("#csat")).to_contain_text("Thumbs up 1")
+
+
+def test_on_a_phone_the_sellers_answers_are_on_the_first_screen(
+    browser: Any, server: str, api: Api
+) -> None:
+    # Given a request with a long history waiting on the seller
+    buyer, seller = new_user("buyer"), new_user("seller")
+    rid = api.open(buyer, api.order(buyer, seller))["id"]
+    for n in range(8):
+        api.call(
+            "buyer", buyer, "POST", f"/v1/support-requests/{rid}/messages", {"body": f"Hello {n}"}
+        )
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        sign_in(page, server, "seller", seller)
+        # When the seller opens it on a 390 px phone
+        page.goto(f"{server}/app/requests/{rid}")
+        # Then the first answer is within the first screen, and nothing scrolls sideways
+        button = page.get_by_role("button", name="Full refund", exact=True)
+        box = button.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 844, box
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert api.state(rid)["status"] == "awaiting_seller"
+    finally:
+        context.close()
