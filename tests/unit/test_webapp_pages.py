@@ -129,3 +129,16 @@ def test_a_standing_figures_api_link_opens_the_apps_list_with_only_the_lists_fil
 
     link = app_link("/v1/support-requests?seller_id=s-1&responded_in_time=false&evil=1")
     assert link == "/list?seller_id=s-1&responded_in_time=false"
+
+
+def test_b14_every_holiday_a_deadline_can_skip_has_its_dutch_name() -> None:
+    import holidays
+
+    years = range(2026, 2031)
+    names = {
+        str(n)
+        for country in ("US", "NL")
+        for n in holidays.country_holidays(country, years=years, language="en_US").values()
+    }
+    assert "Thanksgiving Day" in names and "King's Day" in names  # English, for both countries
+    assert sorted(n for n in names if n not in i18n.NL) == []
