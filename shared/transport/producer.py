@@ -14,10 +14,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kafka import KafkaProducer
-from kafka.errors import KafkaTimeoutError
+if TYPE_CHECKING:
+    # kafka-python is imported when a producer is made: embedded mode never loads it (issue 30).
+    from kafka import KafkaProducer
 
 log = logging.getLogger("seller_support.kafka")
 
@@ -53,6 +54,8 @@ def producer_config(bootstrap_servers: str, client_id: str, **overrides: Any) ->
 
 def make_producer(bootstrap_servers: str, client_id: str, **overrides: Any) -> KafkaProducer:
     """A producer that only reports success once every in-sync replica has the record."""
+    from kafka import KafkaProducer
+
     return KafkaProducer(**producer_config(bootstrap_servers, client_id, **overrides))
 
 
@@ -64,6 +67,8 @@ def send_acknowledged(
     False when `stop` was set first: the caller must then drop the producer, whose buffered records
     may still go out. Raises the first delivery failure. Callers store their progress only after
     True, so a crash anywhere re-sends rather than loses."""
+    from kafka.errors import KafkaTimeoutError
+
     futures = [producer.send(topic, key=r.key, value=r.value, headers=r.headers) for r in records]
     for future in futures:
         while not future.is_done:
@@ -80,7 +85,7 @@ class PublishingStopped(Exception):
     """Shutdown was asked for while a batch waited for its acknowledgements."""
 
 
-ProducerFactory = Callable[[], KafkaProducer]
+ProducerFactory = Callable[[], "KafkaProducer"]
 
 
 class LazyProducer:

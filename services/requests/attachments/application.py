@@ -16,14 +16,11 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from uuid import uuid4
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
-from pypdf.generic import DictionaryObject, IndirectObject
 from sqlalchemy import Engine, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -61,6 +58,9 @@ from services.requests.attachments.storage import (
 from services.requests.attachments.uploads import Upload
 from shared.clock import Clock
 from shared.migrations import ensure_schema
+
+if TYPE_CHECKING:
+    from pypdf.generic import DictionaryObject
 
 UNREFERENCED_LIFETIME = timedelta(hours=24)
 QUOTA_WINDOW = timedelta(hours=24)
@@ -129,9 +129,6 @@ class Attachments:
         self.max_image_pixels = max_image_pixels
         self.spool_dir = spool_dir
         ensure_schema(engine, ATTACHMENTS_STORE)
-        import pillow_heif  # a plug-in that registers itself: opened here, not at import time
-
-        pillow_heif.register_heif_opener()
 
     # --- upload ----------------------------------------------------------------------------------
 
@@ -161,6 +158,9 @@ class Attachments:
     def _clean_image(self, path: Path, detected: str) -> Cleaned:
         """Decode and re-encode: EXIF (GPS included), XMP, comments and every other chunk stay
         behind; the orientation EXIF asked for is applied to the pixels first."""
+        Image = _pillow()
+        from PIL import ImageOps, UnidentifiedImageError
+
         previous = Image.MAX_IMAGE_PIXELS
         try:
             with warnings.catch_warnings():
@@ -454,6 +454,9 @@ def _facts(stored: Stored) -> AttachmentFacts:
 def _check_pdf(path: Path) -> None:
     """Parse the whole document with pypdf; refuse JavaScript and embedded files anywhere it can
     hide them (name trees, open and additional actions, annotations), and scan the raw bytes too."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
     try:
         reader = PdfReader(path, strict=False)
         if reader.is_encrypted:
@@ -481,7 +484,21 @@ def _check_pdf(path: Path) -> None:
     check_pdf_features(has_js, has_files)
 
 
+@cache
+def _pillow() -> Any:
+    """Pillow with the HEIF plug-in registered, imported on the first image (issue 30: the
+    imaging and PDF libraries cost ~30 MB of memory and ~0.5 s of start-up to a process that may
+    never clean an image)."""
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    return Image
+
+
 def _dict(value: Any) -> DictionaryObject:
+    from pypdf.generic import DictionaryObject, IndirectObject
+
     if isinstance(value, IndirectObject):
         value = value.get_object()
     return value if isinstance(value, DictionaryObject) else DictionaryObject()

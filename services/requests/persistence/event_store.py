@@ -25,11 +25,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
-import psycopg
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
-from psycopg import ClientCursor
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
@@ -104,7 +102,13 @@ class EventsRecorder(SQLAlchemyApplicationRecorder):
     ) -> list[int]:
         """`LOCK TABLE` and one multi-row `INSERT … RETURNING id` as one query string, bound on the
         client (psycopg's `ClientCursor`), so the server gets both at once. Under the exclusive
-        lock the ids are drawn in `VALUES` order, so sorted they are the events'."""
+        lock the ids are drawn in `VALUES` order, so sorted they are the events'.
+
+        psycopg is imported here, on PostgreSQL's path only: a SQLite process never loads it
+        (issue 30, ~23 MB)."""
+        import psycopg
+        from psycopg import ClientCursor
+
         values = ", ".join(["(%s, %s, %s, %s)"] * len(stored_events))
         parameters: list[Any] = []
         for e in stored_events:
@@ -122,6 +126,8 @@ class EventsRecorder(SQLAlchemyApplicationRecorder):
                 )
             except psycopg.IntegrityError as error:  # not through SQLAlchemy: map it here
                 raise IntegrityError(error) from error
+            except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+                raise OperationalError(error) from error  # an outage (shared/problems.py)
             cursor.nextset()  # past the LOCK's result, to the INSERT's
             return sorted(row[0] for row in cursor.fetchall())
 
