@@ -1,6 +1,6 @@
 """Issue 30: an embedded process loads only what embedded mode uses. The PDF stack (fpdf2, pypdf,
-Pillow and its HEIF plug-in) is imported on the first dossier or upload that needs it, kafka-python
-and psycopg only in distributed mode, Alembic only when a store must be migrated. Checked in a fresh
+pikepdf, Pillow and its HEIF plug-in) is imported on the first dossier or upload that needs it,
+kafka-python and psycopg only in distributed mode, Alembic only when a store must be migrated. Checked in a fresh
 interpreter (`sys.modules`) that starts the embedded app on an empty data folder (the stores are
 created) and then again on the same folder (the stores are current), and answers a request."""
 
@@ -12,7 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-LAZY = ("fpdf", "pypdf", "PIL", "pillow_heif", "kafka", "psycopg", "alembic")
+LAZY = ("fpdf", "pypdf", "pikepdf", "PIL", "pillow_heif", "kafka", "psycopg", "alembic")
 
 SCRIPT = textwrap.dedent(
     """

@@ -10,7 +10,6 @@ command runs, and `bind` claims them for the request inside the command's own tr
 from __future__ import annotations
 
 import io
-import re
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 from uuid import uuid4
 
 from sqlalchemy import Engine, and_, bindparam, delete, func, insert, or_, select, update
@@ -59,13 +58,9 @@ from services.requests.attachments.uploads import Upload
 from shared.clock import Clock
 from shared.migrations import ensure_schema
 
-if TYPE_CHECKING:
-    from pypdf.generic import DictionaryObject
-
 UNREFERENCED_LIFETIME = timedelta(hours=24)
 QUOTA_WINDOW = timedelta(hours=24)
 ORIENTATION = 0x0112
-_RAW_JAVASCRIPT = re.compile(rb"/(JavaScript|JS)\b")
 
 
 @dataclass(frozen=True)
@@ -452,58 +447,27 @@ def _facts(stored: Stored) -> AttachmentFacts:
 
 
 def _check_pdf(path: Path) -> None:
-    """Parse the whole document with pypdf; refuse JavaScript and embedded files anywhere it can
-    hide them (name trees, open and additional actions, annotations), and scan the raw bytes too."""
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+    """Every object the document holds is walked (services/requests/attachments/pdf_check.py):
+    no active content, no embedded file, every page's content parses, not encrypted. pikepdf
+    is imported with it, on the first PDF (issue 30)."""
+    from services.requests.attachments.pdf_check import EncryptedPdf, UnreadablePdf, inspect_pdf
 
     try:
-        reader = PdfReader(path, strict=False)
-        if reader.is_encrypted:
-            raise UnsafeOrBrokenFile("the PDF is encrypted; send it without a password")
-        root = reader.trailer["/Root"].get_object()
-        names = _dict(root.get("/Names"))
-        has_js = "/JavaScript" in names or "/AA" in root or _is_js(root.get("/OpenAction"))
-        has_files = "/EmbeddedFiles" in names
-        for page in reader.pages:
-            page.extract_text()  # forces every content stream to parse
-            has_js = has_js or "/AA" in page
-            for annotation in page.get("/Annots") or ():
-                annotation = _dict(annotation)
-                has_files = has_files or annotation.get("/Subtype") == "/FileAttachment"
-                has_js = has_js or _is_js(annotation.get("/A")) or "/AA" in annotation
-    except UnsafeOrBrokenFile:
-        raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as error:
+        findings = inspect_pdf(path)
+    except EncryptedPdf:
+        raise UnsafeOrBrokenFile("the PDF is encrypted; send it without a password") from None
+    except UnreadablePdf as error:
         raise UnsafeOrBrokenFile(f"the PDF does not parse: {error}") from None
-    with path.open("rb") as stream:
-        while block := stream.read(1024 * 1024):
-            if _RAW_JAVASCRIPT.search(block):
-                has_js = True
-                break
-    check_pdf_features(has_js, has_files)
+    check_pdf_features(findings.active, findings.embedded)
 
 
 @cache
 def _pillow() -> Any:
-    """Pillow with the HEIF plug-in registered, imported on the first image (issue 30: the
-    imaging and PDF libraries cost ~30 MB of memory and ~0.5 s of start-up to a process that may
-    never clean an image)."""
+    """Pillow with the HEIF plug-in registered, imported on the first image (issue 30: the imaging
+    and PDF libraries cost tens of MB of memory and ~0.5 s of start-up to a process that may never
+    clean an image)."""
     import pillow_heif
     from PIL import Image
 
     pillow_heif.register_heif_opener()
     return Image
-
-
-def _dict(value: Any) -> DictionaryObject:
-    from pypdf.generic import DictionaryObject, IndirectObject
-
-    if isinstance(value, IndirectObject):
-        value = value.get_object()
-    return value if isinstance(value, DictionaryObject) else DictionaryObject()
-
-
-def _is_js(action: Any) -> bool:
-    action = _dict(action)
-    return action.get("/S") == "/JavaScript" or "/JS" in action
