@@ -76,7 +76,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from services.embedded import create_embedded_app
     from services.notifications.smtp_server import stop_process
-    from shared.http_server import PROBLEM_HTTP
+    from shared.http_server import PROBLEM_HTTP, proxy_headers
     from shared.observability import configure_logging
 
     settings = _settings()
@@ -101,6 +101,7 @@ def serve(args: argparse.Namespace) -> int:
             log_level=settings.log_level.lower(),
             log_config=None,  # configure_logging above renders uvicorn's lines too
             access_log=False,  # the observability middleware logs one line per request
+            **proxy_headers(settings.trusted_proxies),  # none unless configured (issue 26)
         )
     finally:
         if mail_server is not None:
@@ -483,6 +484,7 @@ class _Progress:
 
 def audit_verify(args: argparse.Namespace) -> int:
     from services.requests.application import audit
+    from services.requests.application.remedy_fold import remedy_drift
 
     app = _open_requests(_settings())
     try:
@@ -493,10 +495,15 @@ def audit_verify(args: argparse.Namespace) -> int:
             with open(args.anchors, encoding="utf-8") as handle:
                 anchors = [json.loads(line) for line in handle if line.strip()]
             problems.extend(audit.verify_against_anchors(app, anchors))
+        # R63: the per-item remedy record must be what history gives
+        drift = remedy_drift(app)
     finally:
         _close_requests(app)
     for problem in problems:
         print(f"TAMPERED {problem}")
+    for difference in drift:
+        print(f"REMEDY {difference}")
+    problems.extend(drift)
     verdict = "intact" if not problems else f"{len(problems)} problem(s)"
     print(f"verified {report.requests} request(s), {report.events} event(s): {verdict}")
     return 0 if not problems else 1
