@@ -87,9 +87,7 @@ def check_source(source: str, path: str) -> list[Finding]:
     findings: list[Finding] = []
     name = Path(path).name
     if name.startswith("test_") and ORDER_FORCING.match(name):
-        findings.append(
-            Finding(path, 1, "order", f"{name} is named to force its place in the run")
-        )
+        findings.append(Finding(path, 1, "order", f"{name} is named to force its place in the run"))
     polled: set[int] = set()  # ids of sleep calls inside a deadline-bounded while loop
     for node in ast.walk(tree):
         if isinstance(node, ast.While):
