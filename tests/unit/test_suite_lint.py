@@ -26,8 +26,9 @@ def test_a_while_loop_that_sleeps_without_a_deadline_is_rejected() -> None:
 
 
 def test_a_polling_loop_under_a_deadline_is_accepted() -> None:
-    assert rules(
-        """
+    assert (
+        rules(
+            """
         import time
         def test_x(server):
             deadline = time.monotonic() + 10
@@ -35,7 +36,9 @@ def test_a_polling_loop_under_a_deadline_is_accepted() -> None:
                 assert time.monotonic() < deadline, "the server to start"
                 time.sleep(0.05)
         """
-    ) == []
+        )
+        == []
+    )
 
 
 def test_a_bare_sleep_standing_in_for_synchronisation_is_rejected_unless_it_says_why() -> None:
@@ -51,8 +54,9 @@ def test_a_bare_sleep_standing_in_for_synchronisation_is_rejected_unless_it_says
 
 
 def test_a_bounded_number_of_attempts_is_a_polling_loop() -> None:
-    assert rules(
-        """
+    assert (
+        rules(
+            """
         import time
         def ready(probe):
             for _ in range(100):
@@ -61,7 +65,9 @@ def test_a_bounded_number_of_attempts_is_a_polling_loop() -> None:
                 time.sleep(0.1)
             raise AssertionError("never ready")
         """
-    ) == []
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize(
@@ -85,22 +91,28 @@ def test_a_name_promising_a_charge_with_only_a_status_code_asserted_is_rejected(
 
 
 def test_a_status_only_test_named_after_its_status_is_accepted() -> None:
-    assert rules(
-        """
+    assert (
+        rules(
+            """
         def test_unknown_order_is_404(api):
             assert api.get().status_code == 404
         """
-    ) == []
+        )
+        == []
+    )
 
 
 def test_a_test_that_reads_the_effect_back_is_accepted() -> None:
-    assert rules(
-        """
+    assert (
+        rules(
+            """
         def test_full_refund_is_charged(api):
             assert api.post().status_code == 200
             assert api.ledger()["balance"]["amount"] == -2803
         """
-    ) == []
+        )
+        == []
+    )
 
 
 def test_an_app_or_temporary_folder_built_at_import_time_is_rejected() -> None:
