@@ -45,9 +45,13 @@ test: $(STAMP)
 		$(PYTEST) -q -p no:cacheprovider $(PYTEST_PATHS)
 
 # The fault-injection suite, full profile (tests/chaos; own Kafka and PostgreSQL on other ports):
-# writes its figures to docs/reliability.md. `make test` runs its short profile.
+# writes its figures and seed to var/chaos/reliability-full.md (never to the tracked docs).
+# `make test` runs its short profile. `make chaos-publish` copies the report to docs/reliability.md.
 chaos: $(STAMP)
 	CHAOS_PROFILE=full $(PYTEST) -q -p no:cacheprovider tests/chaos
+
+chaos-publish: $(STAMP)
+	$(PY) -m tests.chaos.publish
 
 test-unit: $(STAMP)
 	$(PYTEST) -q -p no:cacheprovider tests/unit
