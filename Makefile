@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 PYTEST  := $(PY) -m pytest
 
-.PHONY: venv run demo up down test test-unit chaos lint contracts postgres postgres-stop kafka kafka-stop \
+.PHONY: venv run demo up down test test-unit chaos chaos-publish lint contracts postgres postgres-stop kafka kafka-stop \
 	bench image compose-up compose-down deploy-check clean screenshots
 
 # setuptools (the build backend pip runs) says "Editable installation ... be careful with folders"
@@ -63,6 +63,7 @@ lint: $(STAMP)
 	$(PY) -m shared.contracts.generate --check
 	$(PY) -m services.openapi_documents --check
 	$(PY) -m services.migrate check
+	$(PY) -m tests.suite_lint
 
 # Regenerate the JSON Schemas, the AsyncAPI document and the OpenAPI documents (docs/openapi).
 contracts: $(STAMP)
