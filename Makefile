@@ -38,11 +38,14 @@ demo: $(STAMP)
 # deploy/postgres/start.sh starts (and if needed installs) a local cluster and prints its URL; the
 # Kafka tests start the local broker themselves (deploy/kafka/start.sh). pytest exits 5 when it
 # collected nothing, and make fails with it: an empty run is a failure (PYTEST_PATHS narrows the run).
+# The order is random (pytest-randomly; the run ends with its seed: `PYTEST_ORDER=--randomly-seed=<seed>`
+# repeats it; `PYTEST_ORDER="-p no:randomly"` runs in file order).
 PYTEST_PATHS ?= tests
+PYTEST_ORDER ?=
 test: $(STAMP)
 	bash deploy/install-deps.sh
 	SUPPORT_TEST_DATABASE_URL="$${SUPPORT_TEST_DATABASE_URL:-$$(bash deploy/postgres/start.sh)}" \
-		$(PYTEST) -q -p no:cacheprovider $(PYTEST_PATHS)
+		$(PYTEST) -q -p no:cacheprovider $(PYTEST_ORDER) $(PYTEST_PATHS)
 
 # The fault-injection suite, full profile (tests/chaos; own Kafka and PostgreSQL on other ports):
 # writes its figures and seed to var/chaos/reliability-full.md (never to the tracked docs).
