@@ -588,7 +588,7 @@ def audit_history(args: argparse.Namespace) -> int:
             state = audit.state_as_of(app, args.request_id, args.as_of)
             if state is None:
                 raise UsageError(f"support request {args.request_id} did not exist at {args.as_of}")
-            _print_json(request_view(state))
+            _print_json(request_view(state, "auditor", args.as_of))
         else:
             _print_json(audit.history(app, args.request_id))
     except RequestNotFound as error:

@@ -75,6 +75,10 @@ class Deadlines(BaseModel):
     return_inspection: datetime | None
     replacement_ship: datetime | None
     no_refund_close: datetime | None
+    return_for_refund: datetime | None = Field(
+        default=None,
+        description="R16: until when the buyer may return the original of an overdue replacement",
+    )
 
 
 class RequestItem(BaseModel):
@@ -96,10 +100,14 @@ class RequestItem(BaseModel):
     return_: dict[str, Any] | None = Field(alias="return")
     escalated: bool
     refund: dict[str, Any] | None
-    waiting_on: Literal["seller", "buyer", "support", "carrier", "nobody"]
+    waiting_on: Literal[tuple(w.value for w in WaitingOn)]  # type: ignore[valid-type]
     next_deadline: datetime | None
     last_activity_at: datetime
     assigned_to: str | None
+    overdue: list[str] = Field(
+        default_factory=list,
+        description="the kinds of the deadlines in view that have passed (they sort first by due_at)",
+    )
 
     model_config = ConfigDict(populate_by_name=True)
 

@@ -19,48 +19,42 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, get_args
+from typing import Any
 
 from shared.business_time import BusinessCalendar
 from shared.business_time import calendar_for as _new_calendar
-from shared.contracts.requests_v1 import Reason as ReasonLiteral
+from shared.vocabulary import (
+    DEADLINE_KINDS,
+    RETURN_FOR_REFUND_WINDOW,
+    OfferState,
+    Reason,  # noqa: F401  (re-exported: the list query's vocabulary)
+    Resolution,
+    overdue_kinds,
+)
+from shared.vocabulary import Status as SharedStatus
+from shared.vocabulary import WaitingOn as SharedWaitingOn
+from shared.vocabulary import waiting_on as shared_waiting_on
 
 # --- vocabulary -------------------------------------------------------------------------------------
 
 
-class Status(StrEnum):
-    """API.md `status` (the same values as services/requests/domain.Status; a test keeps them equal)."""
-
-    AWAITING_SELLER = "awaiting_seller"
-    AWAITING_BUYER = "awaiting_buyer"
-    OFFER_PENDING = "offer_pending"
-    AWAITING_RETURN = "awaiting_return"
-    RETURN_IN_TRANSIT = "return_in_transit"
-    AWAITING_INSPECTION = "awaiting_inspection"
-    REPLACEMENT_PENDING = "replacement_pending"
-    ESCALATED = "escalated"
-    RESOLVED = "resolved"
-    CANCELLED = "cancelled"
+# The list query's `status`: shared/vocabulary.py's, under the docstring the published OpenAPI
+# document has always carried.
+Status = StrEnum("Status", {m.name: m.value for m in SharedStatus})  # type: ignore[misc]
+Status.__doc__ = (
+    "API.md `status` (the same values as services/requests/domain.Status; a test keeps them equal)."
+)
 
 
-class Resolution(StrEnum):
-    FULL_REFUND = "full_refund"
-    PARTIAL_REFUND = "partial_refund"
-    REPLACEMENT = "replacement"
-    NO_REFUND = "no_refund"
-    RETURN_NOT_SHIPPED = "return_not_shipped"
-
-
-Reason = StrEnum("Reason", {value.upper(): value for value in get_args(ReasonLiteral)})  # type: ignore[misc]
-
-
+# Who a row waits on: shared/vocabulary.py `WaitingOn`, and `nobody` for a closed request (the
+# search column and filter value of a closed request).
 class WaitingOn(StrEnum):
     """Who must act next for the request to move."""
 
-    SELLER = "seller"
-    BUYER = "buyer"
-    SUPPORT = "support"
-    CARRIER = "carrier"
+    SELLER = SharedWaitingOn.SELLER.value
+    BUYER = SharedWaitingOn.BUYER.value
+    SUPPORT = SharedWaitingOn.SUPPORT.value
+    CARRIER = SharedWaitingOn.CARRIER.value
     NOBODY = "nobody"
 
 
@@ -82,27 +76,6 @@ MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 MAX_QUERY_WORDS = 20
 
-WAITING_BY_STATUS: dict[Status, WaitingOn] = {
-    Status.AWAITING_SELLER: WaitingOn.SELLER,
-    Status.AWAITING_INSPECTION: WaitingOn.SELLER,
-    Status.REPLACEMENT_PENDING: WaitingOn.SELLER,
-    Status.AWAITING_BUYER: WaitingOn.BUYER,
-    Status.OFFER_PENDING: WaitingOn.BUYER,
-    Status.AWAITING_RETURN: WaitingOn.BUYER,
-    Status.RETURN_IN_TRANSIT: WaitingOn.CARRIER,
-    Status.ESCALATED: WaitingOn.SUPPORT,
-    Status.RESOLVED: WaitingOn.NOBODY,
-    Status.CANCELLED: WaitingOn.NOBODY,
-}
-
-DEADLINE_KINDS = (
-    "seller_response",
-    "offer_answer",
-    "return_dropoff",
-    "return_inspection",
-    "replacement_ship",
-    "no_refund_close",
-)
 
 # The seller's answers to a request (R10-R18): the first one is the seller's first response.
 SELLER_RESPONSES = frozenset(
@@ -136,7 +109,9 @@ def calendar_for(marketplace: str) -> BusinessCalendar:
 
 
 def waiting_on(status: str) -> WaitingOn:
-    return WAITING_BY_STATUS[Status(status)]
+    """The shared rule (shared/vocabulary.py `waiting_on`), `nobody` once closed."""
+    on = shared_waiting_on(status)
+    return WaitingOn.NOBODY if on is None else WaitingOn(on.value)
 
 
 # --- the row ----------------------------------------------------------------------------------------
@@ -207,9 +182,12 @@ class Row:
     def due_key(self) -> datetime:
         return self.next_deadline or NO_DEADLINE
 
-    def item(self) -> dict[str, Any]:
+    def overdue(self, now: datetime) -> list[str]:
+        return overdue_kinds({k: _time(v) for k, v in self.deadlines.items()}, now)
+
+    def item(self, now: datetime | None = None) -> dict[str, Any]:
         """A list item: the state fields of API.md plus `waiting_on`, `next_deadline`,
-        `last_activity_at` and `assigned_to` (JSON-ready)."""
+        `last_activity_at` and `assigned_to` (JSON-ready); `overdue` when `now` is given."""
         ret = self.return_
         return {
             "id": self.id,
@@ -223,7 +201,9 @@ class Row:
             "version": self.version,
             "opened_at": _iso(self.opened_at),
             "deadlines": {kind: self.deadlines.get(kind) for kind in DEADLINE_KINDS},
-            "offer": None if self.offer is None else {"amount": self.offer["amount"]},
+            "offer": None
+            if self.offer is None
+            else {"amount": self.offer["amount"], "state": self.offer.get("state")},
             "return": None
             if ret is None
             else {
@@ -237,6 +217,7 @@ class Row:
             "next_deadline": _iso(self.next_deadline),
             "last_activity_at": _iso(self.last_activity_at),
             "assigned_to": self.assigned_to,
+            **({} if now is None else {"overdue": self.overdue(now)}),
         }
 
 
@@ -367,7 +348,7 @@ def _apply(row: Row, name: str, data: Mapping[str, Any], at: datetime) -> None:
         _require_return(row, data["return_dropoff_due"])
     elif name == "partial_refund_offered":
         row.status = Status.OFFER_PENDING
-        row.offer = {"amount": int(data["amount"])}
+        row.offer = {"amount": int(data["amount"]), "state": OfferState.PENDING.value}
         row.deadlines["offer_answer"] = _iso(_time(data["offer_answer_due"]))
     elif name == "replacement_promised":
         row.status = Status.REPLACEMENT_PENDING
@@ -380,8 +361,11 @@ def _apply(row: Row, name: str, data: Mapping[str, Any], at: datetime) -> None:
         row.status = Status.AWAITING_BUYER
         _add_text(row, data.get("message"))
     elif name == "offer_accepted":
+        _offer_became(row, OfferState.ACCEPTED)
         _resolve(row, at, Resolution.PARTIAL_REFUND, data.get("amount"))
     elif name in ("offer_declined", "return_for_refund_chosen"):
+        if name == "offer_declined":
+            _offer_became(row, OfferState.DECLINED)
         _require_return(row, data["return_dropoff_due"])
     elif name == "return_label_issued":
         if row.return_ is not None:
@@ -421,10 +405,11 @@ def _apply(row: Row, name: str, data: Mapping[str, Any], at: datetime) -> None:
     elif name == "support_decided":
         _decided(row, data, at)
     elif name == "seller_response_overdue":
+        # the seller may still respond: the deadline stays in view, overdue (issue 27)
         row.missed_deadline = True
-        row.deadlines.pop("seller_response", None)
     elif name == "offer_lapsed":
         row.status = Status.AWAITING_SELLER
+        _offer_became(row, OfferState.LAPSED)
         row.deadlines.pop("offer_answer", None)
     elif name == "return_window_expired":
         row.status = Status.CANCELLED
@@ -432,11 +417,17 @@ def _apply(row: Row, name: str, data: Mapping[str, Any], at: datetime) -> None:
         row.closed_at = at
         row.deadlines = {}
     elif name == "replacement_overdue":
-        row.deadlines.pop("replacement_ship", None)
+        # the seller may still ship (it stays in view, overdue); the buyer may return (R16)
+        row.deadlines[RETURN_FOR_REFUND_WINDOW] = _iso(_time(data["return_until"]))
     elif name == "no_refund_closed":
         _resolve(row, at, Resolution.NO_REFUND, None)
     elif name == "agent_assigned":
         row.assigned_to = str(data.get("agent_id") or "") or None
+
+
+def _offer_became(row: Row, state: OfferState) -> None:
+    if row.offer is not None:
+        row.offer = {**row.offer, "state": state.value}
 
 
 def _decided(row: Row, data: Mapping[str, Any], at: datetime) -> None:
