@@ -45,6 +45,8 @@ ctl=("$repo/.venv/bin/supervisorctl" -c "$conf")
 
 log() { echo "up: $*" >&2; }
 
+bash deploy/install-deps.sh nginx  # the gateway (one line saying what to run when it cannot)
+
 # Under contention the command path runs first; work that only has to be eventually done yields.
 declare -A cpu_nice=(
     [requests-relay]=5 [ledger]=5

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     timer_interval_seconds: float = Field(default=5.0, gt=0)
     log_level: str = "info"
+    # `json` (one JSON object per line) or `console` (one short human line per event, coloured in
+    # a terminal); unset: `seller-support serve` prints console lines, production JSON (issue 24).
+    log_format: Literal["json", "console"] | None = None
     # Attachments (issue 21, docs/attachments.md): limits per kind, each uploader's allowance per
     # 24 hours, the decompression-bomb guard, where the bytes go, how often the sweep runs.
     attachments_image_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)

@@ -44,9 +44,12 @@ from services.search.domain import (
     WaitingOn,
 )
 from shared.auth import Principal, require_roles
+from shared.consistency import reflecting_projection_of
 from shared.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1", tags=["search"])
+# API.md: a read given a command's Consistency-Token answers once it reflects it
+READS_OWN_WRITES = reflecting_projection_of("search")
 
 Lister = Annotated[Principal, Depends(require_roles(*LIST_ROLES))]
 Agent = Annotated[Principal, Depends(require_roles("support"))]
@@ -186,6 +189,7 @@ def _problem(error: Exception) -> ProblemError:
 
 @router.get(
     "/support-requests",
+    dependencies=[READS_OWN_WRITES],
     responses={
         **problem_responses(401, 403, 422),
         200: {"content": {CSV: {"schema": {"type": "string"}}}},
@@ -261,6 +265,7 @@ def list_requests(
 
 @router.get(
     "/support/queue",
+    dependencies=[READS_OWN_WRITES],
     responses=problem_responses(401, 403, 422),
     response_model=Queue,
     response_model_by_alias=True,
@@ -290,6 +295,7 @@ def support_queue(
 
 @router.get(
     "/sellers/{seller_id}/performance",
+    dependencies=[READS_OWN_WRITES],
     responses=problem_responses(401, 403, 404),
     response_model=Performance,
     response_model_by_alias=True,

@@ -62,6 +62,7 @@ from services.search.projection import CONSUMER, handle, row_from_db
 from services.search.settings import SearchSettings
 from shared.clock import Clock
 from shared.migrations import ensure_schema
+from shared.spreadsheet import safe_row
 from shared.transport.projection import Projection
 
 LIST_ROLES = ("buyer", "seller", "support", "auditor")
@@ -317,7 +318,8 @@ class SearchApplication:
                 statement
             )
             for partition in result.partitions():
-                writer.writerows(_csv_values(stored) for stored in partition)
+                # every text cell through safe_cell: no formula runs in a spreadsheet (issue 26)
+                writer.writerows(safe_row(_csv_values(stored)) for stored in partition)
                 yield buffer.getvalue()
                 buffer.seek(0)
                 buffer.truncate()

@@ -12,12 +12,14 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.webapp import pages
 from services.webapp.client import ApiClient, ApiError
 from services.webapp.http import (
     CSP,
@@ -78,6 +80,7 @@ def create_webapp(
     app.state.webapp = webapp
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(build_router(webapp))
+    pages.include(app, webapp)
 
     @app.middleware("http")
     async def session_and_headers(
@@ -103,6 +106,10 @@ def create_webapp(
         target = request.scope.get("root_path", "").rstrip("/") + "/"
         if request.headers.get("HX-Request"):
             return Response(status_code=204, headers={"HX-Redirect": target})
+        if request.method == "GET":
+            # Signing in from a link (an e-mail's) lands on the page the link named (B6).
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            target += "?" + urlencode({"next": here})
         return RedirectResponse(target, status_code=303)
 
     @app.exception_handler(Forbidden)

@@ -26,6 +26,8 @@ def _buttons() -> dict[str, str]:
     buttons = {s.name: s.value for s in Step if s not in _OWN_FORMS}
     buttons.update({f"THUMBS_{t.name}": f"thumbs_{t.value}" for t in Thumbs})
     buttons.update({f"DECIDE_{o.name}": f"decide_{o.value}" for o in Outcome})
+    # the name the pages used before the buttons were derived (an alias: the same member)
+    buttons["REFUND_WITH_RETURN"] = Step.FULL_REFUND_WITH_RETURN.value
     return buttons
 
 

@@ -112,3 +112,25 @@ def test_issue27_b9_a_declined_offer_is_not_shown_as_current(
     expect(facts).to_contain_text("Declined offer")
     expect(facts.get_by_text("Offer", exact=True)).to_have_count(0)
     assert api.state(request_id)["offer"] == {"amount": 500, "state": "declined"}
+
+
+def test_issue27_b3_assign_to_me_shows_the_assignment_at_once(
+    page: Any, server: str, api: Api
+) -> None:
+    # given a request routed to support, in the queue
+    buyer, seller = new_user("buyer"), new_user("seller")
+    order_id = api.order(buyer, seller)
+    request_id = api.open(buyer, order_id, reason="other")["id"]
+    api.wait_for_queue([request_id])
+    agent = new_user("agent")
+    sign_in(page, server, "support", agent)
+    page.goto(f"{server}/app/queue")
+    row = page.get_by_role("listitem").filter(has_text=order_id)
+    expect(row).to_contain_text("Assigned to: Nobody")
+    # when the agent clicks Assign to me
+    row.get_by_role("button", name="Assign to me").click()
+    # then the page that follows already shows the agent on it, beside "Done."
+    expect(page.get_by_role("status")).to_contain_text("Done.")
+    row = page.get_by_role("listitem").filter(has_text=order_id)
+    expect(row).to_contain_text(f"Assigned to: {agent}", timeout=1_000)
+    assert api.state(request_id)["assigned_to"] == agent

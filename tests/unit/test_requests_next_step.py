@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -29,6 +30,7 @@ from services.requests.domain.next_step import (
     next_step,
     roles_for,
 )
+from services.requests.domain.remedy import fresh_record
 from tests.factories import BUYER_SHIPPING_PAID, PRICE, new_request, ny, order_items
 
 T0 = ny(2026, 12, 7, 14, 0)  # Monday, a plain business day
@@ -66,7 +68,8 @@ COMMANDS: dict[Action, Callable[[SupportRequest, datetime, str], object]] = {
     Action.RETURN_FOR_REFUND: lambda r, at, who: r.return_for_refund(at=at, actor=who),
     Action.ESCALATE: lambda r, at, who: r.escalate(at=at, actor=who, reason="Please help"),
     Action.FEEDBACK: lambda r, at, who: r.give_feedback(at=at, actor=who, thumbs="up"),
-    Action.DECIDE: lambda r, at, who: r.decide(at=at, actor=who, outcome="refund_with_return"),
+    # uphold_seller: the decision always open once one is due (a refund needs something left, R63)
+    Action.DECIDE: lambda r, at, who: r.decide(at=at, actor=who, outcome="uphold_seller"),
     Action.ASSIGN: lambda r, at, who: r.assign_agent(at=at, actor=who, agent_id="agent-1"),
 }
 
@@ -109,9 +112,13 @@ def _attempt(request: SupportRequest, role: str, action: Action, at: datetime) -
     return True
 
 
-def _live(moves: list, routed: bool, price: int) -> tuple[SupportRequest, datetime]:
+def _live(moves: list, routed: bool, price: int, refunded: str) -> tuple[SupportRequest, datetime]:
     items = order_items(price=price, buyer_shipping_paid=0) if price else None
     request = new_request(at=T0, reason="other" if routed else "defective", items=items)
+    if refunded != "nothing":  # R63: another channel already refunded some or all of the item
+        record = fresh_record(request.order_items[0])
+        done = record.paid if refunded == "all" else record.paid // 2
+        request.order_record = {record.item_id: replace(record, refunded=done)}
     at = T0
     for (who, what), hours in moves:
         at = at + timedelta(hours=hours)
@@ -132,13 +139,15 @@ def _live(moves: list, routed: bool, price: int) -> tuple[SupportRequest, dateti
     routed=st.booleans(),
     price=st.sampled_from([0, 1, 2]),
     later=st.integers(min_value=0, max_value=200),
+    refunded=st.sampled_from(["nothing", "half", "all"]),
 )
 def test_issue27_every_listed_step_is_accepted_and_every_other_refused(
-    moves: list, routed: bool, price: int, later: int
+    moves: list, routed: bool, price: int, later: int, refunded: str
 ) -> None:
     # given a request after a random history (price 0: the example item; 1 and 2 minor units:
-    # a full refund too small for any partial refund, and just big enough for one)
-    request, at = _live(moves, routed, price)
+    # a full refund too small for any partial refund, and just big enough for one), its item
+    # refunded before by nothing, half or all of what was paid (R63)
+    request, at = _live(moves, routed, price, refunded)
     at = at + timedelta(hours=later)
     for role in ROLES:
         listed = actions(request, role, at)
@@ -160,6 +169,16 @@ def test_issue27_every_listed_step_is_accepted_and_every_other_refused(
                 request.status,
                 listed,
             )
+
+
+def test_issue27_r63_the_partial_refund_limit_is_what_is_left_when_less() -> None:
+    # given a request whose item had most of its price refunded through another channel (R63)
+    request = new_request(at=T0)
+    record = fresh_record(request.order_items[0])
+    request.order_record = {record.item_id: replace(record, refunded=record.paid - 400)}
+    # then the largest partial refund is less than what is left, and that amount is accepted
+    assert next_step(request, "seller", T0).limits == {"partial_refund": {"max_amount": 399}}
+    request.offer_partial_refund(at=T0, actor=ACTOR["seller"], amount=399)
 
 
 def test_issue27_the_partial_refund_limit_is_the_largest_amount_accepted() -> None:

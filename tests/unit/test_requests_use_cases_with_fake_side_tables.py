@@ -8,6 +8,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, get_args
 
@@ -25,6 +26,7 @@ from services.requests.application import (
     TrackingLink,
 )
 from services.requests.domain import ResponseType, Status
+from services.requests.domain.remedy import ItemRecord, NothingLeftToRefund
 from services.requests.persistence.side_tables import SqlSideTables
 from shared.clock import AdjustableClock
 from shared.contracts.upstream import UpstreamFact, upstream_fact_adapter
@@ -40,6 +42,7 @@ class FakeSideTables:
         self.by_order: list[tuple[str, str, datetime]] = []
         self.tracking: dict[str, TrackingLink] = {}
         self.deadlines: dict[tuple[str, str], tuple[datetime, str]] = {}
+        self.remedies: dict[tuple[str, str], ItemRecord] = {}
 
     @contextmanager
     def transaction(self, commit: bool = True) -> Iterator[None]:
@@ -76,6 +79,38 @@ class FakeSideTables:
 
     def requests_of_order(self, tx: Any, order_id: str) -> list[str]:
         return [r for r, o, at in sorted(self.by_order, key=lambda row: row[2]) if o == order_id]
+
+    def item_records(
+        self, tx: Any, order_id: str, item_ids: Sequence[str] | None = None
+    ) -> dict[str, ItemRecord]:
+        return {
+            i: r
+            for (o, i), r in self.remedies.items()
+            if o == order_id and (item_ids is None or i in item_ids)
+        }
+
+    def add_remedy(
+        self,
+        tx: Any,
+        order_id: str,
+        currency: str,
+        shares: Sequence[tuple[ItemRecord, int, int]],
+        by: str,
+        at: datetime,
+    ) -> list[str]:
+        refused = []
+        for record, refund, charge in shares:
+            now = self.remedies.get((order_id, record.item_id), record)
+            if now.refunded + refund > now.paid or now.charged + charge > now.full_charge:
+                refused.append(record.item_id)
+                continue
+            self.remedies[(order_id, record.item_id)] = replace(
+                now,
+                refunded=now.refunded + refund,
+                charged=now.charged + charge,
+                last_request_id=by,
+            )
+        return refused
 
     def tracking_link(self, tx: Any, tracking_number: str) -> TrackingLink | None:
         return self.tracking.get(tracking_number)
@@ -229,3 +264,27 @@ def test_r60_every_upstream_fact_type_has_one_handler_and_others_are_contributed
     assert applied == [claim]
     with pytest.raises(ValueError, match="order_placed"):
         app.register_fact_handlers({"order_placed": lambda fact: True})
+
+
+def test_r63_a_refunded_item_cannot_be_refunded_again_by_the_use_case() -> None:
+    # given an item refunded in full by a first request, without any database
+    tables = FakeSideTables()
+    app = _app(tables, AdjustableClock(ny(2026, 12, 1, 9, 0)))
+    order, request = _opened(app)
+    seller = Actor("seller", order.seller_id)
+    app.respond(request.id, seller, SellerResponse("full_refund"))
+    item = order.items[0]
+    record = tables.remedies[(order.order_id, item.item_id)]
+    assert record.refunded == item.price + item.buyer_shipping_paid
+    assert record.last_request_id == str(request.id)
+    # when the buyer opens a second request on the same item
+    # then it is refused, naming the request that refunded it (R63)
+    with pytest.raises(NothingLeftToRefund, match=str(request.id)):
+        app.open_request(
+            Actor("buyer", order.buyer_id),
+            order_id=order.order_id,
+            item_ids=[item.item_id],
+            reason="defective",
+            description="again",
+            photos=[],
+        )

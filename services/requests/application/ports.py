@@ -16,6 +16,8 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
+from services.requests.domain.remedy import ItemRecord
+
 
 class TrackingLink(NamedTuple):
     """A tracking number of a return or replacement, and the request it belongs to."""
@@ -58,6 +60,25 @@ class SideTables(Protocol):
 
     def requests_of_order(self, tx: Any, order_id: str) -> list[str]:
         """The request ids of an order, oldest first."""
+
+    # -- item remedies (R63) --
+
+    def item_records(
+        self, tx: Any, order_id: str, item_ids: Sequence[str] | None = None
+    ) -> dict[str, ItemRecord]:
+        """The remedy records of the order's items that have one (all, or those named)."""
+
+    def add_remedy(
+        self,
+        tx: Any,
+        order_id: str,
+        currency: str,
+        shares: Sequence[tuple[ItemRecord, int, int]],
+        by: str,
+        at: datetime,
+    ) -> list[str]:
+        """Add `(record, refund, charge)` to each item's sums unless that passes its caps
+        (atomically: a race lost is refused); returns the item ids refused."""
 
     # -- tracking links --
 

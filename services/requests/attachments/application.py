@@ -10,7 +10,6 @@ command runs, and `bind` claims them for the request inside the command's own tr
 from __future__ import annotations
 
 import io
-import re
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -21,9 +20,6 @@ from typing import IO, Any
 from uuid import uuid4
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
-from pypdf.generic import DictionaryObject, IndirectObject
 from sqlalchemy import Engine, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -50,6 +46,7 @@ from services.requests.attachments.domain import (
     parse_reference,
     recorded_reference,
 )
+from services.requests.attachments.pdf_check import EncryptedPdf, UnreadablePdf, inspect_pdf
 from services.requests.attachments.storage import (
     ATTACHMENTS_STORE,
     BlobStore,
@@ -65,7 +62,6 @@ from shared.migrations import ensure_schema
 UNREFERENCED_LIFETIME = timedelta(hours=24)
 QUOTA_WINDOW = timedelta(hours=24)
 ORIENTATION = 0x0112
-_RAW_JAVASCRIPT = re.compile(rb"/(JavaScript|JS)\b")
 
 
 @dataclass(frozen=True)
@@ -452,41 +448,12 @@ def _facts(stored: Stored) -> AttachmentFacts:
 
 
 def _check_pdf(path: Path) -> None:
-    """Parse the whole document with pypdf; refuse JavaScript and embedded files anywhere it can
-    hide them (name trees, open and additional actions, annotations), and scan the raw bytes too."""
+    """Every object the document holds is walked (services/requests/attachments/pdf_check.py):
+    no active content, no embedded file, every page's content parses, not encrypted."""
     try:
-        reader = PdfReader(path, strict=False)
-        if reader.is_encrypted:
-            raise UnsafeOrBrokenFile("the PDF is encrypted; send it without a password")
-        root = reader.trailer["/Root"].get_object()
-        names = _dict(root.get("/Names"))
-        has_js = "/JavaScript" in names or "/AA" in root or _is_js(root.get("/OpenAction"))
-        has_files = "/EmbeddedFiles" in names
-        for page in reader.pages:
-            page.extract_text()  # forces every content stream to parse
-            has_js = has_js or "/AA" in page
-            for annotation in page.get("/Annots") or ():
-                annotation = _dict(annotation)
-                has_files = has_files or annotation.get("/Subtype") == "/FileAttachment"
-                has_js = has_js or _is_js(annotation.get("/A")) or "/AA" in annotation
-    except UnsafeOrBrokenFile:
-        raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as error:
+        findings = inspect_pdf(path)
+    except EncryptedPdf:
+        raise UnsafeOrBrokenFile("the PDF is encrypted; send it without a password") from None
+    except UnreadablePdf as error:
         raise UnsafeOrBrokenFile(f"the PDF does not parse: {error}") from None
-    with path.open("rb") as stream:
-        while block := stream.read(1024 * 1024):
-            if _RAW_JAVASCRIPT.search(block):
-                has_js = True
-                break
-    check_pdf_features(has_js, has_files)
-
-
-def _dict(value: Any) -> DictionaryObject:
-    if isinstance(value, IndirectObject):
-        value = value.get_object()
-    return value if isinstance(value, DictionaryObject) else DictionaryObject()
-
-
-def _is_js(action: Any) -> bool:
-    action = _dict(action)
-    return action.get("/S") == "/JavaScript" or "/JS" in action
+    check_pdf_features(findings.active, findings.embedded)

@@ -76,16 +76,21 @@ def _partial_refund(request: SupportRequest, at: datetime) -> None:
     request.check_partial_refund_possible()
 
 
+def _full_refund(request: SupportRequest, at: datetime) -> None:
+    request.check_response_due()
+    request.check_refund_possible()
+
+
 # The state rule of each step: the aggregate's invariant its command runs.
 STATE_CHECKS: Mapping[Action, Callable[[SupportRequest, datetime], None]] = {
-    Action.FULL_REFUND: _response_due,
-    Action.FULL_REFUND_WITH_RETURN: _response_due,
+    Action.FULL_REFUND: _full_refund,
+    Action.FULL_REFUND_WITH_RETURN: _full_refund,
     Action.PARTIAL_REFUND: _partial_refund,
     Action.REPLACEMENT: _response_due,
     Action.NO_REFUND: _response_due,
     Action.REQUEST_INFO: _response_due,
     Action.MESSAGE: lambda r, at: r.check_conversation_open(),
-    Action.ACCEPT_OFFER: lambda r, at: r.check_offer_pending(),
+    Action.ACCEPT_OFFER: lambda r, at: r.check_offer_acceptable(),
     Action.DECLINE_OFFER: lambda r, at: r.check_offer_pending(),
     Action.CONFIRM_RETURN: lambda r, at: r.check_awaiting_inspection(),
     Action.DISPUTE_RETURN: lambda r, at: r.check_awaiting_inspection(),
@@ -134,7 +139,7 @@ def _actions(request: SupportRequest, role: str, at: datetime) -> list[Action]:
 
 
 def limits(listed: list[Action], request: SupportRequest) -> dict[str, dict[str, int]]:
-    """The bounds of the listed steps that take an amount (R13)."""
+    """The bounds of the listed steps that take an amount (R13, R63)."""
     if Action.PARTIAL_REFUND in listed:
         return {Action.PARTIAL_REFUND.value: {"max_amount": request.largest_partial_refund}}
     return {}

@@ -18,6 +18,7 @@ from services.requests.domain import DEADLINE_KINDS, SupportRequest
 from services.requests.domain.next_step import next_step
 from services.requests.http.schemas import RequestState, UpstreamResult, iso
 from services.requests.persistence.receipts import KeyClaim, Receipt
+from shared.consistency import HEADER, token_for
 
 
 def request_view(request: SupportRequest, role: str, at: datetime) -> dict[str, Any]:
@@ -113,15 +114,21 @@ def state_response(
         if claim is None or claim.recorded is None
         else claim.recorded.content,
         status_code=status_code,
-        headers=headers or None,
+        headers={**headers, HEADER: consistency_token(request)},
         media_type="application/json",
     )
+
+
+def consistency_token(request: SupportRequest) -> str:
+    """The answer's `Consistency-Token`: the id of the request's last event (shared/consistency.py);
+    projection reads given it answer once they reflect it."""
+    return token_for(request.id, request.version)
 
 
 def command_receipt(request: SupportRequest, created: bool, role: str, at: datetime) -> Receipt:
     """What a support-request command answers, stored with its `Idempotency-Key`: the same bytes as
     `state_response` sends."""
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", HEADER: consistency_token(request)}
     if created:
         headers["location"] = location(request)
     return Receipt(201 if created else 200, headers, state_json(request, role, at))

@@ -16,9 +16,10 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from services.requests.domain.remedy import ItemRecord
 from services.requests.persistence import chain, store
 from services.requests.persistence.event_store import EVENT_STORE, EventsRecorder
 from shared.database import tune_sqlite
@@ -114,6 +115,78 @@ class SqlSideTables:
             .all()
         )
 
+    # -- item remedies (R63) --
+
+    def item_records(
+        self, tx: Session, order_id: str, item_ids: Sequence[str] | None = None
+    ) -> dict[str, ItemRecord]:
+        """The remedy records of an order's items (all of them, or those named) that have one."""
+        query = _ITEM_RECORDS if item_ids is not None else _ORDER_RECORDS
+        params: dict[str, Any] = {"b_order_id": order_id}
+        if item_ids is not None:
+            params["b_item_ids"] = list(item_ids)
+        return {
+            row.item_id: ItemRecord(
+                row.item_id,
+                row.paid,
+                row.full_charge,
+                row.refunded,
+                row.charged,
+                row.last_request_id,
+            )
+            for row in tx.execute(query, params)
+        }
+
+    def add_remedy(
+        self,
+        tx: Session,
+        order_id: str,
+        currency: str,
+        shares: Sequence[tuple[ItemRecord, int, int]],
+        by: str,
+        at: datetime,
+    ) -> list[str]:
+        """Add each `(record, refund, charge)` to its item's sums, unless that would pass the item's
+        caps: a guarded increment, so two steps racing on one item cannot both pass (PostgreSQL
+        re-checks the guard on the row the winner committed; SQLite has one writer). Returns the
+        item ids refused; the caller rolls the whole step back then."""
+        refused = []
+        for record, refund, charge in shares:
+            if refund == 0 and charge == 0:
+                continue
+            params = {
+                "b_order_id": order_id,
+                "b_item_id": record.item_id,
+                "b_refund": refund,
+                "b_charge": charge,
+                "b_by": by,
+                "b_at": at,
+            }
+            if tx.execute(_ADD_REMEDY, params).rowcount == 1:
+                continue
+            exists = tx.execute(
+                _ITEM_RECORDS, {"b_order_id": order_id, "b_item_ids": [record.item_id]}
+            ).first()
+            if exists is not None or refund > record.paid or charge > record.full_charge:
+                refused.append(record.item_id)
+                continue
+            # The item's first remedy: its row, with this step's sums. A concurrent first remedy
+            # on the same item breaks the primary key (IntegrityError: the command is retried).
+            tx.execute(
+                insert(store.item_remedies).values(
+                    order_id=order_id,
+                    item_id=record.item_id,
+                    currency=currency,
+                    paid=record.paid,
+                    full_charge=record.full_charge,
+                    refunded=refund,
+                    charged=charge,
+                    last_request_id=by,
+                    updated_at=at,
+                )
+            )
+        return refused
+
     # -- tracking links --
 
     def tracking_link(self, tx: Session, tracking_number: str) -> Any:
@@ -199,3 +272,26 @@ _TRACKING_LINK = select(store.tracking_links.c.request_id, store.tracking_links.
     store.tracking_links.c.tracking_number == bindparam("b_tracking")
 )
 _INSERT_TRACKING_LINK = insert(store.tracking_links)
+_ORDER_RECORDS = select(store.item_remedies).where(
+    store.item_remedies.c.order_id == bindparam("b_order_id")
+)
+_ITEM_RECORDS = _ORDER_RECORDS.where(
+    store.item_remedies.c.item_id.in_(bindparam("b_item_ids", expanding=True))
+)
+_R = store.item_remedies.c
+# R63's guarded increment: the sums move only while they stay within the item's caps.
+_ADD_REMEDY = (
+    update(store.item_remedies)
+    .where(
+        _R.order_id == bindparam("b_order_id"),
+        _R.item_id == bindparam("b_item_id"),
+        or_(bindparam("b_refund") == 0, _R.refunded + bindparam("b_refund") <= _R.paid),
+        or_(bindparam("b_charge") == 0, _R.charged + bindparam("b_charge") <= _R.full_charge),
+    )
+    .values(
+        refunded=_R.refunded + bindparam("b_refund"),
+        charged=_R.charged + bindparam("b_charge"),
+        last_request_id=bindparam("b_by"),
+        updated_at=bindparam("b_at"),
+    )
+)
