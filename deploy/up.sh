@@ -60,6 +60,8 @@ export SUPPORT_PUBLIC_URL="${SUPPORT_PUBLIC_URL:-http://127.0.0.1:${SUPPORT_GATE
 
 bootstrap="$(bash deploy/kafka/start.sh)"
 export SUPPORT_KAFKA_BOOTSTRAP="$bootstrap"
+# X-Forwarded-For is believed from the gateway alone (issue 26; shared/http_server.py)
+export SUPPORT_TRUSTED_PROXIES="${SUPPORT_TRUSTED_PROXIES:-127.0.0.1}"
 export SUPPORT_REQUESTS_TOPIC="${SUPPORT_REQUESTS_TOPIC:-seller-support.requests.v1}"
 log "kafka on $bootstrap"
 
@@ -177,7 +179,11 @@ env "${gw_env[@]}" "$py" deploy/gateway/render.py deploy/gateway/routes.conf.tem
     >"$run_dir/gateway-routes.conf"
 env "${gw_env[@]}" "$py" deploy/gateway/render.py deploy/gateway/nginx.conf.template \
     >"$run_dir/gateway-nginx.conf"
-# nginx runs in the foreground (`daemon off;` in its config), so supervisord restarts it too
+# nginx runs in the foreground (`daemon off;` in its config), so supervisord restarts it too.
+# A listener on its port that supervisord does not run: ours (an orphan) is stopped, anyone else's
+# makes `make up` refuse (issue 26; deploy/gateway/stale_listener.py).
+"$py" deploy/gateway/stale_listener.py "$gateway_port" "$run_dir/gateway-nginx.conf" \
+    "$run_dir/supervisord.pid" || exit 1
 program gateway "$gateway_port" -- "$(command -v nginx)" -p "$run_dir" -c "$run_dir/gateway-nginx.conf" \
     -e "$run_dir/gateway-error.log"
 

@@ -76,7 +76,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from services.embedded import create_embedded_app
     from services.notifications.smtp_server import stop_process
-    from shared.http_server import PROBLEM_HTTP
+    from shared.http_server import PROBLEM_HTTP, proxy_headers
     from shared.observability import configure_logging
 
     settings = _settings()
@@ -101,6 +101,7 @@ def serve(args: argparse.Namespace) -> int:
             log_level=settings.log_level.lower(),
             log_config=None,  # configure_logging above renders uvicorn's lines too
             access_log=False,  # the observability middleware logs one line per request
+            **proxy_headers(settings.trusted_proxies),  # none unless configured (issue 26)
         )
     finally:
         if mail_server is not None:

@@ -50,6 +50,8 @@ class ProcessSettings(BaseSettings):
     jwt_secret: str = ""  # unset: the development secret (shared/auth.py DEV_SECRET)
     jwt_public_key: str | None = None
     jwt_private_key: str | None = None
+    # addresses/networks whose X-Forwarded-For is believed (the gateway); empty: nobody (issue 26)
+    trusted_proxies: str = ""
 
     @field_validator("consumer_enabled", mode="before")
     @classmethod

@@ -23,8 +23,15 @@ import pytest
 MARKER = "SUPPORT_TEST_SESSION"
 
 # Started when needed and intentionally left running: matched on their command lines.
-# PostgreSQL's own children rename themselves ("postgres: 16/main: checkpointer").
-SHARED_DAEMONS = ("kafka.Kafka", "/usr/lib/postgresql/", "postgres: ")
+# PostgreSQL's own children rename themselves ("postgres: 16/main: checkpointer"). Python's
+# multiprocessing helpers live as long as the interpreter that started them and exit with it.
+SHARED_DAEMONS = (
+    "kafka.Kafka",
+    "/usr/lib/postgresql/",
+    "postgres: ",
+    "multiprocessing.resource_tracker",
+    "multiprocessing.forkserver",
+)
 
 
 def mark_session() -> str:

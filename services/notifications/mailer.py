@@ -22,6 +22,12 @@ event delivered again creates no second row and no second e-mail. A round of the
    notifications API as the e-mail's `delivery`).
 
 `send_pending` runs rounds until none is due or `limit` rows were claimed.
+
+When the database drops mid-round (issue 26), the round's outcomes — the message accepted but not
+recorded, the failures, the claims never attempted — are kept in memory and settled before anything
+else once it answers again: the accepted message is recorded as sent (not sent twice), and the
+claims are released at once instead of waiting out their 5-minute lease. A crash still loses them
+(the lease then covers it, as before).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.charset import QP, Charset
 from email.header import Header
@@ -285,6 +292,17 @@ _MARK_FAILED = (
 )
 
 
+@dataclass(frozen=True)
+class _Settlement:
+    """A round's outcomes to record: sent and failed marks, and the ids of its claims (under
+    `lease`) never attempted."""
+
+    sent: list[dict[str, Any]]
+    failed: list[dict[str, Any]]
+    release: list[str]
+    lease: datetime
+
+
 class Mailer:
     def __init__(
         self,
@@ -297,6 +315,9 @@ class Mailer:
         self.settings = settings
         self.sender = sender or SmtpSender(settings.smtp, settings.smtp_timeout_seconds)
         self.renderer = renderer or Renderer()
+        # Outcomes of rounds the database dropped before they were recorded: sent, failed, and
+        # claims never attempted. Settled first thing when it answers again (issue 26).
+        self._owed: list[_Settlement] = []
 
     def backoff(self, attempts: int) -> timedelta:
         initial = self.settings.send_backoff_initial
@@ -306,6 +327,7 @@ class Mailer:
         """Send the due outbox e-mails in rounds of `ROUND_SIZE`, until none is due or `limit`
         were claimed; returns how many were sent now."""
         now = store.utc(now or datetime.now(UTC))
+        self._settle_owed()
         sent = claimed = 0
         while claimed < limit:
             size = min(ROUND_SIZE, limit - claimed)
@@ -313,7 +335,7 @@ class Mailer:
             if not rows:
                 break
             claimed += len(rows)
-            sent += self._send_round(rows, now)
+            sent += self._send_round(rows, now, lease=now + CLAIM_LEASE)
             if len(rows) < size:
                 break
         return sent
@@ -337,7 +359,7 @@ class Mailer:
                 conn.execute(
                     update(_table)
                     .where(_table.c.notification_id.in_(ids), due)
-                    .values(status="sending", claimed_until=now + CLAIM_LEASE)
+                    .values(status="sending", claimed_until=now + CLAIM_LEASE)  # our lease
                     .returning(_table.c.notification_id)
                 )
                 .scalars()
@@ -352,9 +374,10 @@ class Mailer:
             ).all()
         return [dict(row._mapping) for row in rows]
 
-    def _send_round(self, rows: list[dict[str, Any]], now: datetime) -> int:
+    def _send_round(self, rows: list[dict[str, Any]], now: datetime, lease: datetime) -> int:
         """Send the claimed rows over one session and record every outcome, even when interrupted;
-        rows not attempted (the round outlived half its lease, or stopped) are released."""
+        rows not attempted (the round outlived half its lease, or stopped) are released. When the
+        database cannot take the outcomes, they are kept and settled when it is back."""
         sent: list[dict[str, Any]] = []  # accepted, not recorded yet
         failed: list[dict[str, Any]] = []
         done = sent_now = 0
@@ -393,13 +416,38 @@ class Mailer:
                             break
                     done += 1
         finally:
-            with self.engine.begin() as conn:
-                if sent:
-                    conn.execute(_MARK_SENT, sent)
-                if failed:
-                    conn.execute(_MARK_FAILED, failed)
-                self._release(conn, [row["notification_id"] for row in rows[done:]])
+            settlement = _Settlement(
+                sent, failed, [row["notification_id"] for row in rows[done:]], lease
+            )
+            try:
+                self._settle(settlement)
+            except Exception:
+                # The database dropped: without this, the unrecorded e-mail was sent again and
+                # the claimed rest waited out the whole lease although this process lived on.
+                self._owed.append(settlement)
+                raise
         return sent_now
+
+    def _settle(self, settlement: _Settlement) -> None:
+        with self.engine.begin() as conn:
+            if settlement.sent:
+                conn.execute(_MARK_SENT, settlement.sent)
+            if settlement.failed:
+                conn.execute(_MARK_FAILED, settlement.failed)
+            self._release(conn, settlement.release, settlement.lease)
+
+    def _settle_owed(self) -> None:
+        """Record what rounds the database dropped left unrecorded (raises while it is still
+        away: nothing new is claimed before the old is settled)."""
+        while self._owed:
+            self._settle(self._owed[0])
+            settled = self._owed.pop(0)
+            log.info(
+                "database back: recorded %d sent, %d failed e-mails and released %d claims",
+                len(settled.sent),
+                len(settled.failed),
+                len(settled.release),
+            )
 
     def _record_sent(self, outcome: dict[str, Any]) -> bool:
         """Record one accepted message as sent at once; False when that failed (retried with the
@@ -433,12 +481,17 @@ class Mailer:
         }
 
     @staticmethod
-    def _release(conn: Connection, ids: list[str]) -> None:
-        """Give back claimed rows never attempted (no attempt counted): due again at once."""
+    def _release(conn: Connection, ids: list[str], lease: datetime) -> None:
+        """Give back claimed rows never attempted (no attempt counted): due again at once. Only
+        this mailer's own claims (its lease): once that expired, another may hold the row."""
         if ids:
             conn.execute(
                 update(_table)
-                .where(_table.c.notification_id.in_(ids), _table.c.status == "sending")
+                .where(
+                    _table.c.notification_id.in_(ids),
+                    _table.c.status == "sending",
+                    _table.c.claimed_until == lease,
+                )
                 .values(status="pending", claimed_until=None)
             )
 

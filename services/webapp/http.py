@@ -28,6 +28,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from services.webapp.attachment_proxy import proxy_file
 from services.webapp.client import ApiClient, ApiError
 from services.webapp.i18n import (
     ACTOR_WORDS,
@@ -43,6 +44,7 @@ from services.webapp.i18n import (
     currency_digits,
     pick_locale,
 )
+from services.webapp.sessions import SessionRegistry
 from services.webapp.views import (
     Action,
     InvalidInput,
@@ -97,8 +99,11 @@ class WebApp:
         now: Callable[[], datetime],
         upload_max_bytes: int = 51 * 1024 * 1024,
         upload_max_files: int = 5,
+        session_idle_seconds: float = 2 * 3600,
     ) -> None:
         self.api = api
+        # signed-in sessions, revocable (sessions.py, issue 26)
+        self.sessions = SessionRegistry(session_idle_seconds)
         self.upload_max_bytes = upload_max_bytes
         self.upload_max_files = upload_max_files
         self.codec = codec
@@ -140,6 +145,9 @@ def load_session(webapp: WebApp, request: Request) -> str:
             data = {}
     if not isinstance(data, dict):
         data = {}
+    if data.get("token") and not webapp.sessions.touch(data.get("sid")):
+        # signed out, idle too long, or unknown here: the cookie is no session (issue 26)
+        data = {k: v for k, v in data.items() if k == "locale"}
     before = json.dumps(data, sort_keys=True) if data else ""
     data.setdefault("csrf", secrets.token_urlsafe(24))
     request.state.session = data
@@ -358,7 +366,9 @@ def build_router(webapp: WebApp) -> APIRouter:
         session = session_of(request)
         chosen = session.get("locale")
         session.clear()
+        webapp.sessions.end(session.get("sid"))
         session.update(
+            sid=webapp.sessions.start(),
             token=token,
             role=role,
             sub=sub,
@@ -372,6 +382,7 @@ def build_router(webapp: WebApp) -> APIRouter:
     @router.post("/sign-out")
     async def sign_out(request: Request) -> Response:
         await read_form(request)
+        webapp.sessions.end(session_of(request).get("sid"))  # a replayed cookie is dead too
         request.state.session = {"csrf": secrets.token_urlsafe(24)}
         response = redirect(request, "/")
         response.delete_cookie(COOKIE, path=_root(request) + "/")
@@ -745,15 +756,9 @@ def build_router(webapp: WebApp) -> APIRouter:
     async def _attachment(request: Request, attachment_id: str, suffix: str) -> Response:
         """A photo the API keeps (issue 21), fetched with the user's token: an <img> cannot send
         the bearer token itself."""
-        response = await call(
-            request, api.call, "GET", f"/v1/attachments/{quote(attachment_id, safe='')}{suffix}"
-        )
-        kind = response.headers.get("content-type", "application/octet-stream")
-        return Response(
-            response.content,
-            media_type=kind,
-            headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"},
-        )
+        path = f"/v1/attachments/{quote(attachment_id, safe='')}{suffix}"
+        # streamed, with the API's own guards (attachment_proxy.py, issue 26)
+        return await call(request, proxy_file, api, path, request.headers.get("if-none-match"))
 
     @router.get("/events")
     async def events(request: Request) -> Response:

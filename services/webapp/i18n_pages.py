@@ -5,6 +5,49 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+# What the ledger, rating and performance pages show for the API's codes (findings B14, B17):
+# words, never a raw code or a rule number. English here; the Dutch is in PAGES_NL below.
+LEDGER_KIND_WORDS: Mapping[str, str] = {
+    "refund_no_return": "Full refund",
+    "refund_after_return": "Refund after the return",
+    "partial_refund": "Partial refund",
+    "support_ruling": "Refund decided by support",
+    "claim_credit": "Shipping claim paid",
+}
+LEVEL_WORDS: Mapping[str, str] = {
+    "excellent": "Excellent",
+    "great": "Great",
+    "good": "Good",
+    "average": "Average",
+    "below_average": "Below average",
+}
+WINDOW_WORDS: Mapping[str, str] = {
+    "90_days": "The last 90 days",
+    "last_10": "Your last 10 requests",
+}
+EFFECT_WORDS: Mapping[str, str] = {
+    "raised": "Raised the rating",
+    "lowered": "Lowered the rating",
+    "mixed": "Raised and lowered the rating",
+    "none": "No effect on the rating",
+}
+# One line per reason the ratings service gives (its `code`), said for that reason alone, so that a
+# request that was lowered for one reason and has a neutral note for another never reads as both
+# "lowered" and "does not affect the rating" (B17).
+RATING_REASON_WORDS: Mapping[str, str] = {
+    "fitting_resolution": "You resolved it with a fitting resolution",
+    "positive_feedback": "The buyer gave a thumbs up",
+    "negative_feedback": "The buyer gave a thumbs down",
+    "escalated_after_no_response": (
+        "You did not respond within 2 business days and the buyer escalated"
+    ),
+    "overturned_by_support": "Support decided against you after the buyer escalated",
+    "ineligibility_explained": "You explained why the case was not eligible",
+    "support_agreed_with_seller": "Support agreed with you",
+    "platform_funded_refund": "The platform paid the refund",
+    "support_decided_seller_dispute": "Support decided on the return you disputed",
+}
+
 PAGES_NL: Mapping[str, str] = {
     # who did it
     "You": "U",
@@ -102,4 +145,96 @@ PAGES_NL: Mapping[str, str] = {
     # support queue
     "Mine": "Van mij",
     "Unassigned": "Niet toegewezen",
+    # ledger, rating, performance (B14, B17, B18)
+    "Refund after the return": "Terugbetaling na de retour",
+    "Refund decided by support": "Terugbetaling besloten door support",
+    "Shipping claim paid": "Verzendclaim uitbetaald",
+    "Excellent": "Uitstekend",
+    "Great": "Zeer goed",
+    "Good": "Goed",
+    "Average": "Gemiddeld",
+    "Below average": "Onder het gemiddelde",
+    "The last 90 days": "De laatste 90 dagen",
+    "Your last 10 requests": "Uw laatste 10 verzoeken",
+    "Raised the rating": "Verhoogde de beoordeling",
+    "Lowered the rating": "Verlaagde de beoordeling",
+    "Raised and lowered the rating": "Verhoogde en verlaagde de beoordeling",
+    "No effect on the rating": "Geen invloed op de beoordeling",
+    "You resolved it with a fitting resolution": "U loste het passend op",
+    "The buyer gave a thumbs up": "De koper gaf een duim omhoog",
+    "The buyer gave a thumbs down": "De koper gaf een duim omlaag",
+    "You did not respond within 2 business days and the buyer escalated": (
+        "U reageerde niet binnen 2 werkdagen en de koper escaleerde"
+    ),
+    "Support decided against you after the buyer escalated": (
+        "Support besliste tegen u nadat de koper escaleerde"
+    ),
+    "You explained why the case was not eligible": "U legde uit waarom de zaak niet in aanmerking kwam",
+    "Support agreed with you": "Support was het met u eens",
+    "The platform paid the refund": "Het platform betaalde de terugbetaling",
+    "Support decided on the return you disputed": "Support besliste over de retour die u betwistte",
+    "{points} points": "{points} punten",
+    "no points": "geen punten",
+    "What these figures count": "Wat deze cijfers tellen",
+    "Requests received: every request opened on your orders in the window.": (
+        "Ontvangen verzoeken: elk verzoek op uw bestellingen in deze periode."
+    ),
+    "Answered within the deadline: of the requests you answered or whose 48 business hours have "
+    "ended, those you answered in time. Requests still inside their 48 business hours are not "
+    "counted yet.": (
+        "Binnen de termijn beantwoord: van de verzoeken die u beantwoordde of waarvan de 48 "
+        "werkuren voorbij zijn, de verzoeken die u op tijd beantwoordde. Verzoeken die nog binnen "
+        "hun 48 werkuren vallen, tellen nog niet mee."
+    ),
+    "Missed deadlines: requests you did not answer within their 48 business hours.": (
+        "Gemiste termijnen: verzoeken die u niet binnen hun 48 werkuren beantwoordde."
+    ),
+    "Escalations: requests the buyer escalated to support.": (
+        "Escalaties: verzoeken die de koper aan support voorlegde."
+    ),
+    "Overturned by support: escalated requests support decided against you.": (
+        "Door support herzien: geëscaleerde verzoeken waarin support tegen u besliste."
+    ),
+    "Only the reasons that carry points move the rating; the others are shown for your information.": (
+        "Alleen redenen met punten veranderen de beoordeling; de andere staan er ter informatie."
+    ),
+    "Type an order id, the start of one, a request id or words from the item or the messages.": (
+        "Typ een bestelnummer of het begin ervan, een verzoek-id of woorden uit het artikel of de "
+        "berichten."
+    ),
+    # orders, getting help, cancellations
+    "Orders": "Bestellingen",
+    "No orders.": "Geen bestellingen.",
+    "Placed": "Geplaatst",
+    "Placed {when}": "Geplaatst {when}",
+    "Get help": "Hulp vragen",
+    "Send request": "Verzoek versturen",
+    "Photos (JPEG, PNG, WebP, HEIC); at most {files} files.": (
+        "Foto's (JPEG, PNG, WebP, HEIC); hoogstens {files} bestanden."
+    ),
+    "Your request was sent.": "Uw verzoek is verstuurd.",
+    "Refunded {amount}": "Terugbetaald: {amount}",
+    "You can ask for help with this item.": "U kunt hulp vragen bij dit artikel.",
+    "Help can be asked for this item.": "Voor dit artikel kan hulp worden gevraagd.",
+    "Help cannot be asked now: {why}": "Nu kan geen hulp worden gevraagd: {why}",
+    "View support request": "Supportverzoek bekijken",
+    "Support requests": "Supportverzoeken",
+    "Shipment": "Zending",
+    "Original shipment": "Oorspronkelijke zending",
+    "Shipped": "Verzonden",
+    "Delivered": "Bezorgd",
+    "Not yet": "Nog niet",
+    "Last scan": "Laatste scan",
+    "Not shipped yet.": "Nog niet verzonden.",
+    "The order's shipment is not available.": "De zending van de bestelling is niet beschikbaar.",
+    "Cancel the order": "De bestelling annuleren",
+    "Request cancellation": "Annulering aanvragen",
+    "Cancellation request": "Annuleringsverzoek",
+    "Your cancellation request was sent to the seller.": (
+        "Uw annuleringsverzoek is naar de verkoper gestuurd."
+    ),
+    "Accept cancellation": "Annulering accepteren",
+    "Decline cancellation": "Annulering weigeren",
+    "Answer by {when}": "Antwoord uiterlijk {when}",
+    "The buyer asks to cancel: {reason}": "De koper vraagt om annulering: {reason}",
 }

@@ -37,7 +37,7 @@ from services.webapp.http import (
 from services.webapp.i18n import Translator
 from services.webapp.settings import WebAppSettings
 from shared.auth import TokenCodec
-from shared.http_server import PROBLEM_HTTP
+from shared.http_server import PROBLEM_HTTP, proxy_headers
 
 log = logging.getLogger("seller_support.webapp")
 
@@ -75,6 +75,7 @@ def create_webapp(
         now=now,
         upload_max_bytes=settings.upload_max_bytes,
         upload_max_files=settings.upload_max_files,
+        session_idle_seconds=settings.session_idle_seconds,
     )
     app = FastAPI(title="Seller Support web app", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.webapp = webapp
@@ -207,6 +208,7 @@ def main() -> None:
         port=settings.port,
         access_log=False,
         http=PROBLEM_HTTP,
+        **proxy_headers(settings.trusted_proxies),  # none unless configured (issue 26)
     )
 
 

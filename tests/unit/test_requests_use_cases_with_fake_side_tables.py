@@ -26,6 +26,7 @@ from services.requests.application import (
     TrackingLink,
 )
 from services.requests.domain import ResponseType, Status
+from services.requests.domain.order_view import OrderDetails
 from services.requests.domain.remedy import ItemRecord, NothingLeftToRefund
 from services.requests.persistence.side_tables import SqlSideTables
 from shared.clock import AdjustableClock
@@ -43,6 +44,7 @@ class FakeSideTables:
         self.tracking: dict[str, TrackingLink] = {}
         self.deadlines: dict[tuple[str, str], tuple[datetime, str]] = {}
         self.remedies: dict[tuple[str, str], ItemRecord] = {}
+        self.scans: dict[str, dict[str, Any]] = {}
 
     @contextmanager
     def transaction(self, commit: bool = True) -> Iterator[None]:
@@ -111,6 +113,40 @@ class FakeSideTables:
                 last_request_id=by,
             )
         return refused
+
+    def orders_page(
+        self,
+        tx: Any,
+        *,
+        buyer_id: str | None,
+        seller_id: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        rows = [
+            dict(row)
+            for row in self.orders.values()
+            if buyer_id in (None, row["buyer_id"]) and seller_id in (None, row["seller_id"])
+        ]
+        rows.sort(key=lambda row: (row["placed_at"], row["order_id"]), reverse=True)
+        if after is not None:
+            rows = [row for row in rows if (row["placed_at"], row["order_id"]) < after]
+        return rows[:limit]
+
+    def order_details(self, tx: Any, order_ids: Sequence[str]) -> dict[str, OrderDetails]:
+        return {
+            o: OrderDetails(
+                self.item_records(tx, o),
+                {i: r for (oid, i), r in self.item_locks.items() if oid == o},
+                self.requests_of_order(tx, o),
+                self.scans.get(o),
+            )
+            for o in order_ids
+        }
+
+    def record_order_scan(self, tx: Any, order_id: str, status: str, at: datetime) -> None:
+        if order_id not in self.scans or self.scans[order_id]["at"] <= at:
+            self.scans[order_id] = {"status": status, "at": at}
 
     def tracking_link(self, tx: Any, tracking_number: str) -> TrackingLink | None:
         return self.tracking.get(tracking_number)
@@ -288,3 +324,20 @@ def test_r63_a_refunded_item_cannot_be_refunded_again_by_the_use_case() -> None:
             description="again",
             photos=[],
         )
+
+
+def test_r64_the_order_view_use_case_reads_the_port_only() -> None:
+    # given an order with an item refunded in full, without any database
+    tables = FakeSideTables()
+    app = _app(tables, AdjustableClock(ny(2026, 12, 1, 9, 0)))
+    order, request = _opened(app)
+    app.respond(request.id, Actor("seller", order.seller_id), SellerResponse("full_refund"))
+    # when the buyer reads the order and lists their orders
+    view = app.order_view(order.order_id, Actor("buyer", order.buyer_id))
+    page = app.list_orders(Actor("buyer", order.buyer_id))
+    # then the item says it was refunded in full, by which request, and the list holds the order
+    (item,) = view["items"]
+    assert item["refundable"] == 0 and item["can_open_request"] is False
+    assert str(request.id) in item["why_not"]
+    assert [o["order_id"] for o in page["items"]] == [order.order_id]
+    assert view["request_ids"] == [str(request.id)]

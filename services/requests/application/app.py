@@ -1,5 +1,5 @@
 """`RequestsApplication`: the only writer of support-request state, put together from its use
-cases (commands.py, upstream.py, timers.py, queries.py) over the shared plumbing (core.py)."""
+cases (commands.py, upstream.py, timers.py, queries.py, orders.py) over the shared plumbing (core.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ from collections.abc import Mapping
 
 from services.requests.application.commands import Commands
 from services.requests.application.core import SideTablesFactory
+from services.requests.application.orders import Orders
 from services.requests.application.queries import Queries
+from services.requests.application.remedy_fold import fold_remedies
 from services.requests.application.timers import Timers
 from services.requests.application.upstream import FactHandler, UpstreamFacts
 from services.requests.persistence.event_store import EVENT_STORE
 from shared.clock import Clock
 
 
-class RequestsApplication(Commands, UpstreamFacts, Timers, Queries):
+class RequestsApplication(Commands, UpstreamFacts, Timers, Queries, Orders):
     """The only writer of support-request state.
 
     `side_tables`: builds the side tables from the event store's recorder (default: SQL, in the
@@ -36,8 +38,17 @@ class RequestsApplication(Commands, UpstreamFacts, Timers, Queries):
 
 
 def open_application(database_url: str, clock: Clock) -> RequestsApplication:
-    """The requests application on SQLite (`sqlite:///path`) or PostgreSQL (`postgresql+psycopg://…`)."""
-    return RequestsApplication(
+    """The requests application on SQLite (`sqlite:///path`) or PostgreSQL (`postgresql+psycopg://…`).
+
+    A store upgraded to R63 has its stored histories folded into the per-item remedy record before
+    the first command (once per store; remedy_fold.py)."""
+    application = RequestsApplication(
         clock,
         env={"PERSISTENCE_MODULE": EVENT_STORE, "SQLALCHEMY_URL": database_url},
     )
+    try:
+        fold_remedies(application, clock.now())
+    except BaseException:
+        application.close()
+        raise
+    return application

@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
+from services.requests.domain.order_view import OrderDetails
 from services.requests.domain.remedy import ItemRecord
 
 
@@ -79,6 +80,26 @@ class SideTables(Protocol):
     ) -> list[str]:
         """Add `(record, refund, charge)` to each item's sums unless that passes its caps
         (atomically: a race lost is refused); returns the item ids refused."""
+
+    # -- the order view (R64) --
+
+    def orders_page(
+        self,
+        tx: Any,
+        *,
+        buyer_id: str | None,
+        seller_id: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Order rows newest first (placed_at, order id descending) of that buyer or seller (None:
+        any), strictly after the keyset position `after`, at most `limit`."""
+
+    def order_details(self, tx: Any, order_ids: Sequence[str]) -> dict[str, OrderDetails]:
+        """Per order id: its remedy records, item locks, request ids and last shipment scan."""
+
+    def record_order_scan(self, tx: Any, order_id: str, status: str, at: datetime) -> None:
+        """Keep the latest carrier scan of the order's original shipment."""
 
     # -- tracking links --
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +24,7 @@ from services.requests.application.errors import (
     UpstreamConflict,
 )
 from services.requests.domain import SupportRequest
+from services.requests.domain.delivery import check_delivery_time
 from services.requests.persistence.receipts import KeyClaim, claim_key, record_fact_answer
 from shared.contracts.upstream import (
     FraudSuspected,
@@ -114,7 +115,9 @@ class UpstreamFacts(RequestsCore):
             "seller_id": fact.seller_id,
             "currency": fact.currency,
             "marketplace": fact.marketplace,
-            "placed_at": fact.placed_at,
+            # in UTC: SQLite keeps a time's digits without its offset, and the order list pages
+            # by placed_at (R64)
+            "placed_at": fact.placed_at.astimezone(UTC),
             "fraud_suspected": fact.fraud_suspected,
             "items": [item.model_dump() for item in fact.items],
         }
@@ -147,8 +150,17 @@ class UpstreamFacts(RequestsCore):
         return self._update_order(fact.order_id, "shipment", shipment, once=True, claim=claim)
 
     def record_order_delivered(self, fact: OrderDelivered, claim: KeyClaim | None = None) -> bool:
+        def check(order: Mapping[str, Any]) -> None:  # not before placed or shipped (issue 26)
+            shipped = (order.get("shipment") or {}).get("shipped_at")
+            check_delivery_time(
+                fact.order_id,
+                placed_at=_aware(order["placed_at"]),
+                shipped_at=None if shipped is None else datetime.fromisoformat(shipped),
+                delivered_at=fact.delivered_at,
+            )
+
         return self._update_order(
-            fact.order_id, "delivered_at", fact.delivered_at, once=True, claim=claim
+            fact.order_id, "delivered_at", fact.delivered_at, once=True, claim=claim, check=check
         )
 
     def flag_fraud(self, fact: FraudSuspected, claim: KeyClaim | None = None) -> bool:
@@ -161,13 +173,17 @@ class UpstreamFacts(RequestsCore):
         value: Any,
         once: bool = False,
         claim: KeyClaim | None = None,
+        check: Callable[[Mapping[str, Any]], None] | None = None,
     ) -> bool:
-        """`once`: the column is a fact recorded once (issue 18): another value contradicts it."""
+        """`once`: the column is a fact recorded once (issue 18): another value contradicts it.
+        `check(order row)`: raises when the value cannot be true of this order."""
         with self._fact_transaction(claim=claim) as tx:
             session = tx.session
             existing = self._order_row(session, order_id)
             if existing is None:
                 raise OrderNotFound(f"no order {order_id}")
+            if check is not None:
+                check(existing)
             current = existing[column]
             if isinstance(current, datetime):
                 current = _aware(current)
@@ -212,6 +228,11 @@ class UpstreamFacts(RequestsCore):
             if order_id is None:
                 raise UnknownTrackingNumber(
                     f"no shipment with tracking number {fact.tracking_number}"
+                )
+            # R64: the order view shows the original shipment's last scan.
+            with self.side_tables.transaction() as session:
+                self.side_tables.record_order_scan(
+                    session, order_id, str(fact.status), fact.at.astimezone(UTC)
                 )
             if fact.status == "delivered":
                 return self._update_order(order_id, "delivered_at", fact.at, claim=claim)

@@ -116,8 +116,6 @@ def _nothing_left(records: Sequence[ItemRecord]) -> str:
     for r in records:
         by = f" by request {r.last_request_id}" if r.last_request_id else ""
         parts.append(f"item {r.item_id} was already refunded in full ({r.refunded}){by}")
-        if r.last_request_id and r.last_request_id.startswith("cancellation:"):
-            parts[-1] = f"item {r.item_id} was refunded by the order's cancellation"
     return "; ".join(parts) + "; nothing is left to refund (R63)"
 
 

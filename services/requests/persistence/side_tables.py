@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from services.requests.domain.order_view import OrderDetails
 from services.requests.domain.remedy import ItemRecord
 from services.requests.persistence import chain, store
 from services.requests.persistence.event_store import EVENT_STORE, EventsRecorder
@@ -187,6 +188,76 @@ class SqlSideTables:
             )
         return refused
 
+    # -- the order view (R64) --
+
+    def orders_page(
+        self,
+        tx: Session,
+        *,
+        buyer_id: str | None,
+        seller_id: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Orders newest first (placed_at, then order id, both descending), of that buyer or seller
+        (None: any), after the keyset position `after` (as the rows hold it), at most `limit`."""
+        o = store.orders.c
+        query = select(store.orders)
+        if buyer_id is not None:
+            query = query.where(o.buyer_id == buyer_id)
+        if seller_id is not None:
+            query = query.where(o.seller_id == seller_id)
+        if after is not None:
+            query = query.where(tuple_(o.placed_at, o.order_id) < tuple_(*after))
+        query = query.order_by(o.placed_at.desc(), o.order_id.desc()).limit(limit)
+        return [dict(row._mapping) for row in tx.execute(query)]
+
+    def order_details(self, tx: Session, order_ids: Sequence[str]) -> dict[str, OrderDetails]:
+        """Per order: its items' remedy records, the open requests holding its items, its
+        requests (oldest first) and the last scan of its shipment — four queries for a page."""
+        ids = list(order_ids)
+        details = {i: OrderDetails({}, {}, [], None) for i in ids}
+        if not ids:
+            return details
+        r = store.item_remedies.c
+        for row in tx.execute(select(store.item_remedies).where(r.order_id.in_(ids))):
+            details[row.order_id].records[row.item_id] = ItemRecord(
+                row.item_id,
+                row.paid,
+                row.full_charge,
+                row.refunded,
+                row.charged,
+                row.last_request_id,
+            )
+        lock = store.item_locks.c
+        for row in tx.execute(select(store.item_locks).where(lock.order_id.in_(ids))):
+            details[row.order_id].locks[row.item_id] = row.request_id
+        by = store.requests_by_order.c
+        for row in tx.execute(
+            select(by.order_id, by.request_id)
+            .where(by.order_id.in_(ids))
+            .order_by(by.opened_at, by.request_id)
+        ):
+            details[row.order_id].request_ids.append(row.request_id)
+        scan = store.order_scans.c
+        for row in tx.execute(select(store.order_scans).where(scan.order_id.in_(ids))):
+            details[row.order_id] = details[row.order_id]._replace(
+                last_scan={"status": row.status, "at": row.at}
+            )
+        return details
+
+    def record_order_scan(self, tx: Session, order_id: str, status: str, at: datetime) -> None:
+        """Keep the latest scan of the order's original shipment (an older one arriving late
+        changes nothing)."""
+        s = store.order_scans.c
+        row = tx.execute(select(s.at).where(s.order_id == order_id)).first()
+        if row is None:
+            tx.execute(insert(store.order_scans).values(order_id=order_id, status=status, at=at))
+        elif _utc(row.at) <= at:
+            tx.execute(
+                update(store.order_scans).where(s.order_id == order_id).values(status=status, at=at)
+            )
+
     # -- tracking links --
 
     def tracking_link(self, tx: Session, tracking_number: str) -> Any:
@@ -250,6 +321,11 @@ class SqlSideTables:
         return tx.execute(
             select(store.deadlines.c.due_at).order_by(store.deadlines.c.due_at).limit(1)
         ).scalar_one_or_none()
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes (UTC as written by an aware UTC value)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 # The statements of every command, built once: building and cache-keying a statement per call cost

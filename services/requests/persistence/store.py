@@ -87,6 +87,16 @@ remedy_fold = Table(
     Column("report", JSON, nullable=False),
 )
 
+# R64: the last carrier scan of an order's original shipment (returns' and replacements' scans move
+# their requests instead).
+order_scans = Table(
+    "ss_order_scans",
+    metadata,
+    Column("order_id", String(200), primary_key=True),
+    Column("status", String(40), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
 tracking_links = Table(
     "ss_tracking_links",
     metadata,

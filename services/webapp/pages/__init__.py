@@ -12,7 +12,14 @@ from fastapi import FastAPI
 
 from services.webapp.http import WebApp
 from services.webapp.i18n import ACTOR_WORDS, Translator
-from services.webapp.pages import confirm, notifications, request_extras
+from services.webapp.i18n_pages import (
+    EFFECT_WORDS,
+    LEDGER_KIND_WORDS,
+    LEVEL_WORDS,
+    RATING_REASON_WORDS,
+    WINDOW_WORDS,
+)
+from services.webapp.pages import confirm, notifications, orders, request_extras
 
 
 def actor_name(_: Translator, actor: str, user: dict[str, Any] | None = None) -> str:
@@ -27,6 +34,13 @@ def actor_name(_: Translator, actor: str, user: dict[str, Any] | None = None) ->
 
 
 def include(app: FastAPI, webapp: WebApp) -> None:
-    webapp.templates.env.globals.update(actor_name=actor_name)
-    for module in (request_extras, confirm, notifications):
+    webapp.templates.env.globals.update(
+        actor_name=actor_name,
+        LEDGER_KIND_WORDS=LEDGER_KIND_WORDS,
+        LEVEL_WORDS=LEVEL_WORDS,
+        WINDOW_WORDS=WINDOW_WORDS,
+        EFFECT_WORDS=EFFECT_WORDS,
+        RATING_REASON_WORDS=RATING_REASON_WORDS,
+    )
+    for module in (request_extras, confirm, notifications, orders):
         app.include_router(module.router)
