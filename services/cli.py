@@ -33,6 +33,7 @@ from services.demo_world import World, WorldNotAsPromised
 from services.dlq_cli import add_dlq
 from services.requests.settings import Settings
 from shared.auth import ROLES
+from shared.vocabulary import REQUESTS_TOPIC
 
 _TTL = re.compile(r"^(\d+)([smhdw]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -628,7 +629,7 @@ def _add_audit(commands: Any) -> None:
         default=None,
         help="Kafka bootstrap servers (default SUPPORT_KAFKA_BOOTSTRAP or 127.0.0.1:9092)",
     )
-    rebuild.add_argument("--topic", default="seller-support.requests.v1")
+    rebuild.add_argument("--topic", default=REQUESTS_TOPIC)
     rebuild.add_argument(
         "--now",
         type=_parse_moment,

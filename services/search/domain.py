@@ -26,7 +26,9 @@ from shared.business_time import calendar_for as _new_calendar
 from shared.vocabulary import (
     DEADLINE_KINDS,
     RETURN_FOR_REFUND_WINDOW,
+    Deadline,
     OfferState,
+    Outcome,
     Reason,  # noqa: F401  (re-exported: the list query's vocabulary)
     Resolution,
     overdue_kinds,
@@ -275,7 +277,7 @@ def opened_row(data: Mapping[str, Any]) -> Row:
         row.escalation_grounds = [str(routed)]
     else:
         row.status = Status.AWAITING_SELLER
-        row.deadlines = {"seller_response": _iso(due)} if due is not None else {}
+        row.deadlines = {Deadline.SELLER_RESPONSE.value: _iso(due)} if due is not None else {}
         row.seller_response_due = due
     return row
 
@@ -300,8 +302,8 @@ def evolve(row: Row | None, name: str, data: Mapping[str, Any]) -> Row | None:
 
 
 def _responded(row: Row, at: datetime) -> None:
-    row.deadlines.pop("seller_response", None)
-    row.deadlines.pop("no_refund_close", None)
+    row.deadlines.pop(Deadline.SELLER_RESPONSE, None)
+    row.deadlines.pop(Deadline.NO_REFUND_CLOSE, None)
     if row.first_response_at is None:
         row.first_response_at = at
         row.first_response_hours = round(
@@ -322,7 +324,7 @@ def _resolve(row: Row, at: datetime, resolution: str, amount: Any) -> None:
 
 def _require_return(row: Row, due: Any) -> None:
     row.status = Status.AWAITING_RETURN
-    row.deadlines = {"return_dropoff": _iso(_time(due))}
+    row.deadlines = {Deadline.RETURN_DROPOFF.value: _iso(_time(due))}
     row.return_ = {"tracking_number": None, "label_cost": None, "delivered_at": None}
 
 
@@ -352,13 +354,13 @@ def _apply(row: Row, name: str, data: Mapping[str, Any], at: datetime) -> None:
     elif name == "partial_refund_offered":
         row.status = Status.OFFER_PENDING
         row.offer = {"amount": int(data["amount"]), "state": OfferState.PENDING.value}
-        row.deadlines["offer_answer"] = _iso(_time(data["offer_answer_due"]))
+        row.deadlines[Deadline.OFFER_ANSWER] = _iso(_time(data["offer_answer_due"]))
     elif name == "replacement_promised":
         row.status = Status.REPLACEMENT_PENDING
-        row.deadlines["replacement_ship"] = _iso(_time(data["replacement_ship_due"]))
+        row.deadlines[Deadline.REPLACEMENT_SHIP] = _iso(_time(data["replacement_ship_due"]))
     elif name == "no_refund_explained":
         row.status = Status.AWAITING_BUYER
-        row.deadlines["no_refund_close"] = _iso(_time(data["no_refund_close_due"]))
+        row.deadlines[Deadline.NO_REFUND_CLOSE] = _iso(_time(data["no_refund_close_due"]))
         _add_text(row, data.get("message"))
     elif name == "information_requested":
         row.status = Status.AWAITING_BUYER
@@ -376,11 +378,11 @@ def _apply(row: Row, name: str, data: Mapping[str, Any], at: datetime) -> None:
             row.return_["label_cost"] = data.get("label_cost")
     elif name == "return_dropped_off":
         row.status = Status.RETURN_IN_TRANSIT
-        row.deadlines.pop("return_dropoff", None)
+        row.deadlines.pop(Deadline.RETURN_DROPOFF, None)
     elif name == "return_delivered":
         row.status = Status.AWAITING_INSPECTION
-        row.deadlines.pop("return_dropoff", None)
-        row.deadlines["return_inspection"] = _iso(_time(data["return_inspection_due"]))
+        row.deadlines.pop(Deadline.RETURN_DROPOFF, None)
+        row.deadlines[Deadline.RETURN_INSPECTION] = _iso(_time(data["return_inspection_due"]))
         if row.return_ is not None:
             row.return_["delivered_at"] = _iso(at)
     elif name in ("return_confirmed", "return_auto_confirmed"):
@@ -397,8 +399,8 @@ def _apply(row: Row, name: str, data: Mapping[str, Any], at: datetime) -> None:
         due = data.get("seller_response_due")
         if due is not None:
             row.status = Status.AWAITING_SELLER
-            row.deadlines.pop("no_refund_close", None)
-            row.deadlines["seller_response"] = _iso(_time(due))
+            row.deadlines.pop(Deadline.NO_REFUND_CLOSE, None)
+            row.deadlines[Deadline.SELLER_RESPONSE] = _iso(_time(due))
     elif name == "escalated":
         row.buyer_escalated = True
         _escalate(
@@ -413,7 +415,7 @@ def _apply(row: Row, name: str, data: Mapping[str, Any], at: datetime) -> None:
     elif name == "offer_lapsed":
         row.status = Status.AWAITING_SELLER
         _offer_became(row, OfferState.LAPSED)
-        row.deadlines.pop("offer_answer", None)
+        row.deadlines.pop(Deadline.OFFER_ANSWER, None)
     elif name == "return_window_expired":
         row.status = Status.CANCELLED
         row.resolution = Resolution.RETURN_NOT_SHIPPED
@@ -435,12 +437,12 @@ def _offer_became(row: Row, state: OfferState) -> None:
 
 def _decided(row: Row, data: Mapping[str, Any], at: datetime) -> None:
     outcome = data.get("outcome")
-    if outcome in ("refund", "refund_with_return") and data.get("liable") == "seller":
+    if outcome in (Outcome.REFUND, Outcome.REFUND_WITH_RETURN) and data.get("liable") == "seller":
         # R44, as the ratings count it: support overturned the seller after a buyer escalation
         row.overturned = row.escalated_by == EscalatedBy.BUYER
-    if outcome == "refund_with_return":
+    if outcome == Outcome.REFUND_WITH_RETURN:
         _require_return(row, data["return_dropoff_due"])
-    elif outcome == "uphold_seller":
+    elif outcome == Outcome.UPHOLD_SELLER:
         _resolve(row, at, Resolution.NO_REFUND, None)
     else:
         _resolve(row, at, Resolution.FULL_REFUND, data.get("amount"))

@@ -16,7 +16,14 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from shared.vocabulary import RETURN_FOR_REFUND_WINDOW, Deadline, Outcome, Status, Thumbs
+from shared.vocabulary import (
+    RETURN_FOR_REFUND_WINDOW,
+    Deadline,
+    Outcome,
+    ResponseType,
+    Status,
+    Thumbs,
+)
 from shared.vocabulary import Action as Step
 
 
@@ -178,23 +185,31 @@ def command_for(action: Action, form: Mapping[str, str], currency_digits: int) -
     """The API call of an action with the form's fields; `InvalidInput` when a field is unusable."""
     message = (form.get("message") or "").strip()
     if action is Action.FULL_REFUND:
-        return Command("responses", {"type": "full_refund"})
+        return Command("responses", {"type": ResponseType.FULL_REFUND.value})
     if action is Action.FULL_REFUND_WITH_RETURN:
-        return Command("responses", {"type": "full_refund_with_return"})
+        return Command("responses", {"type": ResponseType.FULL_REFUND_WITH_RETURN.value})
     if action is Action.PARTIAL_REFUND:
         amount = to_minor(form.get("amount") or "", currency_digits)
-        return Command("responses", {"type": "partial_refund", "amount": amount})
+        return Command("responses", {"type": ResponseType.PARTIAL_REFUND.value, "amount": amount})
     if action is Action.REPLACEMENT:
         carrier = (form.get("carrier") or "").strip()
         tracking = (form.get("tracking_number") or "").strip()
         return Command(
-            "responses", {"type": "replacement", "carrier": carrier, "tracking_number": tracking}
+            "responses",
+            {
+                "type": ResponseType.REPLACEMENT.value,
+                "carrier": carrier,
+                "tracking_number": tracking,
+            },
         )
     if action is Action.NO_REFUND:
         evidence = _lines(form.get("evidence") or "")
-        return Command("responses", {"type": "no_refund", "message": message, "evidence": evidence})
+        return Command(
+            "responses",
+            {"type": ResponseType.NO_REFUND.value, "message": message, "evidence": evidence},
+        )
     if action is Action.REQUEST_INFO:
-        return Command("responses", {"type": "request_info", "message": message})
+        return Command("responses", {"type": ResponseType.REQUEST_INFO.value, "message": message})
     if action is Action.CONFIRM_RETURN:
         return Command("return/confirm")
     if action is Action.DISPUTE_RETURN:

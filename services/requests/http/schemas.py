@@ -26,6 +26,7 @@ from pydantic import (
 
 from services.requests.domain import (
     Action,
+    Deadline,
     OfferState,
     Outcome,
     Reason,
@@ -168,12 +169,8 @@ class RequestState(BaseModel):
                     "version": 1,
                     "opened_at": "2026-12-07T14:00:00-05:00",
                     "deadlines": {
-                        "seller_response": "2026-12-09T19:00:00+00:00",
-                        "offer_answer": None,
-                        "return_dropoff": None,
-                        "return_inspection": None,
-                        "replacement_ship": None,
-                        "no_refund_close": None,
+                        **dict.fromkeys(k.value for k in Deadline),
+                        Deadline.SELLER_RESPONSE.value: "2026-12-09T19:00:00+00:00",
                     },
                     "offer": None,
                     "return": None,
