@@ -834,6 +834,8 @@ def main(argv: list[str] | None = None) -> int:
             parallel_downloads=2 if args.quick else 6,
             parallel_uploads=2 if args.quick else 4,
             video_mb=5 if args.quick else 50,
+            side=1200 if args.quick else 6300,
+            accepted_side=1000 if args.quick else file_memory.LARGEST_ACCEPTED,
         )
         log("web app pages")
         results["webapp"] = webapp.run(

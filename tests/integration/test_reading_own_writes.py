@@ -137,3 +137,20 @@ def test_issue27_a_malformed_token_is_422(api: Api) -> None:
     got = api.client.get("/v1/support/queue", headers=headers)
     assert got.status_code == 422
     assert "Consistency-Token" in got.json()["detail"]
+
+
+def test_issue27_the_caller_is_the_same_person_whatever_token_they_hold() -> None:
+    # given two tokens of one agent (issued at different moments) and one of another agent
+    from datetime import timedelta
+
+    from shared.auth import TokenCodec
+    from shared.consistency import caller_key
+
+    codec = TokenCodec()
+    first = codec.encode(sub="agent-1", role="support", ttl=timedelta(hours=1))
+    second = codec.encode(sub="agent-1", role="support", ttl=timedelta(hours=2))
+    other = codec.encode(sub="agent-2", role="support")
+    # then the embedded memory of their last command is the same for both of the first's tokens
+    key = caller_key(f"Bearer {first}".encode())
+    assert first != second and key == caller_key(f"Bearer {second}".encode())
+    assert key != caller_key(f"Bearer {other}".encode())

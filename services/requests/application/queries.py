@@ -63,7 +63,6 @@ class Queries(RequestsCore):
         return found
 
     def _with_order_record(self, request: SupportRequest) -> None:
-        """What is left to refund on its items (R63), so that the state's steps and limits
-        (domain/next_step.py) are those a command would accept now."""
-        with self.side_tables.transaction(commit=False) as session:
-            self._read_order_record(session, request)
+        """What is left to refund on its items (R63), read when the state's steps and limits ask
+        (domain/next_step.py), so that they are those a command would accept now."""
+        self._read_order_record_later(request)
