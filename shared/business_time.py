@@ -41,7 +41,10 @@ def _holiday_dates(country: str, year: int) -> frozenset[date]:
 
 @cache
 def _holiday_names(country: str, year: int) -> dict[date, str]:
-    return {day: str(name) for day, name in holidays.country_holidays(country, years=year).items()}
+    # Named in English whatever the country's own language (the Dutch calendar names its days in
+    # Dutch by default); the web app translates the English name for its reader (B14).
+    found = holidays.country_holidays(country, years=year, language="en_US")
+    return {day: str(name) for day, name in found.items()}
 
 
 @dataclass(frozen=True)
