@@ -27,11 +27,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import holidays
-from fpdf import FPDF
 
 from services.requests.attachments.dossier_text import (
     LEDGER_KINDS,
@@ -43,6 +42,9 @@ from services.requests.attachments.dossier_text import (
     words,
 )
 from shared.business_time import calendar_for
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 # (seller_id, request_id, role, subject, bearer token) -> the request's ledger entries
 LedgerEntries = Callable[[str, str, str, str, str], list[dict[str, Any]]]
@@ -183,16 +185,24 @@ def find_typeface(directory: Path = DEJAVU_DIR) -> Typeface:
     return CORE_FONT
 
 
-class _Pdf(FPDF):
-    def __init__(self, typeface: Typeface) -> None:
-        super().__init__(format="A4")
-        self.typeface = typeface
-        typeface.register(self)
+@cache
+def _pdf_class() -> type[FPDF]:
+    """fpdf2 is imported on the first dossier, not with the service (issue 30: ~60 MB of memory
+    and ~1 s of start-up for a document most processes never render)."""
+    from fpdf import FPDF
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(self.typeface.family, size=7)
-        self.cell(0, 6, f"Seller Support case dossier - page {self.page_no()}", align="C")
+    class _Pdf(FPDF):
+        def __init__(self, typeface: Typeface) -> None:
+            super().__init__(format="A4")
+            self.typeface = typeface
+            typeface.register(self)
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font(self.typeface.family, size=7)
+            self.cell(0, 6, f"Seller Support case dossier - page {self.page_no()}", align="C")
+
+    return _Pdf
 
 
 def render(data: DossierData, typeface: Typeface | None = None) -> bytes:
@@ -202,7 +212,7 @@ def render(data: DossierData, typeface: Typeface | None = None) -> bytes:
     face = typeface or find_typeface()
     settable = face.text  # the text as this typeface can set it (Unicode, or Latin-1)
     family = face.family
-    pdf = _Pdf(face)
+    pdf = _pdf_class()(face)
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.set_title(settable(f"Case dossier {request['id']}"))
     pdf.add_page()
