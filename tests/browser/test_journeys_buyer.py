@@ -105,3 +105,62 @@ def test_seller_turns_on_the_automatic_usps_claim_while_refunding_r38(
     history = api.call("seller", seller, "GET", f"/v1/support-requests/{rid}/history")
     (refund,) = [h["data"] for h in history if h["type"] == "full_refund_offered"]
     assert refund["auto_claim"] is not None
+
+
+def test_offer_explains_itself_and_a_return_says_where_and_by_when_r3_r11_r14_b5(
+    page: Any, server: str, api: Api
+) -> None:
+    # Given a partial refund offer of $7.50 waiting on the buyer
+    buyer, seller = new_user("buyer"), new_user("seller")
+    rid = api.open(buyer, api.order(buyer, seller))["id"]
+    api.call(
+        "seller",
+        seller,
+        "POST",
+        f"/v1/support-requests/{rid}/responses",
+        {"type": "partial_refund", "amount": 750},
+    )
+    sign_in(page, server, "buyer", buyer)
+    page.goto(f"{server}/app/requests/{rid}")
+    # Then before answering, the page says what accepting and declining mean
+    next_step = page.locator("#what-next")
+    expect(next_step).to_contain_text("If you accept, you get $7.50 back")
+    expect(next_step).to_contain_text("send the item back within 5 business days for a full refund")
+    # When the buyer declines
+    page.get_by_role("form", name="Decline offer", exact=True).get_by_role(
+        "button", name="Decline offer", exact=True
+    ).click()
+    # Then the page says to send it back and by when, and that the label is coming
+    expect(next_step).to_contain_text("Send the item back for a full refund.")
+    expect(next_step).to_contain_text("Drop it off by")
+    expect(next_step).to_contain_text("appear here as soon as the platform issues it")
+    state = api.state(rid)
+    assert state["status"] == "awaiting_return" and state["deadlines"]["return_dropoff"]
+    # When the platform issues the return label
+    api.fact(
+        {
+            "type": "return_label_created",
+            "request_id": rid,
+            "tracking_number": "RET-7788",
+            "label_cost": 800,
+            "at": api.now(),
+        }
+    )
+    page.reload()
+    # Then its tracking number is shown
+    expect(next_step).to_contain_text("Return label tracking number: RET-7788")
+    assert api.state(rid)["return"]["tracking_number"] == "RET-7788"
+
+
+def test_a_resolved_refund_says_when_the_money_arrives_r3(page: Any, server: str, api: Api) -> None:
+    buyer, seller = new_user("buyer"), new_user("seller")
+    rid = api.open(buyer, api.order(buyer, seller))["id"]
+    api.call(
+        "seller", seller, "POST", f"/v1/support-requests/{rid}/responses", {"type": "full_refund"}
+    )
+    sign_in(page, server, "buyer", buyer)
+    page.goto(f"{server}/app/requests/{rid}")
+    expect(page.locator("#what-next")).to_contain_text(
+        "You are refunded $30.00. It reaches your original payment method in 3 to 5 days."
+    )
+    assert api.state(rid)["refund"]["amount"] == 3000

@@ -43,7 +43,7 @@ def _refund_again_as_before_r63(app, opened, at) -> SupportRequest:
         seller_id=opened.order.seller_id,
         marketplace="US",
         currency="USD",
-        items=[OrderItem(**item.model_dump())],
+        items=[OrderItem(**item.model_dump(exclude_none=True))],
         reason="defective",
         description="Broken again.",
         photos=["photo-2.jpg"],

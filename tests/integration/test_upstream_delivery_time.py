@@ -44,6 +44,14 @@ def test_class9_a_delivery_dated_before_placed_or_shipped_is_422_and_not_recorde
 
 
 def test_class9_a_delivery_at_the_moment_of_shipping_is_recorded(api: Api) -> None:
+    # Given an order shipped 2026-12-02 10:00 (New York)
     order = api.place_order()
+    # When it is delivered at that very instant
     answer = _delivered(api, order["order_id"], "2026-12-02T15:00:00Z")  # = shipped 10:00 -05:00
+    # Then it is accepted as a change, and the order view shows the delivery
     assert answer.status_code == 202, answer.text
+    assert answer.json()["changed"] is True
+    view = api.call("support", "GET", f"/v1/orders/{order['order_id']}")
+    assert view.status_code == 200, view.text
+    shipment = view.json()["shipment"]
+    assert shipment["delivered_at"] is not None
