@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC
 from pathlib import Path
 from urllib.parse import quote
@@ -71,6 +71,32 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def fresh_database_url(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path
+) -> Iterator[Callable[[str], str]]:
+    """`fresh_database_url(name)`: another empty database on this test's backend (`database_url`),
+    for a projection's own store or a rebuild: a SQLite file, or a PostgreSQL schema of its own."""
+    schemas: list[str] = []
+
+    def make(name: str) -> str:
+        if database_url.startswith("sqlite"):
+            return f"sqlite:///{tmp_path}/{name}.db"
+        admin = request.getfixturevalue("postgres_admin_engine")
+        schema = f"{name[:20]}_{uuid.uuid4().hex}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        schemas.append(schema)
+        return _with_search_path(request.getfixturevalue("postgres_url"), schema)
+
+    yield make
+    if schemas:
+        admin = request.getfixturevalue("postgres_admin_engine")
+        with admin.connect() as connection:
+            for schema in schemas:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
 
 
 @pytest.fixture

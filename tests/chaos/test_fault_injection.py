@@ -27,7 +27,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -139,16 +139,17 @@ def inject(system: ChaosSystem, profile: Profile, fault: str) -> FaultRecord:
         record = system.record(fault, outage_s=profile.broker_outage_s)
         system.kafka_stop()
         restarted = [PROGRAM[n] for n in ("relay", "ledger", "ratings") if n in fault]
-        time.sleep(min(3.0, profile.broker_outage_s / 3))
+        time.sleep(min(3.0, profile.broker_outage_s / 3))  # not a wait: the outage lasts
         if restarted:
             system.restart(*restarted)  # started while the broker is down: they must wait for it
-        time.sleep(max(0.0, profile.broker_outage_s - (time.monotonic() - record.started)))
+        outage_left = max(0.0, profile.broker_outage_s - (time.monotonic() - record.started))
+        time.sleep(outage_left)  # not a wait: the outage lasts its length
         system.kafka_start()
         record.ended = time.monotonic()
     elif fault == "postgres down":
         record = system.record(fault, outage_s=profile.postgres_outage_s)
         system.pg_stop()
-        time.sleep(profile.postgres_outage_s)
+        time.sleep(profile.postgres_outage_s)  # not a wait: the outage lasts its length
         system.pg_start()
         record.ended = time.monotonic()
     else:  # pragma: no cover - a typo in a profile
@@ -170,9 +171,23 @@ def advance_clock_and_kill_the_api(system: ChaosSystem, load: Load) -> FaultReco
         with contextlib.suppress(httpx.HTTPError):
             httpx.post(url, json={"advance": "P10D"}, headers=headers, timeout=120)
 
+    def now() -> datetime | None:
+        with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+            answer = httpx.get(url, headers=headers, timeout=10)
+            return datetime.fromisoformat(answer.json()["now"])
+        return None
+
+    before = now()
+    assert before is not None, "the requests API did not tell its clock before the advance"
     thread = threading.Thread(target=advance, daemon=True)
     thread.start()
-    time.sleep(0.3)
+    # the kill must land after the advance: poll the clock until it shows the 10 days moved
+    landed = system.wait_until(
+        lambda: (moved := now()) is not None and moved >= before + timedelta(days=10),
+        timeout_s=60,
+        poll_s=0.05,
+    )
+    assert landed is not None, "the clock advance (P10D) did not land within 60s"
     record = system.record("kill requests-api while timers fire")
     record.notes["pid"] = system.kill9("requests-api")
     record.ended = time.monotonic()
@@ -320,7 +335,7 @@ def test_the_system_recovers_from_every_fault_alone_and_loses_or_doubles_nothing
         load_started = time.monotonic()
         threads = load.start(profile.workers, profile.journeys, profile.pace_s)
         for fault in profile.faults:
-            time.sleep(chooser.uniform(*profile.gap_s))
+            time.sleep(chooser.uniform(*profile.gap_s))  # not a wait: load runs between faults
             inject(system, profile, fault)
         load.stop.set()  # the load spans the faults; the journeys under way finish
         for thread in threads:

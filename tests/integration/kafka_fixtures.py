@@ -27,6 +27,7 @@ from sqlalchemy import text
 from services.requests.application import RequestsApplication, open_application
 from shared.clock import AdjustableClock
 from tests.conftest import START
+from tests.waiting import wait_for  # noqa: F401 - re-exported: the kafka tests import it from here
 
 REPO = Path(__file__).resolve().parents[2]
 KAFKA_START = REPO / "deploy" / "kafka" / "start.sh"
@@ -150,15 +151,6 @@ def committed_offsets(bootstrap: str, group: str) -> dict[Any, int]:
         return {tp: meta.offset for tp, meta in offsets.items()}
     finally:
         admin.close()
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 30.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what or predicate}")
 
 
 # --- PostgreSQL: a schema of its own per test ------------------------------------------------------

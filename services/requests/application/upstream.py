@@ -119,7 +119,8 @@ class UpstreamFacts(RequestsCore):
             # by placed_at (R64)
             "placed_at": fact.placed_at.astimezone(UTC),
             "fraud_suspected": fact.fraud_suspected,
-            "items": [item.model_dump() for item in fact.items],
+            # the optional R64 fields only when sent: an order recorded before them compares equal
+            "items": [item.model_dump(mode="json", exclude_none=True) for item in fact.items],
         }
         with self._fact_transaction(claim=claim) as tx:
             session = tx.session
