@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -28,6 +29,16 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Monday 2026-12-07 14:00 in New York: a plain business day, far from holidays and DST changes.
 START = ny(2026, 12, 7, 14, 0)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The random order's seed, even under -q (issue 31): an order dependence found in CI is
+    repeated with `--randomly-seed=<seed>`; `-p no:randomly` runs in file order."""
+    if config.pluginmanager.hasplugin("randomly"):
+        seed = config.getoption("randomly_seed", default=None)
+        terminalreporter.write_line(
+            f"random order: --randomly-seed={seed} repeats it; -p no:randomly turns it off"
+        )
 
 
 @pytest.fixture(scope="session")

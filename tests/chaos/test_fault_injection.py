@@ -4,11 +4,12 @@ broker and a PostgreSQL cluster of its own — under a bounded load of clients r
 projection service, of the mail sender mid-round, of the upstream consumer and of the requests API
 while facts and commands flow; processes restarted while the broker is down; the broker stopped;
 PostgreSQL stopped. Drained, the invariants must hold (tests/chaos/invariants.py), and the figures
-go to a report: docs/reliability.md for the full run (`make chaos`).
+go to a report in var/chaos (`make chaos`; `make chaos-publish` puts it in docs/reliability.md).
 
 `CHAOS_PROFILE=short` (what `make test` runs: a few faults, a few minutes) or `full`; `CHAOS_SEED`
-fixes the random moments; `CHAOS_REPORT` names the report file (default: docs/reliability.md for
-`full`, var/chaos/reliability-short.md for `short`); `CHAOS_FAULTS` replaces the profile's list
+fixes the random moments (the seed is printed and written in the report); `CHAOS_REPORT` names the
+report file (default: var/chaos/reliability-<profile>.md; never the tracked docs: `make chaos-publish`
+copies a full run's report to docs/reliability.md with its seed); `CHAOS_FAULTS` replaces the profile's list
 (comma-separated, e.g. `kill ledger,postgres down`); `CHAOS_KEEP=1` leaves the PostgreSQL cluster
 and the run's logs and mail (var/chaos/run-*) to look at; CHAOS_KAFKA_PORT, CHAOS_KAFKA_CONTROLLER_PORT,
 CHAOS_PG_CLUSTER, CHAOS_PG_PORT, CHAOS_PORT_BASE place its own infrastructure (tests/chaos/system.py).
@@ -235,8 +236,9 @@ def write_report(
         "Figures of the fault-injection suite (`make chaos`, tests/chaos/; issue 18). The system runs",
         "as `make up` starts it (supervisord, deploy/up.sh) on a Kafka broker and a PostgreSQL cluster",
         "of its own; clients retry every command with its `Idempotency-Key`; faults come at random",
-        "moments and nothing is restarted by hand. Regenerate with `make chaos` (this file is",
-        "overwritten by the full profile).",
+        "moments and nothing is restarted by hand. `make chaos` writes this report to",
+        "var/chaos/reliability-full.md; `make chaos-publish` copies it here with its seed",
+        "(`CHAOS_SEED=<seed> make chaos` repeats the run's random moments).",
         "",
         f"- run: profile `{profile.name}`, seed {seed}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
         f"{os.cpu_count()} cores shared with other work",
@@ -309,13 +311,14 @@ def test_the_system_recovers_from_every_fault_alone_and_loses_or_doubles_nothing
     run_dir.mkdir(parents=True)
     for old in sorted((REPO / "var" / "chaos").glob("run-*"))[:-3]:  # the last three stay
         shutil.rmtree(old, ignore_errors=True)
+    # The report goes to var/ (never the tracked docs/): `make chaos-publish` copies a full run's
+    # report to docs/reliability.md with its seed (tests/chaos/publish.py).
     report = Path(
         os.environ.get("CHAOS_REPORT", "")
-        or (
-            REPO / "docs" / "reliability.md"
-            if profile.name == "full"
-            else REPO / "var" / "chaos" / "reliability-short.md"
-        )
+        or REPO / "var" / "chaos" / f"reliability-{profile.name}.md"
+    )
+    print(
+        f"chaos: profile {profile.name}, seed {seed} (CHAOS_SEED={seed} repeats it), report {report}"
     )
     system = ChaosSystem(ChaosConfig(run_dir))
     started = time.monotonic()
@@ -355,8 +358,8 @@ def test_the_system_recovers_from_every_fault_alone_and_loses_or_doubles_nothing
     failed_faults: Callable[[], list[str]] = lambda: [  # noqa: E731
         f.name for f in system.faults if f.recovered is None
     ]
-    assert failed_faults() == [], f"never recovered: {failed_faults()} (see {report})"
-    assert findings.drain_s is not None, f"not drained (see {report})"
+    assert failed_faults() == [], f"never recovered: {failed_faults()} (seed {seed}, see {report})"
+    assert findings.drain_s is not None, f"not drained (seed {seed}, see {report})"
     assert findings.lost == 0
     assert findings.on_kafka == findings.stored_events
     assert findings.ledger_missing == 0 and findings.ledger_double == 0, findings.ledger_wrong

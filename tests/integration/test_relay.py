@@ -1,6 +1,6 @@
 """The outbox relay against a real broker and PostgreSQL: crash at the worst moment, SIGKILL of the
-relay process, lag, per-request order. (The broker outage test is test_zz_relay_broker_outage.py,
-so that it runs last.)"""
+relay process, lag, per-request order. (The broker outage test,
+on a broker of its own, is test_relay_broker_outage.py.)"""
 
 from __future__ import annotations
 

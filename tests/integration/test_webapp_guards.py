@@ -183,7 +183,7 @@ def test_class6_an_idle_session_ends_on_the_server(base: str) -> None:
     with httpx.Client(base_url=base, cookies=copy, timeout=30) as later:
         # When nobody uses the session for longer than that (nothing may touch it meanwhile, so
         # this waits rather than polls)
-        time.sleep(IDLE_SECONDS + 1)
+        time.sleep(IDLE_SECONDS + 1)  # not a wait: the session must sit idle that long
         # Then its cookie opens nothing
         answer = later.get("/app/inbox")
         assert answer.status_code == 303

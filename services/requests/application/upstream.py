@@ -259,6 +259,7 @@ class UpstreamFacts(RequestsCore):
         with self._fact_transaction(self._transaction, claim) as tx:
             request = self._load(request_id)
             stored = _deadline_rows(request)
+            self._read_order_record(tx.session, request)  # R63, should a fact ever refund
             changed = tx.done(change(request))
             self._save_with_side_tables(tx.session, request, stored)
         return changed
