@@ -25,6 +25,8 @@ from services.requests.application.errors import (
     UnknownItems,
 )
 from services.requests.domain import (
+    RESPONSE_ACTIONS,
+    Action,
     InvalidCommand,
     OrderItem,
     ResponseType,
@@ -146,7 +148,11 @@ class Commands(RequestsCore):
                 self._lock_items(session, order_id, item_ids, str(request_id))
                 tables.index_by_order(session, str(request_id), order_id, request.opened_at)
                 receipt = (
-                    None if claim is None else record_answer(session, claim, request, created=True)
+                    None
+                    if claim is None
+                    else record_answer(
+                        session, claim, request, actor.role, request.opened_at, created=True
+                    )
                 )
                 self._save_with_side_tables(session, request, (request.policy_version, ()))
         except IntegrityError as error:
@@ -176,18 +182,20 @@ class Commands(RequestsCore):
         at = self.clock.now()
         evidence = self._references(actor, request_id, "evidence", list(response.evidence))
 
+        command = RESPONSE_COMMANDS.get(response.type)  # type: ignore[call-overload]
+        if command is None:
+            raise InvalidCommand(
+                f"unknown response type {response.type!r}; one of: {', '.join(ResponseType)}"
+            )
+
         def change(request: SupportRequest) -> None:
-            command = RESPONSE_COMMANDS.get(response.type)  # type: ignore[call-overload]
-            if command is None:
-                raise InvalidCommand(
-                    f"unknown response type {response.type!r}; one of: {', '.join(ResponseType)}"
-                )
             command(
                 request,
                 Responding(response, at, str(actor), evidence, lambda: self._shipment(request)),
             )
 
-        return self._command(request_id, actor, ("seller",), change, at=at, claim=claim)
+        action = RESPONSE_ACTIONS[ResponseType(response.type)]
+        return self._command(request_id, actor, action, change, at=at, claim=claim)
 
     def _shipment(self, request: SupportRequest) -> Shipment | None:
         order = self.order(request.order_id)
@@ -204,7 +212,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("buyer",),
+            Action.ACCEPT_OFFER,
             lambda r: r.accept_offer(at=at, actor=str(actor)),
             at=at,
             claim=claim,
@@ -217,7 +225,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("buyer",),
+            Action.DECLINE_OFFER,
             lambda r: r.decline_offer(at=at, actor=str(actor)),
             at=at,
             claim=claim,
@@ -230,7 +238,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("seller",),
+            Action.CONFIRM_RETURN,
             lambda r: r.confirm_return(at=at, actor=str(actor)),
             at=at,
             claim=claim,
@@ -250,7 +258,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("seller",),
+            Action.DISPUTE_RETURN,
             lambda r: r.dispute_return(at=at, actor=str(actor), reason=reason, evidence=evidence),
             at=at,
             claim=claim,
@@ -263,7 +271,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("buyer",),
+            Action.RETURN_FOR_REFUND,
             lambda r: r.return_for_refund(at=at, actor=str(actor)),
             at=at,
             claim=claim,
@@ -283,7 +291,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("buyer", "seller"),
+            Action.MESSAGE,
             lambda r: r.post_message(
                 at=at,
                 actor=str(actor),
@@ -302,7 +310,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("buyer",),
+            Action.ESCALATE,
             lambda r: r.escalate(at=at, actor=str(actor), reason=reason),
             at=at,
             claim=claim,
@@ -322,7 +330,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("support",),
+            Action.DECIDE,
             lambda r: r.decide(at=at, actor=str(actor), outcome=outcome, evidence=evidence),
             at=at,
             claim=claim,
@@ -342,7 +350,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("support",),
+            Action.ASSIGN,
             lambda r: r.assign_agent(at=at, actor=str(actor), agent_id=agent),
             at=at,
             claim=claim,
@@ -355,7 +363,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("buyer",),
+            Action.FEEDBACK,
             lambda r: r.give_feedback(at=at, actor=str(actor), thumbs=thumbs),
             at=at,
             claim=claim,
