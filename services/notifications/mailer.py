@@ -121,11 +121,13 @@ def message_bytes(row: dict[str, Any], sender: str, date: datetime | None = None
         ("Date", format_datetime(date or datetime.now(UTC))),
         *(row.get("headers") or {}).items(),
     ]
+    # Printable ASCII only: the library splits a header at any line boundary `str.splitlines`
+    # knows (form feed, vertical tab, file separators, not only CR and LF).
     plain = all(
         value.isascii()
+        and value.isprintable()
         and name.isascii()
-        and "\n" not in value
-        and "\r" not in value
+        and name.isprintable()
         and len(name) + len(value) + 2 <= _FOLD_AT
         for name, value in headers
     )

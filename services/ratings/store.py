@@ -318,3 +318,34 @@ def seller_window_counts(
         .group_by(reasons.c.code)
     ).all()
     return int(received), int(window), {code: int(n) for code, n in per_code}
+
+
+def window_counts_of(
+    conn: Connection, seller_ids: list[str], now: datetime, since: datetime
+) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """`seller_window_counts`' window half for many sellers in two grouped statements per 500
+    sellers: requests received in (since, now] per seller, and their reasons dated up to `now` per
+    seller and code."""
+    windows: dict[str, int] = {}
+    per_code: dict[str, dict[str, int]] = {}
+    for chunk in _chunks(seller_ids):
+        in_window = and_(
+            requests.c.seller_id.in_(chunk),
+            requests.c.routed_to_support.is_(None),
+            requests.c.opened_at <= utc(now),
+            requests.c.opened_at > utc(since),
+        )
+        for seller, n in conn.execute(
+            select(requests.c.seller_id, func.count())
+            .where(in_window)
+            .group_by(requests.c.seller_id)
+        ):
+            windows[seller] = int(n)
+        for seller, code, n in conn.execute(
+            select(requests.c.seller_id, reasons.c.code, func.count())
+            .select_from(reasons.join(requests, reasons.c.request_id == requests.c.request_id))
+            .where(in_window, reasons.c.at <= utc(now))
+            .group_by(requests.c.seller_id, reasons.c.code)
+        ):
+            per_code.setdefault(seller, {})[code] = int(n)
+    return windows, per_code

@@ -1,6 +1,6 @@
-"""Issue 30: `RatingsApplication.refresh` decides a seller's public (visible, level) from counts
-taken in SQL when the 90-day window applies, instead of reading the window's requests and reasons
-into Python. It must announce exactly what `rate(...)` says (R40-R44): property-tested over random
+"""Issue 30: `RatingsApplication.refresh` decides its sellers' public (visible, level) from counts
+taken in SQL, grouped over the sellers, when the 90-day window applies, instead of reading the
+window's requests and reasons into Python. It must announce exactly what `rate(...)` says (R40-R44): property-tested over random
 histories (requests inside and outside the window, routed to support or not, reasons of every code
 dated before and after `now`), on SQLite and PostgreSQL."""
 
@@ -22,6 +22,7 @@ from shared.clock import AdjustableClock
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 SELLER = "seller-counts"
+OTHER = "seller-other"
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def ratings(database_url: str) -> Iterator[RatingsApplication]:
 
 @st.composite
 def histories(draw: st.DrawFn) -> list[RequestFacts]:
-    count = draw(st.integers(min_value=0, max_value=24))
+    count = draw(st.integers(min_value=0, max_value=36))
     facts = []
     for index in range(count):
         opened = NOW - timedelta(hours=draw(st.integers(min_value=-48, max_value=24 * 120)))
@@ -53,7 +54,7 @@ def histories(draw: st.DrawFn) -> list[RequestFacts]:
         facts.append(
             RequestFacts(
                 request_id=f"r{index:03d}",
-                seller_id=SELLER,
+                seller_id=draw(st.sampled_from([SELLER, SELLER, OTHER])),
                 opened_at=opened,
                 routed_to_support=draw(st.sampled_from([None, None, None, "no_response"])),
                 reasons=reasons,
@@ -76,13 +77,15 @@ def test_r40_r44_the_refresh_announces_what_rate_says_from_counts_alone(
         conn.execute(delete(store.reasons))
         conn.execute(delete(store.requests))
         store.save_requests(conn, {}, {f.request_id: f for f in history}, {})
-    # when the refresh decides the seller's public rating at NOW
+    # when the refresh decides both sellers' public ratings at NOW, together
     with ratings.engine.connect() as conn:
-        decided = ratings._public_rating(conn, SELLER, NOW)
-    # then it is the rating's public face, window and size as `rate` computes them
-    expected = rate(SELLER, history, NOW, ratings.formula)
-    assert decided.public == expected.public
-    assert (decided.window, decided.requests_considered) == (
-        expected.window,
-        expected.requests_considered,
-    )
+        decided = ratings._public_ratings(conn, [SELLER, OTHER], NOW)
+    # then each is the rating's public face, window and size as `rate` computes them
+    for seller in (SELLER, OTHER):
+        mine = [f for f in history if f.seller_id == seller]
+        expected = rate(seller, mine, NOW, ratings.formula)
+        assert decided[seller].public == expected.public
+        assert (decided[seller].window, decided[seller].requests_considered) == (
+            expected.window,
+            expected.requests_considered,
+        )

@@ -76,7 +76,7 @@ _ANY_TEXT = st.text(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(
     subject=st.one_of(_ASCII_LINE, _ANY_TEXT),
     body=st.one_of(
