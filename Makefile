@@ -5,7 +5,7 @@ STAMP   := $(VENV)/.installed
 PYTEST  := $(PY) -m pytest
 
 .PHONY: venv run demo up down test test-unit chaos chaos-publish lint contracts postgres postgres-stop kafka kafka-stop \
-	bench image compose-up compose-down deploy-check clean screenshots
+	bench image compose-up compose-down deploy-check clean screenshots soak
 
 # setuptools (the build backend pip runs) says "Editable installation ... be careful with folders"
 # on every editable install: information, not a problem, but it reads like one (issue 24).
@@ -52,6 +52,13 @@ test: $(STAMP)
 # `make test` runs its short profile. `make chaos-publish` copies the report to docs/reliability.md.
 chaos: $(STAMP)
 	CHAOS_PROFILE=full $(PYTEST) -q -p no:cacheprovider tests/chaos
+
+# The money property test (R63, tests/integration/test_money_property.py), long profile: 200 random
+# walks of up to 40 steps per store; `make test` runs a few short ones.
+soak: $(STAMP)
+	SUPPORT_TEST_DATABASE_URL="$${SUPPORT_TEST_DATABASE_URL:-$$(bash deploy/postgres/start.sh)}" \
+		SUPPORT_MONEY_EXAMPLES=$${SUPPORT_MONEY_EXAMPLES:-200} SUPPORT_MONEY_STEPS=$${SUPPORT_MONEY_STEPS:-40} \
+		$(PYTEST) -q -p no:cacheprovider tests/integration/test_money_property.py
 
 chaos-publish: $(STAMP)
 	$(PY) -m tests.chaos.publish

@@ -33,6 +33,7 @@ from services.demo_world import World, WorldNotAsPromised
 from services.dlq_cli import add_dlq
 from services.requests.settings import Settings
 from shared.auth import ROLES
+from shared.vocabulary import REQUESTS_TOPIC
 
 _TTL = re.compile(r"^(\d+)([smhdw]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -484,6 +485,7 @@ class _Progress:
 
 def audit_verify(args: argparse.Namespace) -> int:
     from services.requests.application import audit
+    from services.requests.application.remedy_fold import remedy_drift
 
     app = _open_requests(_settings())
     try:
@@ -494,10 +496,15 @@ def audit_verify(args: argparse.Namespace) -> int:
             with open(args.anchors, encoding="utf-8") as handle:
                 anchors = [json.loads(line) for line in handle if line.strip()]
             problems.extend(audit.verify_against_anchors(app, anchors))
+        # R63: the per-item remedy record must be what history gives
+        drift = remedy_drift(app)
     finally:
         _close_requests(app)
     for problem in problems:
         print(f"TAMPERED {problem}")
+    for difference in drift:
+        print(f"REMEDY {difference}")
+    problems.extend(drift)
     verdict = "intact" if not problems else f"{len(problems)} problem(s)"
     print(f"verified {report.requests} request(s), {report.events} event(s): {verdict}")
     return 0 if not problems else 1
@@ -595,7 +602,7 @@ def audit_history(args: argparse.Namespace) -> int:
             state = audit.state_as_of(app, args.request_id, args.as_of)
             if state is None:
                 raise UsageError(f"support request {args.request_id} did not exist at {args.as_of}")
-            _print_json(request_view(state))
+            _print_json(request_view(state, "auditor", args.as_of))
         else:
             _print_json(audit.history(app, args.request_id))
     except RequestNotFound as error:
@@ -628,7 +635,7 @@ def _add_audit(commands: Any) -> None:
         default=None,
         help="Kafka bootstrap servers (default SUPPORT_KAFKA_BOOTSTRAP or 127.0.0.1:9092)",
     )
-    rebuild.add_argument("--topic", default="seller-support.requests.v1")
+    rebuild.add_argument("--topic", default=REQUESTS_TOPIC)
     rebuild.add_argument(
         "--now",
         type=_parse_moment,

@@ -34,6 +34,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.chaos import report_notes
 from tests.chaos.invariants import Findings, check, drain
 from tests.chaos.load import Load
 from tests.chaos.system import REPO, ChaosConfig, ChaosSystem, FaultRecord
@@ -67,6 +68,7 @@ PROFILES = {
             "kill requests-api",
             "broker down, ledger restarted",
             "postgres down",
+            "kill gateway",
         ),
         gap_s=(2, 5),
     ),
@@ -89,6 +91,7 @@ PROFILES = {
             "kill relay",
             "kill requests-api",
             "kill notifications mid-round",
+            "kill gateway",
         ),
         gap_s=(4, 12),
     ),
@@ -101,6 +104,7 @@ PROGRAM = {
     "notifications": "notifications",
     "requests-upstream": "requests-upstream",
     "requests-api": "requests-api",
+    "gateway": "gateway",
 }
 
 
@@ -152,6 +156,9 @@ def inject(system: ChaosSystem, profile: Profile, fault: str) -> FaultRecord:
     else:  # pragma: no cover - a typo in a profile
         raise AssertionError(f"unknown fault {fault!r}")
     system.recovered(record)
+    if fault == "kill gateway":  # issue 26: the port answers from a fresh nginx, no orphan on it
+        record.notes["listeners"] = system.gateway_listeners()
+        assert record.notes["listeners"] == {system.service_pid("gateway")} != {record.notes["pid"]}
     return record
 
 
@@ -286,6 +293,7 @@ def write_report(
         f"- `audit verify`: exit {findings.audit_verify}; `audit rebuild --compare`: exit "
         f"{findings.audit_rebuild}",
         "",
+        *report_notes.LINES,
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))

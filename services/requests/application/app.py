@@ -9,6 +9,7 @@ from services.requests.application.commands import Commands
 from services.requests.application.core import SideTablesFactory
 from services.requests.application.orders import Orders
 from services.requests.application.queries import Queries
+from services.requests.application.remedy_fold import fold_remedies
 from services.requests.application.timers import Timers
 from services.requests.application.upstream import FactHandler, UpstreamFacts
 from services.requests.persistence.event_store import EVENT_STORE
@@ -37,8 +38,17 @@ class RequestsApplication(Commands, UpstreamFacts, Timers, Queries, Orders):
 
 
 def open_application(database_url: str, clock: Clock) -> RequestsApplication:
-    """The requests application on SQLite (`sqlite:///path`) or PostgreSQL (`postgresql+psycopg://…`)."""
-    return RequestsApplication(
+    """The requests application on SQLite (`sqlite:///path`) or PostgreSQL (`postgresql+psycopg://…`).
+
+    A store upgraded to R63 has its stored histories folded into the per-item remedy record before
+    the first command (once per store; remedy_fold.py)."""
+    application = RequestsApplication(
         clock,
         env={"PERSISTENCE_MODULE": EVENT_STORE, "SQLALCHEMY_URL": database_url},
     )
+    try:
+        fold_remedies(application, clock.now())
+    except BaseException:
+        application.close()
+        raise
+    return application

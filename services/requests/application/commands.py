@@ -25,6 +25,8 @@ from services.requests.application.errors import (
     UnknownItems,
 )
 from services.requests.domain import (
+    RESPONSE_ACTIONS,
+    Action,
     InvalidCommand,
     OrderItem,
     ResponseType,
@@ -87,6 +89,14 @@ RESPONSE_COMMANDS: dict[ResponseType, Callable[[SupportRequest, Responding], Any
 }
 
 
+_ITEM_FIELDS = frozenset(OrderItem.__dataclass_fields__)
+
+
+def _order_item(row: dict[str, Any]) -> OrderItem:
+    """The request's view of an order item: its R37 figures (not the listing links, R64)."""
+    return OrderItem(**{k: v for k, v in row.items() if k in _ITEM_FIELDS})
+
+
 class Commands(RequestsCore):
     def open_request(
         self,
@@ -117,7 +127,7 @@ class Commands(RequestsCore):
                     raise UnknownItems(f"not items of order {order_id}: {', '.join(unknown)}")
                 # R63: an item refunded in full has nothing left to ask for.
                 check_items_refundable(
-                    [OrderItem(**by_id[i]) for i in item_ids if i in by_id],
+                    [_order_item(by_id[i]) for i in item_ids if i in by_id],
                     tables.item_records(session, order_id, item_ids),
                 )
                 request = SupportRequest.open(
@@ -128,7 +138,7 @@ class Commands(RequestsCore):
                     seller_id=order["seller_id"],
                     marketplace=order["marketplace"],
                     currency=order["currency"],
-                    items=[OrderItem(**by_id[i]) for i in item_ids],
+                    items=[_order_item(by_id[i]) for i in item_ids],
                     reason=reason,
                     description=description,
                     photos=photos,
@@ -138,7 +148,11 @@ class Commands(RequestsCore):
                 self._lock_items(session, order_id, item_ids, str(request_id))
                 tables.index_by_order(session, str(request_id), order_id, request.opened_at)
                 receipt = (
-                    None if claim is None else record_answer(session, claim, request, created=True)
+                    None
+                    if claim is None
+                    else record_answer(
+                        session, claim, request, actor.role, request.opened_at, created=True
+                    )
                 )
                 self._save_with_side_tables(session, request, (request.policy_version, ()))
         except IntegrityError as error:
@@ -168,18 +182,20 @@ class Commands(RequestsCore):
         at = self.clock.now()
         evidence = self._references(actor, request_id, "evidence", list(response.evidence))
 
+        command = RESPONSE_COMMANDS.get(response.type)  # type: ignore[call-overload]
+        if command is None:
+            raise InvalidCommand(
+                f"unknown response type {response.type!r}; one of: {', '.join(ResponseType)}"
+            )
+
         def change(request: SupportRequest) -> None:
-            command = RESPONSE_COMMANDS.get(response.type)  # type: ignore[call-overload]
-            if command is None:
-                raise InvalidCommand(
-                    f"unknown response type {response.type!r}; one of: {', '.join(ResponseType)}"
-                )
             command(
                 request,
                 Responding(response, at, str(actor), evidence, lambda: self._shipment(request)),
             )
 
-        return self._command(request_id, actor, ("seller",), change, at=at, claim=claim)
+        action = RESPONSE_ACTIONS[ResponseType(response.type)]
+        return self._command(request_id, actor, action, change, at=at, claim=claim)
 
     def _shipment(self, request: SupportRequest) -> Shipment | None:
         order = self.order(request.order_id)
@@ -196,7 +212,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("buyer",),
+            Action.ACCEPT_OFFER,
             lambda r: r.accept_offer(at=at, actor=str(actor)),
             at=at,
             claim=claim,
@@ -209,7 +225,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("buyer",),
+            Action.DECLINE_OFFER,
             lambda r: r.decline_offer(at=at, actor=str(actor)),
             at=at,
             claim=claim,
@@ -222,7 +238,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("seller",),
+            Action.CONFIRM_RETURN,
             lambda r: r.confirm_return(at=at, actor=str(actor)),
             at=at,
             claim=claim,
@@ -242,7 +258,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("seller",),
+            Action.DISPUTE_RETURN,
             lambda r: r.dispute_return(at=at, actor=str(actor), reason=reason, evidence=evidence),
             at=at,
             claim=claim,
@@ -255,7 +271,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("buyer",),
+            Action.RETURN_FOR_REFUND,
             lambda r: r.return_for_refund(at=at, actor=str(actor)),
             at=at,
             claim=claim,
@@ -275,7 +291,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("buyer", "seller"),
+            Action.MESSAGE,
             lambda r: r.post_message(
                 at=at,
                 actor=str(actor),
@@ -294,7 +310,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("buyer",),
+            Action.ESCALATE,
             lambda r: r.escalate(at=at, actor=str(actor), reason=reason),
             at=at,
             claim=claim,
@@ -314,7 +330,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("support",),
+            Action.DECIDE,
             lambda r: r.decide(at=at, actor=str(actor), outcome=outcome, evidence=evidence),
             at=at,
             claim=claim,
@@ -334,7 +350,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("support",),
+            Action.ASSIGN,
             lambda r: r.assign_agent(at=at, actor=str(actor), agent_id=agent),
             at=at,
             claim=claim,
@@ -347,7 +363,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("buyer",),
+            Action.FEEDBACK,
             lambda r: r.give_feedback(at=at, actor=str(actor), thumbs=thumbs),
             at=at,
             claim=claim,

@@ -10,7 +10,7 @@ app.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -28,8 +28,9 @@ from services.requests.application.errors import (
     TrackingNumberInUse,
 )
 from services.requests.application.ports import SideTables
-from services.requests.domain import SupportRequest
-from services.requests.domain.remedy import records_for
+from services.requests.domain import Action, SupportRequest
+from services.requests.domain.next_step import check_action, roles_for
+from services.requests.domain.remedy import ItemRecord, records_for
 from services.requests.persistence.receipts import KeyClaim, claim_key, record_answer
 from services.requests.persistence.side_tables import SqlSideTables
 from shared.clock import Clock
@@ -106,12 +107,12 @@ class RequestsCore(Application):
         self,
         request_id: UUID | str,
         actor: Actor,
-        roles: tuple[str, ...],
+        action: Action,
         change: Callable[[SupportRequest], Any],
         at: datetime | None = None,
         claim: KeyClaim | None = None,
     ) -> SupportRequest:
-        """Load, check the caller is the right party, change, save with side tables, in one go.
+        """Load, check the caller may take `action` now, change, save with side tables, in one go.
 
         Deadlines that came due by `at` apply first, as the timer loop would have applied them:
         a rule bounded by a deadline holds by the clock, not by when the loop last ran.
@@ -123,16 +124,23 @@ class RequestsCore(Application):
             if claim is not None:
                 claim_key(session, claim)
             request = self._load_for(request_id, actor)
+            roles = roles_for(action)
             if actor.role not in roles:
                 raise Forbidden(f"a {actor.role} may not do this; it is for: {', '.join(roles)}")
             stored = _deadline_rows(request)
             self._read_order_record(session, request)
-            _fire_deadlines_due_by(request, self.clock.now() if at is None else at)
+            at = self.clock.now() if at is None else at
+            request.fire_deadlines_due_by(at)
+            # the one rule that also lists the caller's steps in the state (domain/next_step.py)
+            check_action(request, actor.role, action, at)
             change(request)
-            receipt = None if claim is None else record_answer(session, claim, request)
+            receipt = (
+                None if claim is None else record_answer(session, claim, request, actor.role, at)
+            )
             self._save_with_side_tables(session, request, stored)
         if claim is not None:
             claim.recorded = receipt
+        self._read_order_record_later(request)
         return request
 
     def _save_with_side_tables(
@@ -171,13 +179,28 @@ class RequestsCore(Application):
 
     def _read_order_record(self, session: Any, request: SupportRequest) -> None:
         """Give an open request what its order has left to refund on its items (R63), read in the
-        command's transaction; a closed request refunds nothing more, so it needs no read."""
+        command's transaction when a refunding step first asks (most commands refund nothing and
+        read nothing); a closed request refunds nothing more."""
         if request.is_closed:
             request.order_record = None
             return
-        request.order_record = self.side_tables.item_records(
-            session, request.order_id, request.item_ids
+        request.order_record = _RecordsOnDemand(
+            lambda: self.side_tables.item_records(session, request.order_id, request.item_ids)
         )
+
+    def _read_order_record_later(self, request: SupportRequest) -> None:
+        """After a command's transaction: the records as they are now, read in a transaction of
+        their own if the answer's next steps ask (domain/next_step.py); the command's session is
+        gone."""
+        if request.is_closed:
+            request.order_record = None
+            return
+
+        def load() -> dict[str, ItemRecord]:
+            with self.side_tables.transaction(commit=False) as session:
+                return self.side_tables.item_records(session, request.order_id, request.item_ids)
+
+        request.order_record = _RecordsOnDemand(load)
 
     def _record_remedies(self, session: Any, request: SupportRequest) -> None:
         """Add the refunds and charges of the request's new events to its items' records, in the
@@ -227,6 +250,28 @@ class RequestsCore(Application):
             return self._order_row(session, order_id)
 
 
+class _RecordsOnDemand(Mapping[str, ItemRecord]):
+    """The item records of a request, read on first use (in the command's transaction)."""
+
+    def __init__(self, load: Callable[[], dict[str, ItemRecord]]) -> None:
+        self._load = load
+        self._records: dict[str, ItemRecord] | None = None
+
+    def _all(self) -> dict[str, ItemRecord]:
+        if self._records is None:
+            self._records = self._load()
+        return self._records
+
+    def __getitem__(self, item_id: str) -> ItemRecord:
+        return self._all()[item_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
 # (policy version, ((kind, due at), ...) sorted): what the deadlines side table holds for a request.
 DeadlineRows = tuple[Any, tuple[tuple[str, datetime], ...]]
 
@@ -236,16 +281,6 @@ def _deadline_rows(request: SupportRequest) -> DeadlineRows:
         request.policy_version,
         tuple(sorted((str(kind), due_at) for kind, due_at in request.deadlines.items())),
     )
-
-
-def _fire_deadlines_due_by(request: SupportRequest, at: datetime) -> None:
-    """Apply the request's deadlines due at or before `at`, oldest first."""
-    while True:
-        due = sorted(
-            (due_at, str(kind)) for kind, due_at in request.deadlines.items() if due_at <= at
-        )
-        if not due or not request.fire_deadline(due[0][1], due[0][0]):
-            return
 
 
 def _as_uuid(value: UUID | str) -> UUID:

@@ -24,6 +24,7 @@ from services.requests.application.errors import (
     UpstreamConflict,
 )
 from services.requests.domain import SupportRequest
+from services.requests.domain.delivery import check_delivery_time
 from services.requests.persistence.receipts import KeyClaim, claim_key, record_fact_answer
 from shared.contracts.upstream import (
     FraudSuspected,
@@ -118,7 +119,8 @@ class UpstreamFacts(RequestsCore):
             # by placed_at (R64)
             "placed_at": fact.placed_at.astimezone(UTC),
             "fraud_suspected": fact.fraud_suspected,
-            "items": [item.model_dump() for item in fact.items],
+            # the optional R64 fields only when sent: an order recorded before them compares equal
+            "items": [item.model_dump(mode="json", exclude_none=True) for item in fact.items],
         }
         with self._fact_transaction(claim=claim) as tx:
             session = tx.session
@@ -150,7 +152,12 @@ class UpstreamFacts(RequestsCore):
 
     def record_order_delivered(self, fact: OrderDelivered, claim: KeyClaim | None = None) -> bool:
         return self._update_order(
-            fact.order_id, "delivered_at", fact.delivered_at, once=True, claim=claim
+            fact.order_id,
+            "delivered_at",
+            fact.delivered_at,
+            once=True,
+            claim=claim,
+            check=_delivered_at(fact.order_id, fact.delivered_at),
         )
 
     def flag_fraud(self, fact: FraudSuspected, claim: KeyClaim | None = None) -> bool:
@@ -163,13 +170,17 @@ class UpstreamFacts(RequestsCore):
         value: Any,
         once: bool = False,
         claim: KeyClaim | None = None,
+        check: Callable[[Mapping[str, Any]], None] | None = None,
     ) -> bool:
-        """`once`: the column is a fact recorded once (issue 18): another value contradicts it."""
+        """`once`: the column is a fact recorded once (issue 18): another value contradicts it.
+        `check(order row)`: raises when the value cannot be true of this order."""
         with self._fact_transaction(claim=claim) as tx:
             session = tx.session
             existing = self._order_row(session, order_id)
             if existing is None:
                 raise OrderNotFound(f"no order {order_id}")
+            if check is not None:
+                check(existing)
             current = existing[column]
             if isinstance(current, datetime):
                 current = _aware(current)
@@ -215,6 +226,11 @@ class UpstreamFacts(RequestsCore):
                 raise UnknownTrackingNumber(
                     f"no shipment with tracking number {fact.tracking_number}"
                 )
+            if fact.status == "delivered":  # not before placed or shipped, before anything is kept
+                with self.side_tables.transaction(commit=False) as session:
+                    order = self._order_row(session, order_id)
+                if order is not None:
+                    _delivered_at(order_id, fact.at)(order)
             # R64: the order view shows the original shipment's last scan.
             with self.side_tables.transaction() as session:
                 self.side_tables.record_order_scan(
@@ -243,6 +259,7 @@ class UpstreamFacts(RequestsCore):
         with self._fact_transaction(self._transaction, claim) as tx:
             request = self._load(request_id)
             stored = _deadline_rows(request)
+            self._read_order_record(tx.session, request)  # R63, should a fact ever refund
             changed = tx.done(change(request))
             self._save_with_side_tables(tx.session, request, stored)
         return changed
@@ -277,3 +294,18 @@ UPSTREAM_FACTS: dict[str, Callable[[UpstreamFacts, Any], bool]] = {
     "return_label_created": UpstreamFacts.record_return_label,
     "fraud_suspected": UpstreamFacts.flag_fraud,
 }
+
+
+def _delivered_at(order_id: str, delivered_at: datetime) -> Callable[[Mapping[str, Any]], None]:
+    """A check of an order row: delivered not before it was placed or shipped (issue 26)."""
+
+    def check(order: Mapping[str, Any]) -> None:
+        shipped = (order.get("shipment") or {}).get("shipped_at")
+        check_delivery_time(
+            order_id,
+            placed_at=_aware(order["placed_at"]),
+            shipped_at=None if shipped is None else datetime.fromisoformat(shipped),
+            delivered_at=delivered_at,
+        )
+
+    return check
