@@ -2,14 +2,18 @@
 
 Use with `pytest_plugins = ["tests.integration.conftest_http"]`. One app per test module and backend
 (building it is the slow part); every helper call makes unique ids, so tests never see each other's
-data. The clock is frozen at Monday 2026-12-07 14:00 New York and moves only through the admin
-endpoint, forward.
+data. The shared app's clock is frozen at Monday 2026-12-07 14:00 New York and never moves: a test
+that moves time is marked `@pytest.mark.own_clock` and gets an app, database and clock of its own
+(`api` then is that app's), so no other test sees its time (issue 31). `module_clocked_api` is the
+same for a module-scoped world that moves time while it is built. Time moves only through the admin
+endpoint, forward; `Api.move_clock` on the shared app fails, naming the marker.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -70,13 +74,39 @@ def client(http_settings: Settings, http_clock: AdjustableClock) -> Iterator[Tes
         yield test_client
 
 
+@contextmanager
+def own_app(request: pytest.FixtureRequest, backend_url: str, folder: Path) -> Iterator[Api]:
+    """An embedded app with a database (on `backend_url`'s backend), folder and clock of its own."""
+    admin = None
+    schema = f"http_{uuid.uuid4().hex}"
+    if backend_url.startswith("sqlite"):
+        url = f"sqlite:///{folder}/events.db"
+    else:
+        admin = request.getfixturevalue("postgres_admin_engine")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = _schema_url(request.getfixturevalue("postgres_url"), schema)
+    settings = Settings(data_dir=folder, database_url=url, timer_interval_seconds=0.2)
+    clock = AdjustableClock(START, frozen=True)
+    try:
+        with TestClient(create_embedded_app(settings, clock)) as test_client:
+            yield Api(test_client, settings.token_codec(), clock, own_clock=True)
+    finally:
+        if admin is not None:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+
 class Api:
     """Calls as a role, and builds the world a test needs (orders, requests) with unique ids."""
 
-    def __init__(self, client: TestClient, codec: TokenCodec, clock: AdjustableClock) -> None:
+    def __init__(
+        self, client: TestClient, codec: TokenCodec, clock: AdjustableClock, own_clock: bool = False
+    ) -> None:
         self.client = client
         self.codec = codec
         self.clock = clock
+        self.own_clock = own_clock
 
     def token(self, role: str, sub: str | None = None, ttl: timedelta = timedelta(hours=1)) -> str:
         return self.codec.encode(sub=sub or f"{role}-x", role=role, ttl=ttl)
@@ -169,6 +199,10 @@ class Api:
         return self.clock.now().isoformat()
 
     def move_clock(self, **body: str) -> dict[str, Any]:
+        assert self.own_clock, (
+            "this test shares the module's app and clock: mark it @pytest.mark.own_clock "
+            "(or build its world on module_clocked_api) to move time (issue 31)"
+        )
         response = self.call("admin", "POST", "/v1/admin/clock", body, sub="ops")
         assert response.status_code == 200, response.text
         return response.json()
@@ -181,8 +215,28 @@ class Api:
 
 
 @pytest.fixture(scope="module")
-def api(client: TestClient, http_settings: Settings, http_clock: AdjustableClock) -> Api:
+def shared_api(client: TestClient, http_settings: Settings, http_clock: AdjustableClock) -> Api:
+    """The module's app (its clock never moves), for module-scoped fixtures."""
     return Api(client, http_settings.token_codec(), http_clock)
+
+
+@pytest.fixture
+def api(request: pytest.FixtureRequest, http_database_url: str, tmp_path: Path) -> Iterator[Api]:
+    """The module's shared app; with `@pytest.mark.own_clock`, an app and clock of the test's own."""
+    if request.node.get_closest_marker("own_clock") is None:
+        yield request.getfixturevalue("shared_api")
+        return
+    with own_app(request, http_database_url, tmp_path) as own:
+        yield own
+
+
+@pytest.fixture(scope="module")
+def module_clocked_api(
+    request: pytest.FixtureRequest, http_database_url: str, tmp_path_factory
+) -> Iterator[Api]:
+    """An app and clock of one module-scoped world's own, which may move time while it is built."""
+    with own_app(request, http_database_url, tmp_path_factory.mktemp("world")) as own:
+        yield own
 
 
 def assert_problem(response: httpx.Response, status: int, *, detail_contains: str = "") -> dict:

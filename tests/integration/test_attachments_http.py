@@ -484,6 +484,7 @@ def test_downloads_carry_the_safe_headers(api: Api) -> None:
 # --- sweep ------------------------------------------------------------------------------------
 
 
+@pytest.mark.own_clock
 def test_the_sweep_deletes_what_no_request_referenced_within_24_hours(api: Api) -> None:
     order = api.place_order()
     attachments_service = service(api)
@@ -631,6 +632,7 @@ def _next_friday_ten_new_york(api: Api) -> str:
     ).isoformat()
 
 
+@pytest.mark.own_clock
 def test_the_case_dossier_is_one_pdf_with_order_timeline_messages_pictures_deadlines_and_ledger(
     api: Api,
 ) -> None:
@@ -729,6 +731,7 @@ def test_a_photo_turned_by_its_exif_orientation_is_stored_turned_without_exif(ap
     assert len(Image.open(io.BytesIO(stored)).getexif()) == 0
 
 
+@pytest.mark.own_clock
 def test_a_support_decision_cites_the_agents_own_upload_and_the_cases_photo(api: Api) -> None:
     # Given an escalated request with the buyer's photo
     order = api.place_order()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import pytest
+
 from tests.integration.conftest_http import Api, assert_problem
 
 pytest_plugins = ["tests.integration.conftest_http"]
@@ -63,6 +65,7 @@ def test_r63_full_refund_after_partial_refunds_what_is_left_over_http(api: Api) 
     assert answered.json()["refund"] == {"amount": PAID - 2000, "currency": "USD"}
 
 
+@pytest.mark.own_clock
 def test_r64_the_order_says_per_item_what_was_refunded_and_why_not(api: Api) -> None:
     # given a two-item order: a partial refund of 2000 accepted on i1, and a request open on i2
     order = api.place_order(items=2)

@@ -122,6 +122,7 @@ def test_unknown_request_is_404(api: Api) -> None:
         assert_problem(response, 404)
 
 
+@pytest.mark.own_clock
 def test_r62_as_of_answers_the_state_at_that_moment(api: Api) -> None:
     state = api.open_request()
     opened_at = state["opened_at"]
@@ -351,6 +352,7 @@ def test_r16_replacement_resolves_on_first_scan(api: Api) -> None:
     assert api.as_party(state, "buyer", "GET").json()["resolution"] == "replacement"
 
 
+@pytest.mark.own_clock
 def test_r16_return_for_refund_after_an_overdue_replacement(api: Api) -> None:
     state = api.open_request()
     body = {"type": "replacement", "carrier": "USPS", "tracking_number": f"REP-{state['id']}"}
@@ -378,6 +380,7 @@ def test_r21_messages_then_409_once_escalated(api: Api) -> None:
     assert_problem(closed, 409, detail_contains="escalated")
 
 
+@pytest.mark.own_clock
 def test_r19_escalation_before_grounds_is_409_and_after_deadline_200(api: Api) -> None:
     state = api.open_request()
     early = api.as_party(state, "buyer", "POST", "/escalate", {"reason": "impatient"})
@@ -415,6 +418,7 @@ def test_r46_feedback_once_after_completion(api: Api) -> None:
 # --- the admin clock walks a request through its deadlines ----------------------------------------
 
 
+@pytest.mark.own_clock
 def test_admin_clock_walks_a_request_through_its_deadlines(api: Api) -> None:
     state = api.open_request()
     api.as_party(state, "seller", "POST", "/responses", {"type": "partial_refund", "amount": 700})
@@ -430,6 +434,7 @@ def test_admin_clock_walks_a_request_through_its_deadlines(api: Api) -> None:
     assert "offer_lapsed" in types and types[-1] == "return_window_expired"
 
 
+@pytest.mark.own_clock
 def test_admin_clock_advance_returns_the_new_now_and_the_count_fired(api: Api) -> None:
     before = api.call("admin", "GET", "/v1/admin/clock").json()["now"]
     moved = api.move_clock(advance="PT1H")

@@ -120,6 +120,7 @@ def eventually(check: Callable[[], Any], timeout_s: float = 20.0, what: str = ""
 # --- embedded: metrics, logs, trace ----------------------------------------------------------------
 
 
+@pytest.mark.own_clock
 def test_a_request_flow_moves_the_metrics_and_its_trace_reaches_the_projection_log(
     api: Api, log_lines: LogLines
 ) -> None:

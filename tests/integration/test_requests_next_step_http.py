@@ -159,6 +159,7 @@ def test_issue27_a_command_answers_with_the_callers_next_steps(api: Api) -> None
     assert buyer["actions"] == ["message", "accept_offer", "decline_offer"]
 
 
+@pytest.mark.own_clock
 def test_issue27_r19_a_passed_seller_deadline_stays_in_view_and_overdue(api: Api) -> None:
     # given a request whose seller response deadline passed
     state = api.open_request()
@@ -188,6 +189,7 @@ def test_issue27_b7_a_promised_replacement_waits_on_the_seller_everywhere(api: A
     assert [r["id"] for r in rows] == [state["id"]]
 
 
+@pytest.mark.own_clock
 def test_issue27_b8_an_overdue_replacement_shows_the_buyers_window(api: Api) -> None:
     # given a replacement not shipped within 48 business hours (R16)
     state = api.open_request()
@@ -226,6 +228,7 @@ def test_issue27_b9_a_declined_offer_is_not_current(api: Api) -> None:
     assert rows[0]["offer"] == {"amount": 700, "state": "declined"}
 
 
+@pytest.mark.own_clock
 def test_issue27_overdue_requests_sort_first_by_due_date(api: Api) -> None:
     # given one seller's two requests: the first left past its seller deadline, then a new one
     order = api.place_order()

@@ -161,8 +161,8 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(api: Api) -> World:
-    return World(api)
+def world(module_clocked_api: Api) -> World:
+    return World(module_clocked_api)  # it moves time while built: an app and clock of its own
 
 
 def _iso(moment: str, **delta: float) -> str:
@@ -361,8 +361,9 @@ def test_scoping_a_party_sees_what_support_sees_of_its_own_requests_and_nothing_
 
 
 @pytest.fixture(scope="module")
-def cases(api: Api) -> dict[str, dict[str, Any]]:
+def cases(shared_api: Api) -> dict[str, dict[str, Any]]:
     """Two sellers' requests, each with the buyer's photo and a full refund (a ledger charge)."""
+    api = shared_api
     made = {}
     for name in ("one", "two"):
         order = api.place_order()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -66,12 +67,13 @@ item_remedies = Table(
     Column("order_id", String(200), primary_key=True),
     Column("item_id", String(200), primary_key=True),
     Column("currency", String(3), nullable=False),
-    # the caps (R63): price + buyer shipping share; the item's R30 amount
-    Column("paid", Integer, nullable=False),
-    Column("full_charge", Integer, nullable=False),
+    # the caps (R63): price + buyer shipping share; the item's R30 amount. 64-bit: amounts reach
+    # shared.bounds.MAX_AMOUNT (10**12), past a 32-bit INTEGER (migration e31b7c0d9a42)
+    Column("paid", BigInteger, nullable=False),
+    Column("full_charge", BigInteger, nullable=False),
     # the sums so far; only ever raised by a guarded increment (side_tables.add_remedy)
-    Column("refunded", Integer, nullable=False),
-    Column("charged", Integer, nullable=False),
+    Column("refunded", BigInteger, nullable=False),
+    Column("charged", BigInteger, nullable=False),
     Column("last_request_id", String(200), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
