@@ -450,7 +450,9 @@ def _open_requests(settings: Settings) -> Any:
     url = settings.database_url
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         raise UsageError(f"no event store at {url} (set SUPPORT_DATABASE_URL or SUPPORT_DATA_DIR)")
-    return open_application(url, SystemClock())
+    from services.requests.settings import ProgrammeSettings
+
+    return open_application(url, SystemClock(), ProgrammeSettings().rules())
 
 
 def _close_requests(app: Any) -> None:

@@ -7,14 +7,16 @@ from collections.abc import Mapping
 
 from services.requests.application.commands import Commands
 from services.requests.application.core import SideTablesFactory
+from services.requests.application.programme import Programme
 from services.requests.application.queries import Queries
 from services.requests.application.timers import Timers
 from services.requests.application.upstream import FactHandler, UpstreamFacts
+from services.requests.domain.programme import ProgrammeRules
 from services.requests.persistence.event_store import EVENT_STORE
 from shared.clock import Clock
 
 
-class RequestsApplication(Commands, UpstreamFacts, Timers, Queries):
+class RequestsApplication(Commands, UpstreamFacts, Timers, Queries, Programme):
     """The only writer of support-request state.
 
     `side_tables`: builds the side tables from the event store's recorder (default: SQL, in the
@@ -35,9 +37,15 @@ class RequestsApplication(Commands, UpstreamFacts, Timers, Queries):
         self._init_fact_handlers(fact_handlers)
 
 
-def open_application(database_url: str, clock: Clock) -> RequestsApplication:
-    """The requests application on SQLite (`sqlite:///path`) or PostgreSQL (`postgresql+psycopg://…`)."""
-    return RequestsApplication(
+def open_application(
+    database_url: str, clock: Clock, programme_rules: ProgrammeRules | None = None
+) -> RequestsApplication:
+    """The requests application on SQLite (`sqlite:///path`) or PostgreSQL (`postgresql+psycopg://…`).
+    `programme_rules`: the seller programme's rollout (R66; default: complete)."""
+    app = RequestsApplication(
         clock,
         env={"PERSISTENCE_MODULE": EVENT_STORE, "SQLALCHEMY_URL": database_url},
     )
+    if programme_rules is not None:
+        app.programme_rules = programme_rules
+    return app

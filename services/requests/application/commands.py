@@ -128,6 +128,7 @@ class Commands(RequestsCore):
                     photos=photos,
                     fraud_suspected=order["fraud_suspected"],
                     policy_version=CURRENT_POLICY_VERSION,
+                    seller_enrolled=self._seller_enrolled(session, order["seller_id"]),
                 )
                 self._lock_items(session, order_id, item_ids, str(request_id))
                 tables.index_by_order(session, str(request_id), order_id, request.opened_at)

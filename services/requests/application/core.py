@@ -28,6 +28,8 @@ from services.requests.application.errors import (
 )
 from services.requests.application.ports import SideTables
 from services.requests.domain import SupportRequest
+from services.requests.domain.programme import ProgrammeRules, Rollout
+from services.requests.persistence import programme_store
 from services.requests.persistence.receipts import KeyClaim, claim_key, record_answer
 from services.requests.persistence.side_tables import SqlSideTables
 from shared.clock import Clock
@@ -42,6 +44,9 @@ class RequestsCore(Application):
     # The attachments port (services/requests/attachments): resolves attachment ids a command
     # names and claims them in its transaction; None: references are kept as given.
     attachments: Any = None
+    # R66: the programme's rollout (services/requests/domain/programme.py); the composition root
+    # sets it from the settings. The default, a complete rollout, enrols every seller.
+    programme_rules: ProgrammeRules = ProgrammeRules()
 
     def __init__(
         self,
@@ -169,6 +174,13 @@ class RequestsCore(Application):
             self.side_tables.link_tracking(session, tracking, rid, purpose)
         elif link.request_id != rid:
             raise TrackingNumberInUse(f"tracking number {tracking} belongs to another shipment")
+
+    def _seller_enrolled(self, session: Any, seller_id: str) -> bool:
+        """R66: whether a request on this seller's order goes to the seller (a complete rollout:
+        everyone, without a read; a gradual one: those with an enrolment on record)."""
+        if self.programme_rules.rollout == Rollout.COMPLETE:
+            return True
+        return programme_store.is_recorded_enrolled(session, seller_id)
 
     def _order_row(self, session: Any, order_id: str) -> dict[str, Any] | None:
         return self.side_tables.order(session, order_id)

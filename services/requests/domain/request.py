@@ -86,10 +86,11 @@ class SupportRequest(Aggregate):
         photos: list[str],
         fraud_suspected: bool = False,
         policy_version: str = CURRENT_POLICY_VERSION,
+        seller_enrolled: bool = True,
     ) -> SupportRequest:
         cls.check_opening(items, reason, description, photos)
         policy = policy_for(policy_version)
-        routed = routing_to_support(reason, items, fraud_suspected)
+        routed = routing_to_support(reason, items, fraud_suspected, seller_enrolled)
         due = None
         if routed is None:
             due = calendar_for(marketplace).add_business_hours(at, policy.seller_response_hours)
