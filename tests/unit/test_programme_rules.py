@@ -160,6 +160,20 @@ _commands = st.lists(
 )
 
 
+def _run(state: SellerProgramme, command: str, at: datetime, n: int) -> list:
+    if command == "enrol":
+        return state.enrol(at=at, actor="platform:p", rule=EnrolmentRule.PLATFORM)
+    if command == "wave":
+        return state.enrol(at=at, actor="cli", rule=EnrolmentRule.WAVE, wave="w")
+    if command == "waitlist":
+        return state.join_waitlist(at=at, actor="seller:s-1", rules=GRADUAL)
+    if command == "address":
+        return state.set_return_address(at=at, actor="seller:s-1", address={"line1": str(n % 2)})
+    return state.register(
+        at=at, actor="platform", marketplace="US", registered_at=AT, rules=GRADUAL
+    )
+
+
 @settings(max_examples=60, deadline=None)
 @given(_commands)
 def test_r66_a_programme_replayed_from_its_history_is_the_programme(commands: list[str]) -> None:
@@ -168,19 +182,7 @@ def test_r66_a_programme_replayed_from_its_history_is_the_programme(commands: li
     for n, command in enumerate(commands):
         at = AT + timedelta(hours=n)
         try:
-            events = {
-                "enrol": lambda: state.enrol(
-                    at=at, actor="platform:p", rule=EnrolmentRule.PLATFORM
-                ),
-                "wave": lambda: state.enrol(at=at, actor="cli", rule=EnrolmentRule.WAVE, wave="w"),
-                "waitlist": lambda: state.join_waitlist(at=at, actor="seller:s-1", rules=GRADUAL),
-                "address": lambda: state.set_return_address(
-                    at=at, actor="seller:s-1", address={"line1": str(n % 2)}
-                ),
-                "register": lambda: state.register(
-                    at=at, actor="platform", marketplace="US", registered_at=AT, rules=GRADUAL
-                ),
-            }[command]()
+            events = _run(state, command, at, n)
         except AlreadyEnrolled:
             continue
         history += events
