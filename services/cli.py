@@ -30,6 +30,7 @@ from uuid import uuid4
 from pydantic import ValidationError
 
 from services.dlq_cli import add_dlq
+from services.programme_cli import add_programme
 from services.requests.settings import Settings
 from shared.auth import ROLES
 
@@ -686,6 +687,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=config)
     _add_audit(commands)
     add_dlq(commands)
+    add_programme(commands)
     return parser
 
 

@@ -165,3 +165,38 @@ def test_r66_once_enrolled_the_sellers_requests_go_to_the_seller(api: Api) -> No
     state = api.open_request(order)
     assert state["status"] == "awaiting_seller"
     assert state["routed_to_support"] is None
+
+
+def _poll(fetch, predicate, timeout_s: float = 20.0):
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = fetch()
+        if predicate(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def test_r66_the_seller_is_told_and_support_queues_the_request_of_a_seller_not_enrolled(
+    api: Api,
+) -> None:
+    # given a request on the order of a seller who is not enrolled
+    state = api.open_request()
+    seller = state["seller_id"]
+    # then the seller's in-app feed tells them what happened and how to join
+    feed = _poll(
+        lambda: api.call(
+            "seller", "GET", f"/v1/users/{seller}/notifications?channel=in_app", sub=seller
+        ).json(),
+        lambda notes: len(notes) >= 1,
+    )
+    assert len(feed) == 1, feed
+    assert "waitlist" in feed[0]["body"] and state["_order"]["order_id"] in feed[0]["subject"]
+    # and the support queue has it, waiting on support with the ground seller_not_enrolled
+    queue = _poll(
+        lambda: api.call("support", "GET", "/v1/support/queue?limit=200").json(),
+        lambda page: any(r["id"] == state["id"] for r in page["items"]),
+    )
+    (row,) = [r for r in queue["items"] if r["id"] == state["id"]]
+    assert row["escalation_reason"] == "seller_not_enrolled"
