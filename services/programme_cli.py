@@ -61,24 +61,32 @@ def read_wave(path: Path, column: str = "seller_id") -> list[str]:
 
 
 def enrol_wave(args: argparse.Namespace) -> int:
-    from services.cli import _close_requests, _open_requests, _settings
+    from services.requests.application import open_application
+    from services.requests.settings import ProgrammeSettings, Settings
+    from shared.clock import SystemClock
 
     try:
         ids = read_wave(Path(args.file), args.column)
     except WaveFileError as error:
         print(f"seller-support programme enrol-wave: {error}", file=sys.stderr)
         return 2
-    settings = _settings()
-    if args.database_url:
-        settings.database_url = args.database_url
-    app = _open_requests(settings)
+    url = args.database_url or Settings().database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        print(
+            f"seller-support programme enrol-wave: no database at {url} (set "
+            "SUPPORT_DATABASE_URL or SUPPORT_DATA_DIR, or pass --database-url)",
+            file=sys.stderr,
+        )
+        return 2
+    app = open_application(url, SystemClock(), ProgrammeSettings().rules())
     started = time.monotonic()
     try:
         result = app.enrol_wave(
             ids, wave=args.wave, actor=f"platform:{args.by}", dry_run=args.dry_run
         )
     finally:
-        _close_requests(app)
+        app.close()
+        app.recorder.datastore.engine.dispose()
     elapsed = time.monotonic() - started
     verb = "would be enrolled (dry run: nothing written)" if result.dry_run else "enrolled"
     print(

@@ -193,6 +193,8 @@ class Row:
     missed_deadline: bool = False
     buyer_escalated: bool = False
     overturned: bool = False
+    # R69 (issue 28): the buyer escalated because the seller had not answered (ground no_response)
+    escalated_unanswered: bool = False
 
     @property
     def waiting_on(self) -> str:
@@ -414,6 +416,8 @@ def _apply(row: Row, name: str, data: Mapping[str, Any], at: datetime) -> None:
             row.deadlines["seller_response"] = _iso(_time(due))
     elif name == "escalated":
         row.buyer_escalated = True
+        if "no_response" in (data.get("grounds") or ()):
+            row.escalated_unanswered = True
         _escalate(
             row, at, EscalatedBy.BUYER, str(data.get("reason") or ""), data.get("grounds") or []
         )

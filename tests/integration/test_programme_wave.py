@@ -86,3 +86,22 @@ def test_r66_the_programme_records_rebuilt_from_history_equal_the_live_ones(
         rebuilt = programme_store.snapshot(session)
     # then they are the same
     assert rebuilt == live and len(live) == 3
+
+
+def test_r66_a_large_wave_is_written_in_bulk_and_equals_its_history(
+    app: RequestsApplication,
+) -> None:
+    # given a wave large enough for the bulk write (COPY on PostgreSQL), in batches of 100
+    ids = [f"bulk-{n:04d}" for n in range(250)]
+    result = app.enrol_wave(ids, wave="big", actor="platform:cli", batch=100)
+    assert (result.listed, result.enrolled, result.already_enrolled) == (250, 250, 0)
+    # then every record reads back as written, and equals the fold of its history
+    state = app.programme("bulk-0123")
+    assert state.enrolment_rule == "wave" and state.version == 1 and state.return_address is None
+    with app.side_tables.transaction(commit=False) as session:
+        live = programme_store.snapshot(session)
+        assert programme_store.count_enrolled(session) == 250
+    with app.side_tables.transaction() as session:
+        programme_store.rebuild_programmes(session)
+    with app.side_tables.transaction(commit=False) as session:
+        assert programme_store.snapshot(session) == live

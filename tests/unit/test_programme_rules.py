@@ -248,3 +248,64 @@ def test_r66_the_seller_is_told_what_happened_and_how_to_join(locale: str, words
     text = Renderer().render("opened", locale, context)
     assert words in text.body and "/v1/sellers/s-1/waitlist" in text.body
     assert "o-1" in text.subject
+
+
+# --- R68: the e-mails that tell the buyer to ship show where -------------------------------------
+
+ADDRESS = {
+    "name": "Card Shop",
+    "line1": "1 Main St",
+    "line2": "Suite 5",
+    "city": "Austin",
+    "region": "TX",
+    "postal_code": "78701",
+    "country": "US",
+    "source": "seller",
+}
+SHIP_STEPS = {
+    "return_required": {"return_dropoff_due": AT.isoformat(), "auto_claim": None},
+    "offer_declined": {"return_dropoff_due": AT.isoformat()},
+    "return_for_refund_chosen": {"return_dropoff_due": AT.isoformat()},
+    "support_decided": {
+        "outcome": "refund_with_return",
+        "liable": "seller",
+        "amount": 3000,
+        "return_dropoff_due": AT.isoformat(),
+        "evidence": [],
+    },
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "nl"])
+@pytest.mark.parametrize("kind", sorted(SHIP_STEPS))
+def test_r68_the_buyer_is_told_where_to_ship_the_return(kind: str, locale: str) -> None:
+    base = {
+        "audience": "buyer",
+        "recipient_id": "b-1",
+        "counterpart_id": "s-1",
+        "request_id": "r-1",
+        "buyer_id": "b-1",
+        "seller_id": "s-1",
+        "order_id": "o-1",
+        "marketplace": "US",
+        "currency": "USD",
+        "reason": "defective",
+        "event": kind,
+        "link": "http://127.0.0.1:8000/v1/support-requests/r-1",
+        "due_at": None,
+    }
+    renderer = Renderer()
+    event = {"request_id": "r-1", "version": 3, "at": AT.isoformat(), "actor": "x"}
+    event |= SHIP_STEPS[kind]
+    shown = renderer.render(kind, locale, {**base, "e": {**event, "return_address": ADDRESS}})
+    assert (
+        "1 Main St" in shown.body and "Suite 5" in shown.body and "78701 Austin, TX" in shown.body
+    )
+    # an event recorded before the address was: no address, and the e-mail still renders
+    older = renderer.render(kind, locale, {**base, "e": event})
+    assert "Main St" not in older.body and "o-1" in older.body
+    # the seller's copy does not repeat their own address
+    seller = renderer.render(
+        kind, locale, {**base, "audience": "seller", "e": {**event, "return_address": ADDRESS}}
+    )
+    assert "1 Main St" not in seller.body

@@ -27,6 +27,7 @@ from services.requests.application.errors import (
 from services.requests.domain import (
     InvalidCommand,
     OrderItem,
+    Outcome,
     ResponseType,
     Shipment,
     SupportRequest,
@@ -58,6 +59,8 @@ class Responding:
     actor: str
     evidence: list[str]
     shipment: Callable[[], Shipment | None]
+    # R68: the return address in force now (read only by the commands that require a return)
+    return_address: Callable[[], dict[str, Any]]
 
 
 # The one table from a seller's response type to the aggregate's command.
@@ -66,7 +69,11 @@ RESPONSE_COMMANDS: dict[ResponseType, Callable[[SupportRequest, Responding], Any
         at=r.at, actor=r.actor, shipment=r.shipment(), auto_claim=r.response.auto_claim
     ),
     ResponseType.FULL_REFUND_WITH_RETURN: lambda request, r: request.offer_full_refund_with_return(
-        at=r.at, actor=r.actor, shipment=r.shipment(), auto_claim=r.response.auto_claim
+        at=r.at,
+        actor=r.actor,
+        shipment=r.shipment(),
+        auto_claim=r.response.auto_claim,
+        return_address=r.return_address(),
     ),
     ResponseType.PARTIAL_REFUND: lambda request, r: request.offer_partial_refund(
         at=r.at, actor=r.actor, amount=r.response.amount
@@ -171,7 +178,14 @@ class Commands(RequestsCore):
                 )
             command(
                 request,
-                Responding(response, at, str(actor), evidence, lambda: self._shipment(request)),
+                Responding(
+                    response,
+                    at,
+                    str(actor),
+                    evidence,
+                    lambda: self._shipment(request),
+                    lambda: self._return_address_in_force(request),
+                ),
             )
 
         return self._command(request_id, actor, ("seller",), change, at=at, claim=claim)
@@ -205,7 +219,9 @@ class Commands(RequestsCore):
             request_id,
             actor,
             ("buyer",),
-            lambda r: r.decline_offer(at=at, actor=str(actor)),
+            lambda r: r.decline_offer(
+                at=at, actor=str(actor), return_address=self._return_address_in_force(r)
+            ),
             at=at,
             claim=claim,
         )
@@ -251,7 +267,9 @@ class Commands(RequestsCore):
             request_id,
             actor,
             ("buyer",),
-            lambda r: r.return_for_refund(at=at, actor=str(actor)),
+            lambda r: r.return_for_refund(
+                at=at, actor=str(actor), return_address=self._return_address_in_force(r)
+            ),
             at=at,
             claim=claim,
         )
@@ -310,7 +328,15 @@ class Commands(RequestsCore):
             request_id,
             actor,
             ("support",),
-            lambda r: r.decide(at=at, actor=str(actor), outcome=outcome, evidence=evidence),
+            lambda r: r.decide(
+                at=at,
+                actor=str(actor),
+                outcome=outcome,
+                evidence=evidence,
+                return_address=self._return_address_in_force(r)
+                if outcome == Outcome.REFUND_WITH_RETURN
+                else None,
+            ),
             at=at,
             claim=claim,
         )

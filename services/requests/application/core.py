@@ -182,6 +182,14 @@ class RequestsCore(Application):
             return True
         return programme_store.is_recorded_enrolled(session, seller_id)
 
+    def _return_address_in_force(self, request: SupportRequest) -> dict[str, Any]:
+        """R68: where a return required now goes: the seller's return address, or the platform's
+        returns address of the marketplace when they set none (docs/programme.md). Read in the
+        command's own transaction (a nested transaction joins it)."""
+        with self.side_tables.transaction(commit=False) as session:
+            seller_address = programme_store.load(session, request.seller_id).return_address
+        return self.programme_rules.return_address(seller_address, request.marketplace)
+
     def _order_row(self, session: Any, order_id: str) -> dict[str, Any] | None:
         return self.side_tables.order(session, order_id)
 

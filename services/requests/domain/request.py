@@ -310,11 +310,18 @@ class SupportRequest(Aggregate):
         actor: str,
         shipment: Shipment | None = None,
         auto_claim: bool = False,
+        return_address: dict[str, Any] | None = None,
     ) -> None:
         self.check_response_due()
         claim = self._claim_for(shipment) if auto_claim else None
         due = self._business_days_after(at, self.policy.return_dropoff_days)
-        self._return_required(at=at, actor=actor, return_dropoff_due=due, auto_claim=claim)
+        self._return_required(
+            at=at,
+            actor=actor,
+            return_dropoff_due=due,
+            auto_claim=claim,
+            return_address=return_address,
+        )
 
     def offer_partial_refund(self, *, at: datetime, actor: str, amount: int) -> None:
         self.check_response_due()
@@ -382,7 +389,15 @@ class SupportRequest(Aggregate):
         if refund is not None:
             self.refund = {"amount": refund, "currency": self.currency}
 
-    def _require_return(self, at: datetime, due: datetime, required_by: str) -> None:
+    def _require_return(
+        self,
+        at: datetime,
+        due: datetime,
+        required_by: str,
+        address: dict[str, Any] | None = None,
+    ) -> None:
+        """R68: `address` is where the return goes, recorded with the step that required it
+        (None on events recorded before issue 28)."""
         self.status = Status.AWAITING_RETURN
         self.last_activity_at = at
         self.deadlines.clear()
@@ -393,6 +408,7 @@ class SupportRequest(Aggregate):
             "label_cost": None,
             "dropped_off_at": None,
             "delivered_at": None,
+            "address": address,
         }
 
     @event("FullRefundOffered")
@@ -410,10 +426,11 @@ class SupportRequest(Aggregate):
         actor: str,
         return_dropoff_due: datetime,
         auto_claim: dict[str, Any] | None,
+        return_address: dict[str, Any] | None = None,  # issue 28; absent before it
     ) -> None:
         self._responded(at, ResponseType.FULL_REFUND_WITH_RETURN)
         self.auto_claim = auto_claim
-        self._require_return(at, return_dropoff_due, "seller")
+        self._require_return(at, return_dropoff_due, "seller", return_address)
 
     @event("PartialRefundOffered")
     def _partial_refund_offered(
@@ -471,18 +488,28 @@ class SupportRequest(Aggregate):
         assert self.offer is not None
         self._offer_accepted(at=at, actor=actor, amount=self.offer["amount"])
 
-    def decline_offer(self, *, at: datetime, actor: str) -> None:
+    def decline_offer(
+        self, *, at: datetime, actor: str, return_address: dict[str, Any] | None = None
+    ) -> None:
         self.check_offer_pending()
         due = self._business_days_after(at, self.policy.return_dropoff_days)
-        self._offer_declined(at=at, actor=actor, return_dropoff_due=due)
+        self._offer_declined(
+            at=at, actor=actor, return_dropoff_due=due, return_address=return_address
+        )
 
     @event("OfferAccepted")
     def _offer_accepted(self, at: datetime, actor: str, amount: int) -> None:
         self._resolve(at, Resolution.PARTIAL_REFUND, amount)
 
     @event("OfferDeclined")
-    def _offer_declined(self, at: datetime, actor: str, return_dropoff_due: datetime) -> None:
-        self._require_return(at, return_dropoff_due, "offer_declined")
+    def _offer_declined(
+        self,
+        at: datetime,
+        actor: str,
+        return_dropoff_due: datetime,
+        return_address: dict[str, Any] | None = None,  # issue 28; absent before it
+    ) -> None:
+        self._require_return(at, return_dropoff_due, "offer_declined", return_address)
 
     # -- the return (R11, R12, R16, R22) --
 
@@ -571,7 +598,9 @@ class SupportRequest(Aggregate):
         self._replacement_shipped(at=at, actor=actor)
         return True
 
-    def return_for_refund(self, *, at: datetime, actor: str) -> None:
+    def return_for_refund(
+        self, *, at: datetime, actor: str, return_address: dict[str, Any] | None = None
+    ) -> None:
         replacement = self.replacement or {}
         until = replacement.get("return_until")
         if self.status != Status.REPLACEMENT_PENDING or until is None:
@@ -583,7 +612,9 @@ class SupportRequest(Aggregate):
             raise ReturnForRefundNotAllowed(
                 f"the window to return the original for a refund closed at {until.isoformat()}"
             )
-        self._return_for_refund_chosen(at=at, actor=actor, return_dropoff_due=until)
+        self._return_for_refund_chosen(
+            at=at, actor=actor, return_dropoff_due=until, return_address=return_address
+        )
 
     @event("ReplacementShipped")
     def _replacement_shipped(self, at: datetime, actor: str) -> None:
@@ -591,9 +622,13 @@ class SupportRequest(Aggregate):
 
     @event("ReturnForRefundChosen")
     def _return_for_refund_chosen(
-        self, at: datetime, actor: str, return_dropoff_due: datetime
+        self,
+        at: datetime,
+        actor: str,
+        return_dropoff_due: datetime,
+        return_address: dict[str, Any] | None = None,  # issue 28; absent before it
     ) -> None:
-        self._require_return(at, return_dropoff_due, "replacement_overdue")
+        self._require_return(at, return_dropoff_due, "replacement_overdue", return_address)
 
     # -- conversation (R17, R18, R21) --
 
@@ -645,7 +680,13 @@ class SupportRequest(Aggregate):
         self._escalated(at=at, actor=actor, reason=reason, grounds=grounds)
 
     def decide(
-        self, *, at: datetime, actor: str, outcome: str, evidence: list[str] | None = None
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        outcome: str,
+        evidence: list[str] | None = None,
+        return_address: dict[str, Any] | None = None,
     ) -> None:
         if self.status != Status.ESCALATED:
             raise DecisionNotDue(f"only an escalated request can be decided: it is {self.status}")
@@ -669,6 +710,7 @@ class SupportRequest(Aggregate):
             amount=amount,
             return_dropoff_due=due,
             evidence=list(evidence or ()),
+            **({"return_address": return_address} if due is not None else {}),
         )
 
     def _escalate(self, at: datetime, by: str, reason: str, grounds: list[str]) -> None:
@@ -712,11 +754,12 @@ class SupportRequest(Aggregate):
         amount: int | None,
         return_dropoff_due: datetime | None,
         evidence: list[str] | None = None,  # issue 21; absent from decisions recorded before it
+        return_address: dict[str, Any] | None = None,  # issue 28; only with a required return
     ) -> None:
         self.decision = {"outcome": outcome, "liable": liable, "agent": actor, "at": at}
         if outcome == Outcome.REFUND_WITH_RETURN:
             assert return_dropoff_due is not None
-            self._require_return(at, return_dropoff_due, "support")
+            self._require_return(at, return_dropoff_due, "support", return_address)
         elif outcome == Outcome.UPHOLD_SELLER:
             self._resolve(at, Resolution.NO_REFUND, None)
         else:

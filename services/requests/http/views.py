@@ -42,6 +42,7 @@ def request_view(request: SupportRequest) -> dict[str, Any]:
             "tracking_number": ret["tracking_number"],
             "label_cost": ret["label_cost"],
             "delivered_at": ret["delivered_at"],
+            "address": ret.get("address"),  # R68; None on returns required before issue 28
         },
         "escalated": request.escalated,
         "refund": request.refund,
