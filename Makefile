@@ -7,10 +7,12 @@ PYTEST  := $(PY) -m pytest
 .PHONY: venv run demo up down test test-unit chaos lint contracts postgres postgres-stop kafka kafka-stop \
 	bench image compose-up compose-down deploy-check clean screenshots
 
+# setuptools (the build backend pip runs) says "Editable installation ... be careful with folders"
+# on every editable install: information, not a problem, but it reads like one (issue 24).
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -25,15 +27,22 @@ up: $(STAMP)
 down:
 	bash deploy/down.sh
 
-# Against a running `make run`: seeds orders and walks one request of each kind, printing each step.
+# Against a running `make run` (SUPPORT_PORT): walks one request of each kind, printing each step,
+# then leaves a world to explore in the web app and prints the lines to sign in with, last.
 demo: $(STAMP)
 	$(VENV)/bin/seller-support demo
 
-# The whole suite. Integration tests need PostgreSQL: when SUPPORT_TEST_DATABASE_URL is not set,
-# deploy/postgres/start.sh starts (and if needed installs) a local cluster and prints its URL.
+# The whole suite, on a fresh clone with nothing run before it. deploy/install-deps.sh installs
+# Debian's chromium, nginx and fonts-dejavu-core when missing (one line saying what to run when it
+# cannot); integration tests need PostgreSQL: when SUPPORT_TEST_DATABASE_URL is not set,
+# deploy/postgres/start.sh starts (and if needed installs) a local cluster and prints its URL; the
+# Kafka tests start the local broker themselves (deploy/kafka/start.sh). pytest exits 5 when it
+# collected nothing, and make fails with it: an empty run is a failure (PYTEST_PATHS narrows the run).
+PYTEST_PATHS ?= tests
 test: $(STAMP)
+	bash deploy/install-deps.sh
 	SUPPORT_TEST_DATABASE_URL="$${SUPPORT_TEST_DATABASE_URL:-$$(bash deploy/postgres/start.sh)}" \
-		$(PYTEST) -q -p no:cacheprovider tests
+		$(PYTEST) -q -p no:cacheprovider $(PYTEST_PATHS)
 
 # The fault-injection suite, full profile (tests/chaos; own Kafka and PostgreSQL on other ports):
 # writes its figures to docs/reliability.md. `make test` runs its short profile.
@@ -90,6 +99,7 @@ bench: $(STAMP)
 
 # A PNG of every web-app page, desktop and 390 px phone, into docs/ui/ (real server, Debian's chromium).
 screenshots: $(STAMP)
+	bash deploy/install-deps.sh chromium fonts-dejavu-core
 	$(PY) -m tests.browser.screenshots
 
 clean:

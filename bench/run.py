@@ -19,6 +19,9 @@ Writes bench/results.json, bench/results.md and bench/latency.png (or under --ou
 - `attachments`: 3 MB photo uploads (MB/s, p50/p95) on the embedded server beside the raw sha256 +
   put of the same bytes into the same filesystem store; the server's peak RSS during a 50 MB video
   upload beside its peak before it (bench/attachments.py).
+- `file_memory`: the server's RSS before, at peak and 3 s after N parallel downloads of a 50 MiB
+  video through the web app beside the same from the API, and N parallel uploads of a 6300² RGBA
+  PNG of zeros beside N small photos (issue 26; bench/file_memory.py, runnable alone).
 - `rebuild`: replay of every projection (ledger, ratings, notifications + inbox) into fresh SQLite
   stores from a SQLite event store of `--rebuild-events` events, beside a raw read + decode of the
   same notification log. The store is generated once per size under var/bench/ and reused.
@@ -61,7 +64,14 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench import attachments, baselines, e2e_latency, http_load, webapp  # noqa: E402
+from bench import (  # noqa: E402
+    attachments,
+    baselines,
+    e2e_latency,
+    file_memory,
+    http_load,
+    webapp,
+)
 from bench import search as search_bench  # noqa: E402
 
 PY = sys.executable
@@ -655,6 +665,8 @@ def markdown(results: dict[str, Any]) -> str:
     )
     if "attachments" in results:
         lines += attachments.markdown_rows(results["attachments"])
+    if "file_memory" in results:
+        lines += file_memory.markdown_rows(results["file_memory"])
     b = results["rebuild"]
     lines.append(
         f"| rebuild events/s ({b['events']} events, SQLite; "
@@ -817,6 +829,12 @@ def main(argv: list[str] | None = None) -> int:
         results["http_embedded"] = http_embedded(args, rss)
         log("attachments: 3 MB photo uploads, 50 MB video peak RSS")
         results["attachments"] = attachments.run(photos=args.attachment_photos)
+        log("files and memory: parallel downloads through the web app, image uploads")
+        results["file_memory"] = file_memory.run(
+            parallel_downloads=2 if args.quick else 6,
+            parallel_uploads=2 if args.quick else 4,
+            video_mb=5 if args.quick else 50,
+        )
         log("web app pages")
         results["webapp"] = webapp.run(
             args.webapp_conversations, args.webapp_timeline, args.webapp_loads

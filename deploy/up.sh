@@ -45,6 +45,8 @@ ctl=("$repo/.venv/bin/supervisorctl" -c "$conf")
 
 log() { echo "up: $*" >&2; }
 
+bash deploy/install-deps.sh nginx  # the gateway (one line saying what to run when it cannot)
+
 # Under contention the command path runs first; work that only has to be eventually done yields.
 declare -A cpu_nice=(
     [requests-relay]=5 [ledger]=5
@@ -58,6 +60,8 @@ export SUPPORT_PUBLIC_URL="${SUPPORT_PUBLIC_URL:-http://127.0.0.1:${SUPPORT_GATE
 
 bootstrap="$(bash deploy/kafka/start.sh)"
 export SUPPORT_KAFKA_BOOTSTRAP="$bootstrap"
+# X-Forwarded-For is believed from the gateway alone (issue 26; shared/http_server.py)
+export SUPPORT_TRUSTED_PROXIES="${SUPPORT_TRUSTED_PROXIES:-127.0.0.1}"
 export SUPPORT_REQUESTS_TOPIC="${SUPPORT_REQUESTS_TOPIC:-seller-support.requests.v1}"
 log "kafka on $bootstrap"
 

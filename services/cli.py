@@ -29,6 +29,7 @@ from uuid import uuid4
 
 from pydantic import ValidationError
 
+from services.demo_world import World, WorldNotAsPromised
 from services.dlq_cli import add_dlq
 from services.programme_cli import add_programme
 from services.requests.settings import Settings
@@ -65,21 +66,22 @@ def _settings() -> Settings:
         sys.exit(f"seller-support: invalid SUPPORT_* settings: {messages}")
 
 
-def serve(args: argparse.Namespace) -> int:
-    import logging
+def serve_log_format(settings: Settings) -> str:
+    """SUPPORT_LOG_FORMAT when set; else short human lines in development (`make run` is read by a
+    person) and JSON lines in production (read by machines). docs/operations.md, "Logs"."""
+    return settings.log_format or ("json" if settings.production else "console")
 
+
+def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from services.embedded import create_embedded_app
     from services.notifications.smtp_server import stop_process
-    from shared.http_server import PROBLEM_HTTP
+    from shared.http_server import PROBLEM_HTTP, proxy_headers
+    from shared.observability import configure_logging
 
     settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format='{"at": "%(asctime)s", "level": "%(levelname)s", "logger": "%(name)s", '
-        '"message": "%(message)s"}',
-    )
+    configure_logging(settings.log_level, log_format=serve_log_format(settings))
     mail_server, smtp_url = _start_local_mail_server(settings)
     try:
         settings.ensure_data_dir()
@@ -98,7 +100,9 @@ def serve(args: argparse.Namespace) -> int:
             port=settings.port,
             http=PROBLEM_HTTP,  # malformed HTTP answered as problem+json too (issue 18)
             log_level=settings.log_level.lower(),
+            log_config=None,  # configure_logging above renders uvicorn's lines too
             access_log=False,  # the observability middleware logs one line per request
+            **proxy_headers(settings.trusted_proxies),  # none unless configured (issue 26)
         )
     finally:
         if mail_server is not None:
@@ -407,13 +411,16 @@ def demo(args: argparse.Namespace) -> int:
     base_url = args.base_url or f"http://{settings.host}:{settings.port}"
     walker = Demo(settings, base_url)
     print(f"seller-support demo against {base_url} (run {walker.run})")
+    world = World(walker)
     try:
         walker.walk()
-    except DemoFailed as error:
+        print("\ndone: every kind of request walked end to end.")
+        world.build()  # issue 24: requests left in every state to explore in the web app
+    except (DemoFailed, WorldNotAsPromised) as error:
         sys.exit(f"demo failed: {error}")
     except Exception as error:  # connection refused, mostly
         sys.exit(f"demo failed: {error!r}; is the system running (`make run`)?")
-    print("\ndone: every kind of request walked end to end.")
+    print("\n".join(world.describe(base_url)))
     return 0
 
 
@@ -678,7 +685,10 @@ def build_parser() -> argparse.ArgumentParser:
     mint.add_argument("--ttl", type=parse_ttl, default=timedelta(hours=1), help="default 1h")
     mint.set_defaults(handler=token)
 
-    walk = commands.add_parser("demo", help="seed orders and walk one request of each kind")
+    walk = commands.add_parser(
+        "demo",
+        help="walk one request of each kind, then leave a world to explore in the web app",
+    )
     walk.add_argument("--base-url", default=None, help="default http://SUPPORT_HOST:SUPPORT_PORT")
     walk.set_defaults(handler=demo)
     upgrade = commands.add_parser("migrate", help="migrate every store to its newest schema")

@@ -8,6 +8,7 @@ A service stores one `TokenCodec` on `app.state.token_codec`; the `Authenticated
 from __future__ import annotations
 
 import functools
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.bounds import MAX_TIME, MIN_TIME
+from shared.bounds import ID_PATTERN, MAX_TIME, MIN_TIME
 from shared.problems import ProblemError
 
 Role = Literal["buyer", "seller", "support", "auditor", "admin", "platform"]
@@ -78,8 +79,8 @@ class TokenCodec:
     ) -> str:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; one of: {', '.join(ROLES)}")
-        if not sub:
-            raise ValueError("a token needs a subject")
+        if not valid_subject(sub):
+            raise ValueError(f"a token's subject must be an id: {SUBJECT_RULE}")
         issued = now or datetime.now(UTC)
         claims = {"sub": sub, "role": role, "iat": issued, "exp": issued + ttl}
         return jwt.encode(claims, self._signing_key(), algorithm=self.algorithm)
@@ -122,9 +123,19 @@ class TokenCodec:
         role, sub = claims.get("role"), claims.get("sub")
         if role not in ROLES:
             raise InvalidToken(f"the token's role {role!r} is unknown; one of: {', '.join(ROLES)}")
-        if not isinstance(sub, str) or not sub:
-            raise InvalidToken("the token's subject is empty")
+        if not valid_subject(sub):
+            # bounded like every id (shared/bounds): the subject reaches events, pages and CSV
+            # exports, where `=HYPERLINK(...)` or a line break must never arrive (issue 26)
+            raise InvalidToken(f"the token's subject must be an id: {SUBJECT_RULE}")
         return Principal(role=role, sub=sub), float(claims["exp"])
+
+
+SUBJECT_RULE = "1-128 letters, digits and . _ : @ - (first a letter or digit)"
+_SUBJECT = re.compile(ID_PATTERN)
+
+
+def valid_subject(sub: Any) -> bool:
+    return isinstance(sub, str) and _SUBJECT.fullmatch(sub) is not None
 
 
 def _numeric_date(value: Any) -> bool:

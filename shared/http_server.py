@@ -25,6 +25,18 @@ from shared.problems import PROBLEM_JSON, TYPE_PREFIX
 _MALFORMED = "malformed-request"
 
 
+def proxy_headers(trusted_proxies: str) -> dict[str, Any]:
+    """uvicorn's arguments for `X-Forwarded-For` / `-Proto`: honoured only from the addresses or
+    networks listed (comma-separated, `SUPPORT_TRUSTED_PROXIES`); empty trusts nobody. uvicorn's
+    own default trusts 127.0.0.1, so any local process, or a naive proxy passing the header
+    through, could choose its client address and slip past the per-address limits (issue 26,
+    class 7). Behind the gateway list only the gateway."""
+    trusted = ",".join(part.strip() for part in trusted_proxies.split(",") if part.strip())
+    if not trusted:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
+
+
 def _problem_bytes(status: int, title: str, slug: str, detail: str) -> bytes:
     body = {"type": TYPE_PREFIX + slug, "title": title, "status": status, "detail": detail}
     return json.dumps(body).encode()

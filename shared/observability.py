@@ -2,7 +2,9 @@
 
 - `configure_logging()`: structlog renders every log line — structlog's and the standard library's
   (uvicorn, kafka, every `logging.getLogger(...)`) — as one JSON object per line on stderr, with the
-  context bound for the current request or message (`request_id`, `trace_id`, `traceparent`, ...).
+  context bound for the current request or message (`request_id`, `trace_id`, `traceparent`, ...);
+  or, in development's console (`SUPPORT_LOG_FORMAT=console`, `seller-support serve`'s default),
+  one short human line per event.
 - Metrics (prometheus-client, default registry; every name starts with `seller_support_`): HTTP
   requests and latency by route template, events applied per projection, consumer lag, timers due
   and fired, DLQ count (the relay's lag lives in services/requests/outbox/relay.py).
@@ -16,12 +18,14 @@ that the transport layer, which logs and counts here, never pulls in a web frame
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import IO, Any
 
 import structlog
@@ -137,6 +141,50 @@ def json_formatter() -> logging.Formatter:
     )
 
 
+# Context every JSON line carries for machines, left out of the console's short lines.
+_CONSOLE_HIDDEN = ("traceparent", "trace_id", "request_id", "logger", "ts")
+
+
+def _short_console_event(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """One short human line: the local time, and for a request `POST /v1/... 201 12 ms`."""
+    stamp = event.get("ts")
+    for key in _CONSOLE_HIDDEN:
+        event.pop(key, None)
+    if isinstance(stamp, str):
+        with contextlib.suppress(ValueError):
+            stamp = datetime.fromisoformat(stamp).astimezone().strftime("%H:%M:%S")
+        event["timestamp"] = stamp
+    if event.get("event") == "http request":
+        method, path = event.pop("method", "?"), event.pop("path", "?")
+        status, duration = event.pop("status", "?"), event.pop("duration_ms", None)
+        event.pop("route", None)
+        took = f" {duration:.0f} ms" if isinstance(duration, int | float) else ""
+        event["event"] = f"{method} {path} {status}{took}"
+    return event
+
+
+def _not_console_noise(record: logging.LogRecord) -> bool:
+    """The console leaves out each projection's "event applied" line (four per event in
+    `make run`): the request line and the notable events say what happened; JSON keeps them."""
+    return not (isinstance(record.msg, dict) and record.msg.get("event") == "event applied")
+
+
+def console_formatter(colors: bool) -> logging.Formatter:
+    """Development's console: one short line per event, coloured when `colors` (a terminal)."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_shared_processors(),
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _short_console_event,
+            structlog.dev.ConsoleRenderer(
+                colors=colors,
+                pad_event_to=0,
+                exception_formatter=structlog.dev.plain_traceback,
+            ),
+        ],
+    )
+
+
 def _configure_structlog() -> None:
     """structlog loggers hand their events to the standard library, rendered by the handler."""
     structlog.configure(
@@ -155,17 +203,26 @@ if not structlog.is_configured():  # route structlog through logging even before
 
 
 def configure_logging(
-    level: str | int | None = None, *, stream: IO[str] | None = None, force: bool = False
+    level: str | int | None = None,
+    *,
+    stream: IO[str] | None = None,
+    force: bool = False,
+    log_format: str | None = None,
 ) -> None:
-    """JSON lines on `stream` (stderr) for structlog and the standard library alike.
+    """JSON lines on `stream` (stderr) for structlog and the standard library alike, or with
+    `log_format="console"` one short human line per event (coloured when the stream is a terminal).
 
+    `level` and `log_format` default to SUPPORT_LOG_LEVEL and SUPPORT_LOG_FORMAT (JSON when unset).
     Idempotent: once configured, later calls change nothing unless `force` (tests pass their own
     stream with force=True before the app starts). Takes over uvicorn's loggers so its lines are
-    JSON too; uvicorn's access log is silenced (the middleware logs one line per request)."""
-    if not level:
+    rendered the same way; uvicorn's access log is silenced (the middleware logs one line per
+    request)."""
+    if not level or not log_format:
         from shared.settings import LoggingSettings  # read when a process configures, not on import
 
-        level = LoggingSettings().log_level
+        settings = LoggingSettings()
+        level = level or settings.log_level
+        log_format = log_format or settings.log_format or "json"
     if isinstance(level, str):
         level = logging.getLevelName(level.upper())
     with _configure_lock:
@@ -174,8 +231,16 @@ def configure_logging(
         if configured and not force:
             return
         _configure_structlog()
-        handler = logging.StreamHandler(stream or sys.stderr)
-        handler.setFormatter(json_formatter())
+        output = stream or sys.stderr
+        handler = logging.StreamHandler(output)
+        if log_format == "console":
+            handler.setFormatter(console_formatter(colors=_is_terminal(output)))
+            handler.addFilter(_not_console_noise)
+            # Alembic's two lines per store and start ("Context impl SQLiteImpl.") tell a person
+            # nothing; JSON keeps them for the record.
+            logging.getLogger("alembic").setLevel(logging.WARNING)
+        else:
+            handler.setFormatter(json_formatter())
         setattr(handler, _HANDLER_MARK, True)
         for old in list(root.handlers):
             # Plain console handlers (logging.basicConfig's) and an earlier one of ours; handlers
@@ -190,6 +255,12 @@ def configure_logging(
             logger.propagate = True
         logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
         logging.getLogger("kafka").setLevel(max(logging.WARNING, int(level)))
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    with contextlib.suppress(AttributeError, ValueError):
+        return stream.isatty()
+    return False
 
 
 def get_logger(name: str) -> Any:

@@ -140,10 +140,17 @@ def serve_projection_service(
     stopped on an error (its supervisor restarts it and the record is redelivered), else 0."""
     import uvicorn
 
-    from shared.http_server import PROBLEM_HTTP
+    from shared.http_server import PROBLEM_HTTP, proxy_headers
 
     uvicorn.run(
-        app, host=args.host, port=args.port, log_config=None, access_log=False, http=PROBLEM_HTTP
+        app,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        http=PROBLEM_HTTP,
+        # X-Forwarded-For only from SUPPORT_TRUSTED_PROXIES (the gateway), else nobody (issue 26)
+        **proxy_headers(ProcessSettings().trusted_proxies),
     )
     failed = any(
         getattr(getattr(app.state, name, None), "failure", None) is not None for name in consumers

@@ -50,6 +50,8 @@ class ProcessSettings(BaseSettings):
     jwt_secret: str = ""  # unset: the development secret (shared/auth.py DEV_SECRET)
     jwt_public_key: str | None = None
     jwt_private_key: str | None = None
+    # addresses/networks whose X-Forwarded-For is believed (the gateway); empty: nobody (issue 26)
+    trusted_proxies: str = ""
 
     @field_validator("consumer_enabled", mode="before")
     @classmethod
@@ -70,12 +72,15 @@ class ProcessSettings(BaseSettings):
 
 
 class LoggingSettings(BaseSettings):
-    """`SUPPORT_LOG_LEVEL` alone: what `configure_logging()` reads when not given a level (it must
-    work even while another `SUPPORT_*` variable is invalid, to log that)."""
+    """`SUPPORT_LOG_LEVEL` and `SUPPORT_LOG_FORMAT` alone: what `configure_logging()` reads when not
+    given them (it must work even while another `SUPPORT_*` variable is invalid, to log that)."""
 
     model_config = SettingsConfigDict(env_prefix="SUPPORT_", extra="ignore")
 
     log_level: str = "INFO"
+    # JSON lines (machines: `make up`, containers) unless set to `console` (one short human line
+    # per event); `seller-support serve` defaults to `console` outside production (issue 24).
+    log_format: Literal["json", "console"] | None = None
 
 
 class ProjectionDatabases(BaseSettings):

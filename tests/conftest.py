@@ -21,6 +21,9 @@ from services.requests.application import RequestsApplication, open_application
 from shared.clock import AdjustableClock
 from tests.factories import ny
 
+# Every process the suite starts is stopped by the end of the run (issue 24): tests/process_leaks.py.
+from tests.process_leaks import pytest_configure, pytest_sessionfinish  # noqa: F401
+
 REPO = Path(__file__).resolve().parent.parent
 
 # Monday 2026-12-07 14:00 in New York: a plain business day, far from holidays and DST changes.

@@ -7,11 +7,8 @@ db_name="${SUPPORT_PG_DATABASE:-seller_support}"
 db_user="${SUPPORT_PG_USER:-seller_support}"
 db_password="${SUPPORT_PG_PASSWORD:-seller_support}"
 
-if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
-    echo "installing PostgreSQL from Debian's packages" >&2
-    apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
-fi
+# Debian's postgresql package when missing (or one line saying what to run): deploy/install-deps.sh.
+bash "$(dirname "${BASH_SOURCE[0]}")/../install-deps.sh" postgresql
 
 # The cluster named `main` when there is one: tests create (and drop) clusters of their own on other
 # ports, and those may sort first (tests/integration/real_processes.py).

@@ -189,6 +189,23 @@ def _charge(
     )
 
 
+def _seller_charge(data: Mapping[str, Any], facts: RequestFacts) -> Money | None:
+    """R63: what the requests service charged for this step against the item's record (what was
+    left of its R30 amount, plus R31's label), carried by events since R63; None for older events,
+    whose charge the ledger computes from the cost table as before."""
+    charge = data.get("seller_charge")
+    return None if charge is None else Money(_minor_units(charge), facts.currency)
+
+
+def _charges(
+    facts: RequestFacts, kind: str, amount: Money, at: datetime, event_id: str
+) -> tuple[PlannedEntry, ...]:
+    """The step's charge entry; none when nothing is left to charge (R63)."""
+    if amount.amount == 0:
+        return ()
+    return (_charge(facts, kind, amount, at, event_id),)
+
+
 def _claim(facts: RequestFacts, auto_claim: Mapping[str, Any] | None, event_id: str):
     if not auto_claim:
         return None
@@ -223,10 +240,10 @@ def decide(
     at = parse_time(data["at"])
 
     if name == "full_refund_offered":  # R30, and R38's claim
-        amount = refund_charge(facts, with_return_label=False)
+        amount = _seller_charge(data, facts) or refund_charge(facts, with_return_label=False)
         return Outcome(
             facts=facts,
-            entries=(_charge(facts, EntryKind.REFUND_NO_RETURN, amount, at, event_id),),
+            entries=_charges(facts, EntryKind.REFUND_NO_RETURN, amount, at, event_id),
             claim=_claim(facts, data.get("auto_claim"), event_id),
         )
     if name == "return_required":  # R11 (R31 is charged later), and R38's claim
@@ -243,16 +260,16 @@ def decide(
     if name in ("return_confirmed", "return_auto_confirmed"):  # R31, R34 refund_with_return
         if facts.return_liable == Liable.PLATFORM:
             return Outcome(facts=facts, changed=False)
-        amount = refund_charge(facts, with_return_label=True)
+        amount = _seller_charge(data, facts) or refund_charge(facts, with_return_label=True)
         return Outcome(
             facts=facts,
-            entries=(_charge(facts, EntryKind.REFUND_AFTER_RETURN, amount, at, event_id),),
+            entries=_charges(facts, EntryKind.REFUND_AFTER_RETURN, amount, at, event_id),
         )
     if name == "offer_accepted":  # R33
-        amount = Money(_minor_units(data["amount"]), facts.currency)
+        amount = _seller_charge(data, facts) or Money(_minor_units(data["amount"]), facts.currency)
         return Outcome(
             facts=facts,
-            entries=(_charge(facts, EntryKind.PARTIAL_REFUND, amount, at, event_id),),
+            entries=_charges(facts, EntryKind.PARTIAL_REFUND, amount, at, event_id),
         )
     if name == "support_decided":  # R34
         return _support_decided(facts, data, at, event_id)
@@ -273,10 +290,12 @@ def _support_decided(
     if outcome == "refund" and liable == Liable.SELLER:
         # [decided] "the matching R30/R31 amount": R31's (with the label) when the item already
         # came back (support ruled on a disputed return), R30's otherwise.
-        amount = refund_charge(facts, with_return_label=facts.return_delivered)
+        amount = _seller_charge(data, facts) or refund_charge(
+            facts, with_return_label=facts.return_delivered
+        )
         return Outcome(
             facts=facts,
-            entries=(_charge(facts, EntryKind.SUPPORT_RULING, amount, at, event_id),),
+            entries=_charges(facts, EntryKind.SUPPORT_RULING, amount, at, event_id),
         )
     # uphold_seller, platform_refund, or any refund the platform is liable for: nothing.
     return Outcome(facts=facts, changed=False)

@@ -142,6 +142,7 @@ def notifications(
     user_id: str,
     caller: AnyCaller,
     service: Notifications,
+    response: Response,
     channel: Annotated[Literal["email", "in_app"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before: Annotated[
@@ -154,6 +155,8 @@ def notifications(
         )
     except (NotFound, InvalidQuery) as error:
         raise _problem(error) from None
+    if len(items) == limit:  # a full page: the next one starts below its last notification
+        response.headers["X-Next-Before"] = str(items[-1]["seq"])
     return [Notification(**i) for i in items]
 
 

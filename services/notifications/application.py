@@ -82,6 +82,7 @@ def _notification_view(row: Any, renderer: Renderer) -> dict[str, Any]:
     text = renderer.render_notification(row._mapping)
     return {
         "id": row.id,
+        "seq": row.seq,  # the paging position (`before`); the API sends it as `X-Next-Before`
         "kind": row.kind,
         "channel": row.channel,
         "subject": text.subject,

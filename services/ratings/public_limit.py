@@ -4,8 +4,8 @@ The public rating (`GET /v1/sellers/{seller_id}/support-rating` without a token)
 anyone, so its anonymous reads are limited per client address with the `limits` library (a moving
 window in process memory: each API process counts its own callers). The limit is
 `SUPPORT_RATINGS_ANONYMOUS_RATE_LIMIT` (default `60/minute`, the `limits` notation, e.g.
-`10/second`, `1000/hour`). Callers with a token are not limited here. Behind a gateway the client
-address is the one the server was told (uvicorn `--proxy-headers` / `--forwarded-allow-ips`).
+`10/second`, `1000/hour`). Callers with a token are not limited here. The client address is the
+connection's, or X-Forwarded-For's only from `SUPPORT_TRUSTED_PROXIES` (shared/http_server.py).
 """
 
 from __future__ import annotations

@@ -155,7 +155,7 @@ def run_api(args: argparse.Namespace) -> int:
 
     from services.requests.main import create_app
     from services.requests.settings import Settings
-    from shared.http_server import PROBLEM_HTTP
+    from shared.http_server import PROBLEM_HTTP, proxy_headers
 
     settings = Settings(database_url=args.database_url)
     uvicorn.run(
@@ -166,6 +166,7 @@ def run_api(args: argparse.Namespace) -> int:
         log_level=settings.log_level.lower(),
         log_config=None,  # configure_logging: JSON lines
         access_log=False,  # the observability middleware logs one line per request
+        **proxy_headers(settings.trusted_proxies),  # only the gateway's (issue 26)
     )
     return 0
 

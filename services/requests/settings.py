@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     timer_interval_seconds: float = Field(default=5.0, gt=0)
     log_level: str = "info"
+    # addresses/networks whose X-Forwarded-For is believed (the gateway); empty: nobody (issue 26)
+    trusted_proxies: str = ""
+    # `json` (one JSON object per line) or `console` (one short human line per event, coloured in
+    # a terminal); unset: `seller-support serve` prints console lines, production JSON (issue 24).
+    log_format: Literal["json", "console"] | None = None
     # Attachments (issue 21, docs/attachments.md): limits per kind, each uploader's allowance per
     # 24 hours, the decompression-bomb guard, where the bytes go, how often the sweep runs.
     attachments_image_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
@@ -46,6 +51,10 @@ class Settings(BaseSettings):
     attachments_daily_uploads: int = Field(default=100, gt=0)
     attachments_daily_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
     attachments_max_image_pixels: int = Field(default=40_000_000, gt=0)
+    # Issue 26: an image's decoded size (width x height x 4 bytes for colour) and how many decode
+    # at a time in one process (services/requests/attachments/images.py).
+    attachments_max_decode_bytes: int = Field(default=128 * 2**20, gt=0)
+    attachments_parallel_decodes: int = Field(default=2, ge=1, le=64)
     attachments_store: Literal["auto", "filesystem", "database"] = "auto"
     attachments_sweep_interval_seconds: float = Field(default=300.0, gt=0)
     # The case dossier's ledger entries in distributed mode: the ledger's public API (empty: the

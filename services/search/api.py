@@ -143,7 +143,9 @@ class Figure(BaseModel):
 
 
 class Share(Figure):
-    of: int = Field(description="requests that had a seller response deadline")
+    of: int = Field(
+        description="requests with a seller response deadline that were answered or whose deadline passed (one still inside it is not counted yet)"
+    )
     share: float | None
 
 

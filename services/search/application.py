@@ -65,6 +65,7 @@ from services.search.standing_query import ANSWER_CONDITIONS
 from services.search.standing_query import standing as standing_of
 from shared.clock import Clock
 from shared.migrations import ensure_schema
+from shared.spreadsheet import safe_row
 from shared.transport.projection import Projection
 
 LIST_ROLES = ("buyer", "seller", "support", "auditor")
@@ -270,8 +271,23 @@ class SearchApplication:
         if query.opened_before is not None:
             where.append(r.opened_at < _utc(query.opened_before))
         if query.q is not None:
-            where.append(self._text_match(query_words(query.q)))
+            where.append(self._q_match(query.q))
         return where
+
+    def _q_match(self, q: str) -> Any:
+        """`q`'s words in the text (description, item titles, messages); one word may also be
+        the start of a request id or an order id — the short ids the ledger and rating pages
+        print, an order-id prefix such as `nc-` (finding B19)."""
+        match = self._text_match(query_words(q))
+        raw = q.strip().lower()
+        if len(raw) >= 2 and not any(c.isspace() for c in raw):
+            r = store.requests.c
+            return or_(
+                match,
+                r.id.startswith(raw, autoescape=True),
+                func.lower(r.order_id).startswith(raw, autoescape=True),
+            )
+        return match
 
     def _text_match(self, words: list[str]) -> Any:
         if self.engine.dialect.name == "postgresql":
@@ -332,7 +348,8 @@ class SearchApplication:
                 statement
             )
             for partition in result.partitions():
-                writer.writerows(_csv_values(stored) for stored in partition)
+                # every text cell through safe_cell: no formula runs in a spreadsheet (issue 26)
+                writer.writerows(safe_row(_csv_values(stored)) for stored in partition)
                 yield buffer.getvalue()
                 buffer.seek(0)
                 buffer.truncate()
@@ -494,7 +511,18 @@ class SearchApplication:
             )
             return f"/v1/support-requests?{urlencode(params)}"
 
-        due = [row for row in rows if row.seller_response_due is not None]
+        # A request still inside its response deadline and not answered yet is neither in time
+        # nor missed: it counts once it is answered or its deadline passes (finding B18).
+        due = [
+            row
+            for row in rows
+            if row.seller_response_due is not None
+            and (
+                row.first_response_at is not None
+                or row.missed_deadline
+                or row.seller_response_due <= _utc(now)
+            )
+        ]
         in_time = [row for row in due if row.responded_in_time]
         hours = sorted(
             row.first_response_hours for row in rows if row.first_response_hours is not None

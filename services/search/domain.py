@@ -284,6 +284,9 @@ def opened_row(data: Mapping[str, Any]) -> Row:
         version=int(data.get("version") or 1),
         last_activity_at=at,
     )
+    # The items' titles are words a search finds the request by (finding B19), beside its
+    # description and its messages.
+    _add_text(row, " ".join(str(i.get("title") or "") for i in data.get("items") or []).strip())
     if routed:
         row.status = Status.ESCALATED
         row.escalated = True

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlencode
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from services.webapp import deadlines as deadline_rules
+from services.webapp.attachment_proxy import proxy_file
 from services.webapp.client import ApiClient, ApiError
 from services.webapp.i18n import (
     ACTOR_WORDS,
@@ -43,6 +44,7 @@ from services.webapp.i18n import (
     currency_digits,
     pick_locale,
 )
+from services.webapp.sessions import SessionRegistry
 from services.webapp.views import (
     DECISIONS,
     SELLER_RESPONSES,
@@ -53,7 +55,7 @@ from services.webapp.views import (
     command_for,
     may_message,
 )
-from shared.auth import ROLES, TokenCodec
+from shared.auth import ROLES, TokenCodec, valid_subject
 from shared.business_time import calendar_for
 
 log = logging.getLogger("seller_support.webapp")
@@ -97,8 +99,11 @@ class WebApp:
         now: Callable[[], datetime],
         upload_max_bytes: int = 51 * 1024 * 1024,
         upload_max_files: int = 5,
+        session_idle_seconds: float = 2 * 3600,
     ) -> None:
         self.api = api
+        # signed-in sessions, revocable (sessions.py, issue 26)
+        self.sessions = SessionRegistry(session_idle_seconds)
         self.upload_max_bytes = upload_max_bytes
         self.upload_max_files = upload_max_files
         self.codec = codec
@@ -140,6 +145,9 @@ def load_session(webapp: WebApp, request: Request) -> str:
             data = {}
     if not isinstance(data, dict):
         data = {}
+    if data.get("token") and not webapp.sessions.touch(data.get("sid")):
+        # signed out, idle too long, or unknown here: the cookie is no session (issue 26)
+        data = {k: v for k, v in data.items() if k == "locale"}
     before = json.dumps(data, sort_keys=True) if data else ""
     data.setdefault("csrf", secrets.token_urlsafe(24))
     request.state.session = data
@@ -338,7 +346,7 @@ def build_router(webapp: WebApp) -> APIRouter:
                 return redirect(request, "/")
         else:
             role, sub = form.get("role", ""), form.get("user_id", "").strip()[:200]
-            if role not in SIGN_IN_ROLES or not sub:
+            if role not in SIGN_IN_ROLES or not valid_subject(sub):  # an id (issue 26)
                 flash(request, _("Type a user id."))
                 return redirect(request, "/")
             token = webapp.codec.encode(
@@ -355,7 +363,9 @@ def build_router(webapp: WebApp) -> APIRouter:
         session = session_of(request)
         chosen = session.get("locale")
         session.clear()
+        webapp.sessions.end(session.get("sid"))
         session.update(
+            sid=webapp.sessions.start(),
             token=token,
             role=role,
             sub=sub,
@@ -364,11 +374,12 @@ def build_router(webapp: WebApp) -> APIRouter:
         )
         if chosen and chosen != settings.get("locale"):
             await _save_locale(request, chosen)
-        return redirect(request, home_of(role))
+        return redirect(request, _safe_next(request, form.get("next"), home_of(role)))
 
     @router.post("/sign-out")
     async def sign_out(request: Request) -> Response:
         await read_form(request)
+        webapp.sessions.end(session_of(request).get("sid"))  # a replayed cookie is dead too
         request.state.session = {"csrf": secrets.token_urlsafe(24)}
         response = redirect(request, "/")
         response.delete_cookie(COOKIE, path=_root(request) + "/")
@@ -405,7 +416,7 @@ def build_router(webapp: WebApp) -> APIRouter:
         on this person in all (the request list of the search service, issue 19), read at once."""
         user = user_of(request)
         mine = {f"{user['role']}_id": user["sub"]}
-        inbox, recent, waiting_list = await asyncio.gather(
+        inbox, recent, waiting_list, archived_rows = await asyncio.gather(
             call(
                 request,
                 api.call,
@@ -429,6 +440,15 @@ def build_router(webapp: WebApp) -> APIRouter:
             soft(
                 request, api.get, "/v1/support-requests", waiting_on=user["role"], limit=100, **mine
             ),
+            # What waits on you leaves archived conversations out (finding B20).
+            soft(
+                request,
+                api.get,
+                "/v1/inbox",
+                tab="all",
+                archived="true",
+                limit=100,
+            ),
         )
         rows = inbox.json()
         known = {i["id"]: i for i in recent["items"]} if isinstance(recent, dict) else {}
@@ -441,14 +461,22 @@ def build_router(webapp: WebApp) -> APIRouter:
             )
         )
         known.update({r["request_id"]: f for r, f in zip(missing, fetched, strict=True)})
+        now = webapp.now()
         for row in rows:
             state = known.get(row["request_id"])
             row["state"] = state if isinstance(state, dict) else None
             on = WAITING_ON.get(row["state"]["status"]) if row["state"] else None
             row["waits_on_me"] = on == row.get("role") == user["role"]
+            row["overdue"] = _overdue(row["state"], str(row.get("last_event", "")), now)
         if isinstance(waiting_list, dict):
+            hidden = (
+                {r["request_id"] for r in archived_rows}
+                if isinstance(archived_rows, list)
+                else set()
+            )
+            count = sum(1 for i in waiting_list["items"] if i["id"] not in hidden)
             more = "+" if waiting_list.get("next_cursor") else ""
-            waiting = f"{len(waiting_list['items'])}{more}"
+            waiting = f"{count}{more}"
         else:
             waiting = str(sum(r["waits_on_me"] for r in rows))
         return {
@@ -462,13 +490,22 @@ def build_router(webapp: WebApp) -> APIRouter:
 
     @router.get("/inbox", response_class=HTMLResponse)
     async def inbox(
-        request: Request, tab: str | None = None, archived: bool = False, cursor: str | None = None
+        request: Request,
+        tab: str | None = None,
+        archived: bool = False,
+        cursor: str | None = None,
+        show: str = "",
     ) -> Response:
         user = user_of(request)
         if user["role"] not in ("buyer", "seller"):
             return redirect(request, home_of(user["role"]))
         chosen = _tab(tab if tab else ("customer_service" if user["role"] == "seller" else "all"))
         data = await _inbox_rows(request, chosen, archived, cursor)
+        show = show if show in ("waiting", "overdue") else ""
+        if show:  # the filters narrow the page the inbox API gave
+            key = "waits_on_me" if show == "waiting" else "overdue"
+            data["rows"] = [r for r in data["rows"] if r[key]]
+        data["show"] = show
         template = (
             "_inbox_rows.html"
             if request.headers.get("HX-Request") and request.query_params.get("rows")
@@ -557,6 +594,11 @@ def build_router(webapp: WebApp) -> APIRouter:
         except ValueError:
             flash(request, _("That was refused: {detail}", detail="unknown action"))
             return redirect(request, back)
+        # Money moves and support decisions are confirmed on a page of their own first, which
+        # says the amounts in words and who pays (issue 29; services/webapp/pages/confirm.py).
+        confirm = back + "/confirm?" + urlencode({"action": action.value, **_typed(form)})
+        if action in CONFIRM_FIRST and form.get("confirmed") != "1":
+            return redirect(request, confirm)
         try:
             # Evidence files become attachment ids beside the typed links (issue 21).
             ids = await upload(request, files)
@@ -569,7 +611,9 @@ def build_router(webapp: WebApp) -> APIRouter:
             command = command_for(action, form, currency_digits(form.get("currency") or "USD"))
         except InvalidInput:
             flash(request, _("Amount: type an amount such as 10.00."))
-            return redirect(request, back)
+            return redirect(request, confirm if action in CONFIRM_FIRST else back)
+        if form.get("auto_claim") == "on" and action in AUTO_CLAIM and command.body is not None:
+            command.body["auto_claim"] = True  # R38: the API checks the shipment is eligible
         try:
             await call(
                 request,
@@ -580,7 +624,8 @@ def build_router(webapp: WebApp) -> APIRouter:
             )
         except ApiError as error:
             flash(request, _("That was refused: {detail}", detail=error.detail))
-            return redirect(request, back)
+            # What was typed stays on the confirmation page beside the API's words (B10).
+            return redirect(request, confirm if action in CONFIRM_FIRST else back)
         flash(request, _("Done."), "success")
         return redirect(request, back)
 
@@ -614,9 +659,15 @@ def build_router(webapp: WebApp) -> APIRouter:
     # --- support, auditors ---
 
     @router.get("/queue", response_class=HTMLResponse)
-    async def queue(request: Request) -> Response:
-        user_of(request)
-        result = await soft(request, api.get, "/v1/support/queue", limit=100)
+    async def queue(request: Request, show: str = "") -> Response:
+        user = user_of(request)
+        # The queue's filters are the API's own (issue 29): mine, unassigned, past the SLA.
+        filters = {
+            "mine": {"assigned_to": user["sub"]},
+            "unassigned": {"unassigned": "true"},
+            "breached": {"breached": "true"},
+        }.get(show, {})
+        result = await soft(request, api.get, "/v1/support/queue", limit=100, **filters)
         items = result.get("items", []) if isinstance(result, dict) else result
         return render(
             webapp,
@@ -625,6 +676,7 @@ def build_router(webapp: WebApp) -> APIRouter:
             queue=items,
             summary=result if isinstance(result, dict) else None,
             assign_enabled=webapp.assign_enabled,
+            show=show if filters else "",
         )
 
     @router.post("/queue/{request_id}/assign")
@@ -694,17 +746,7 @@ def build_router(webapp: WebApp) -> APIRouter:
         )
         return render(webapp, request, "performance.html", performance=data)
 
-    @router.get("/notifications", response_class=HTMLResponse)
-    async def notifications(request: Request) -> Response:
-        user = user_of(request)
-        data = await soft(
-            request,
-            api.get,
-            f"/v1/users/{quote(user['sub'], safe='')}/notifications",
-            channel="in_app",
-            limit=100,
-        )
-        return render(webapp, request, "notifications.html", notifications=data)
+    # The notifications page is services/webapp/pages/notifications.py (issue 29).
 
     @router.get("/attachments/{attachment_id}")
     async def attachment(request: Request, attachment_id: str) -> Response:
@@ -717,15 +759,9 @@ def build_router(webapp: WebApp) -> APIRouter:
     async def _attachment(request: Request, attachment_id: str, suffix: str) -> Response:
         """A photo the API keeps (issue 21), fetched with the user's token: an <img> cannot send
         the bearer token itself."""
-        response = await call(
-            request, api.call, "GET", f"/v1/attachments/{quote(attachment_id, safe='')}{suffix}"
-        )
-        kind = response.headers.get("content-type", "application/octet-stream")
-        return Response(
-            response.content,
-            media_type=kind,
-            headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"},
-        )
+        path = f"/v1/attachments/{quote(attachment_id, safe='')}{suffix}"
+        # streamed, with the API's own guards (attachment_proxy.py, issue 26)
+        return await call(request, proxy_file, api, path, request.headers.get("if-none-match"))
 
     @router.get("/events")
     async def events(request: Request) -> Response:
@@ -743,6 +779,39 @@ def build_router(webapp: WebApp) -> APIRouter:
         )
 
     return router
+
+
+CONFIRM_FIRST = frozenset(
+    {
+        Action.FULL_REFUND,
+        Action.REFUND_WITH_RETURN,
+        Action.PARTIAL_REFUND,
+        Action.DECIDE_REFUND,
+        Action.DECIDE_REFUND_WITH_RETURN,
+        Action.DECIDE_UPHOLD_SELLER,
+        Action.DECIDE_PLATFORM_REFUND,
+    }
+)
+AUTO_CLAIM = frozenset({Action.FULL_REFUND, Action.REFUND_WITH_RETURN})
+
+
+def _typed(form: Mapping[str, str]) -> dict[str, str]:
+    """What the person typed into a form that is confirmed first, to show it again."""
+    return {k: form[k][:40] for k in ("amount", "auto_claim") if form.get(k)}
+
+
+def _overdue(state: Mapping[str, Any] | None, last_event: str, now: datetime) -> bool:
+    """Whether a deadline of the open request has passed (the inbox's Overdue mark, issue 29):
+    the API's `overdue` when it gives it; else its `next_deadline` against the clock, or the
+    request's latest event being the API's own "… overdue" event while it is still open."""
+    if not state or state.get("status") in ("resolved", "cancelled"):
+        return False
+    if "overdue" in state:
+        return bool(state["overdue"])
+    due = state.get("next_deadline")
+    if due and datetime.fromisoformat(str(due)) <= now:
+        return True
+    return last_event.endswith("_overdue")
 
 
 def _idem(form: Mapping[str, str]) -> str | None:

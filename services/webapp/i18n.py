@@ -17,6 +17,8 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, get_currency_precision
 
+from services.webapp.i18n_pages import PAGES_NL
+
 LOCALES: tuple[str, ...] = ("en", "nl")
 DEFAULT_LOCALE = "en"
 LANGUAGE_NAMES: Mapping[str, str] = {"en": "English", "nl": "Nederlands"}
@@ -100,6 +102,7 @@ ACTOR_WORDS: Mapping[str, str] = {
 }
 
 NL: Mapping[str, str] = {
+    **PAGES_NL,
     # frame and navigation
     "Seller Support": "Seller Support",
     "Skip to content": "Naar de inhoud",
@@ -353,7 +356,13 @@ class Translator:
         if value in (None, ""):
             return "—"
         moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-        return format_datetime(moment, "EEE d MMM y, HH:mm zzz", tzinfo=zone, locale=self.babel)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        # The zone's own abbreviation (EST, CET) in every language: Babel's Dutch names some zones
+        # by offset ("-0500") and others by name, so two pages disagreed (finding B13).
+        local = moment.astimezone(zone)
+        text = format_datetime(local, "EEE d MMM y, HH:mm", tzinfo=zone, locale=self.babel)
+        return f"{text} {local.tzname()}"
 
     def day(self, value: date) -> str:
         return format_date(value, "EEE d MMM", locale=self.babel)

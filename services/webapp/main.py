@@ -12,12 +12,14 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.webapp import pages
 from services.webapp.client import ApiClient, ApiError
 from services.webapp.http import (
     CSP,
@@ -35,7 +37,7 @@ from services.webapp.http import (
 from services.webapp.i18n import Translator
 from services.webapp.settings import WebAppSettings
 from shared.auth import TokenCodec
-from shared.http_server import PROBLEM_HTTP
+from shared.http_server import PROBLEM_HTTP, proxy_headers
 
 log = logging.getLogger("seller_support.webapp")
 
@@ -73,11 +75,13 @@ def create_webapp(
         now=now,
         upload_max_bytes=settings.upload_max_bytes,
         upload_max_files=settings.upload_max_files,
+        session_idle_seconds=settings.session_idle_seconds,
     )
     app = FastAPI(title="Seller Support web app", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.webapp = webapp
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(build_router(webapp))
+    pages.include(app, webapp)
 
     @app.middleware("http")
     async def session_and_headers(
@@ -103,6 +107,10 @@ def create_webapp(
         target = request.scope.get("root_path", "").rstrip("/") + "/"
         if request.headers.get("HX-Request"):
             return Response(status_code=204, headers={"HX-Redirect": target})
+        if request.method == "GET":
+            # Signing in from a link (an e-mail's) lands on the page the link named (B6).
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            target += "?" + urlencode({"next": here})
         return RedirectResponse(target, status_code=303)
 
     @app.exception_handler(Forbidden)
@@ -200,6 +208,7 @@ def main() -> None:
         port=settings.port,
         access_log=False,
         http=PROBLEM_HTTP,
+        **proxy_headers(settings.trusted_proxies),  # none unless configured (issue 26)
     )
 
 

@@ -7,6 +7,7 @@
   (production with RS256 must set it).
 - `SUPPORT_WEBAPP_HOST` / `SUPPORT_WEBAPP_PORT`: where `python -m services.webapp.main` listens.
 - `SUPPORT_WEBAPP_SESSION_HOURS`: how long a sign-in lasts (and the minted token's lifetime).
+- `SUPPORT_WEBAPP_SESSION_IDLE_SECONDS`: a session unused this long ends (default 2 hours).
 """
 
 from __future__ import annotations
@@ -30,11 +31,18 @@ class WebAppSettings(BaseSettings):
     port: int = Field(default=8006, ge=0, le=65535)
     session_secret: str = ""
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # a session unused this long is forgotten on the server (services/webapp/sessions.py)
+    session_idle_seconds: float = Field(default=2 * 3600, gt=0)
     api_timeout_seconds: float = Field(default=30.0, gt=0)
     # A form with files (a message's attachments, evidence): the whole body at most this large
     # (the largest attachment the API takes, a 50 MB video, plus the form's fields), this many files.
     upload_max_bytes: int = Field(default=51 * 1024 * 1024, gt=0)
     upload_max_files: int = Field(default=5, ge=1, le=50)
+    # addresses/networks whose X-Forwarded-For is believed (the gateway); empty: nobody (issue 26)
+    trusted_proxies: str = Field(
+        default="",
+        validation_alias=AliasChoices("SUPPORT_WEBAPP_TRUSTED_PROXIES", "SUPPORT_TRUSTED_PROXIES"),
+    )
     production: bool = Field(
         default=False,
         validation_alias=AliasChoices("SUPPORT_WEBAPP_PRODUCTION", "SUPPORT_PRODUCTION"),

@@ -86,6 +86,27 @@ _RETURN_ADDRESS = Field(
 )
 
 
+class ItemRemedyV1(_Contract):
+    """R63: one refunding step's share for one item: what the buyer got back for it, and what the
+    seller was charged for it (within what was left of the item's R30 amount)."""
+
+    item_id: str
+    refund: MinorUnits
+    charge: MinorUnits
+
+
+_REMEDY = Field(
+    default=None,
+    description="R63: the step's per-item shares; absent from events published before R63",
+)
+_SELLER_CHARGE = Field(
+    default=None,
+    description="R63: what the seller is charged for this step (the shares' charges, plus R31's "
+    "return label where one applies); absent from events published before R63, whose charge "
+    "follows the cost table (docs/ledger.md)",
+)
+
+
 class RequestEventV1(_Contract):
     """Fields every published request event carries."""
 
@@ -137,6 +158,8 @@ class FullRefundOfferedV1(RequestEventV1):
 
     event_name = "full_refund_offered"
     amount: MinorUnits
+    remedy: list[ItemRemedyV1] | None = _REMEDY
+    seller_charge: MinorUnits | None = _SELLER_CHARGE
     auto_claim: AutoClaimV1 | None
 
 
@@ -180,6 +203,8 @@ class InformationRequestedV1(RequestEventV1):
 class OfferAcceptedV1(RequestEventV1):
     event_name = "offer_accepted"
     amount: MinorUnits
+    remedy: list[ItemRemedyV1] | None = _REMEDY
+    seller_charge: MinorUnits | None = _SELLER_CHARGE
 
 
 class OfferDeclinedV1(RequestEventV1):
@@ -209,6 +234,8 @@ class ReturnDeliveredV1(RequestEventV1):
 class ReturnConfirmedV1(RequestEventV1):
     event_name = "return_confirmed"
     amount: MinorUnits
+    remedy: list[ItemRemedyV1] | None = _REMEDY
+    seller_charge: MinorUnits | None = _SELLER_CHARGE
 
 
 class ReturnDisputedV1(RequestEventV1):
@@ -259,6 +286,8 @@ class SupportDecidedV1(RequestEventV1):
         description="references the agent cited (attachment ids as `att_…#sha256=…`); absent "
         "from decisions published before it was added",
     )
+    remedy: list[ItemRemedyV1] | None = _REMEDY
+    seller_charge: MinorUnits | None = _SELLER_CHARGE
     return_address: ReturnAddressV1 | None = Field(
         default=None,
         description="R68: where the return goes, with outcome refund_with_return (issue 28); "
@@ -296,6 +325,8 @@ class ReturnWindowExpiredV1(RequestEventV1):
 class ReturnAutoConfirmedV1(RequestEventV1):
     event_name = "return_auto_confirmed"
     amount: MinorUnits
+    remedy: list[ItemRemedyV1] | None = _REMEDY
+    seller_charge: MinorUnits | None = _SELLER_CHARGE
 
 
 class ReplacementOverdueV1(RequestEventV1):

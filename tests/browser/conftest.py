@@ -54,15 +54,18 @@ def start_server(
         [str(SERVER), "serve"], cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        with contextlib.suppress(httpx.TransportError):  # not listening yet
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return process, base, log
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()}")
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"server did not become ready: {log.read_text()}")
+    try:
+        for _ in range(300):
+            with contextlib.suppress(httpx.TransportError):  # not listening yet
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    return process, base, log
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited: {log.read_text()}")
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not become ready: {log.read_text()}")
+    except BaseException:  # not ready, or interrupted: nothing left running (issue 24)
+        stop(process)
+        raise
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -55,7 +55,13 @@ def test_buyer_attaches_a_photo_to_a_message_and_its_location_is_gone(
     posted = [h["data"] for h in history if h["type"] == "message_posted"]
     assert [p["body"] for p in posted] == ["The crease, photographed."]
     (attachment_id,) = posted[0]["attachments"]
-    expect(page.locator(f'#messages a[href$="/attachments/{attachment_id}"]')).to_have_count(1)
+    stored_id = attachment_id.split("#")[0]  # recorded as `att_…#sha256=…`
+    expect(page.locator(f'#messages a[href$="/attachments/{stored_id}"]')).to_have_count(1)
+    # shown by name and as a thumbnail, never as the raw reference (B16)
+    expect(page.locator("#messages")).not_to_contain_text("att_")
+    expect(
+        page.locator("#evidence").get_by_role("img", name="JPEG photo 1 from You")
+    ).to_be_visible()
     # And the seller reads the photo through the API, without its location
     stored = fetch(api, "seller", seller, f"/v1/attachments/{attachment_id}")
     assert stored.status_code == 200

@@ -6,6 +6,7 @@ same gateway, shows the answer."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -24,43 +25,39 @@ from tests.integration.test_gateway import start_gateway, stop_gateway
 @pytest.fixture(scope="module")
 def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("origin")
-    api_process, api_base, _ = start_server(tmp)
-    api_address = api_base.removeprefix("http://")
-    gateway_port, webapp_port = free_port(), free_port()
-    log = (tmp / "webapp.log").open("wb")
-    webapp = subprocess.Popen(
-        [sys.executable, "-m", "services.webapp.main"],
-        cwd=REPO,
-        env={
-            **os.environ,
-            "SUPPORT_WEBAPP_PORT": str(webapp_port),
-            "SUPPORT_WEBAPP_API_URL": f"http://127.0.0.1:{gateway_port}",
-        },
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    upstreams = {
-        n: api_address for n in ("requests", "ledger", "ratings", "notifications", "search")
-    }
-    upstreams["webapp"] = f"127.0.0.1:{webapp_port}"
-    (tmp / "gw").mkdir()
-    gateway, base = start_gateway(tmp / "gw", upstreams, gateway_port)
-    try:
+    # Each process is stopped even when a later step of this setup fails (no nginx, say).
+    with contextlib.ExitStack() as started:
+        api_process, api_base, _ = start_server(tmp)
+        started.callback(stop, api_process)
+        api_address = api_base.removeprefix("http://")
+        gateway_port, webapp_port = free_port(), free_port()
+        log = started.enter_context((tmp / "webapp.log").open("wb"))
+        webapp = subprocess.Popen(
+            [sys.executable, "-m", "services.webapp.main"],
+            cwd=REPO,
+            env={
+                **os.environ,
+                "SUPPORT_WEBAPP_PORT": str(webapp_port),
+                "SUPPORT_WEBAPP_API_URL": f"http://127.0.0.1:{gateway_port}",
+            },
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        started.callback(stop, webapp)
+        upstreams = {
+            n: api_address for n in ("requests", "ledger", "ratings", "notifications", "search")
+        }
+        upstreams["webapp"] = f"127.0.0.1:{webapp_port}"
+        (tmp / "gw").mkdir()
+        gateway, base = start_gateway(tmp / "gw", upstreams, gateway_port)
+        started.callback(stop_gateway, gateway)
         for _ in range(100):
-            try:
-                if (
-                    httpx.get(f"http://127.0.0.1:{webapp_port}/healthz", timeout=1).status_code
-                    == 200
-                ):
+            with contextlib.suppress(httpx.TransportError):  # not listening yet
+                url = f"http://127.0.0.1:{webapp_port}/healthz"
+                if httpx.get(url, timeout=1).status_code == 200:
                     break
-            except httpx.TransportError:
-                time.sleep(0.1)
+            time.sleep(0.1)
         yield base
-    finally:
-        stop_gateway(gateway)
-        webapp.terminate()
-        webapp.wait(timeout=10)
-        stop(api_process)
 
 
 def test_seller_answers_through_the_gateway_on_one_origin(page: Any, origin: str) -> None:

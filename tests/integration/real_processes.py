@@ -56,15 +56,21 @@ class Server:
             self.argv, cwd=REPO, env=self.env, stdout=output, stderr=subprocess.STDOUT
         )
         self.starts += 1
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.TransportError):  # not listening yet
-                if httpx.get(self.base + ready_path, timeout=1).status_code == 200:
-                    return self
-            if self.process.poll() is not None:
-                pytest.fail(f"server exited: {self.log.read_text()[-4000:]}")
-            time.sleep(0.1)
-        pytest.fail(f"server did not become ready: {self.log.read_text()[-4000:]}")
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                with contextlib.suppress(httpx.TransportError):  # not listening yet
+                    if httpx.get(self.base + ready_path, timeout=1).status_code == 200:
+                        return self
+                if self.process.poll() is not None:
+                    pytest.fail(f"server exited: {self.log.read_text()[-4000:]}")
+                time.sleep(0.1)
+            pytest.fail(f"server did not become ready: {self.log.read_text()[-4000:]}")
+        except BaseException:  # not ready, or interrupted: nothing left running (issue 24)
+            self.stop()
+            raise
+        finally:
+            output.close()  # the child has its own copy of the descriptor
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -560,6 +560,12 @@ def test_old_clients_sending_plain_urls_keep_working(api: Api) -> None:
         {"type": "no_refund", "message": "no", "evidence": ["https://x.example/e.pdf"]},
     )
     assert response.status_code == 200, response.text
+    # then the plain URLs are stored as sent and read back in the request's history
+    history = api.as_party(state, "support", "GET", "/history").json()
+    opened = next(e for e in history if e["type"] == "opened")["data"]
+    explained = next(e for e in history if e["type"] == "no_refund_explained")["data"]
+    assert opened["photos"] == ["https://photos.example/a.jpg"]
+    assert explained["evidence"] == ["https://x.example/e.pdf"]
 
 
 # --- audit export --------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The case dossier is evidence (issue 21): a message written in any script must read the same in
 the PDF. Rendered with the font the machine has (DejaVu Sans from Debian's fonts-dejavu-core, which
-`.ci/run` installs with chromium) and read back with pypdf."""
+`make test` installs with chromium: deploy/install-deps.sh) and read back with pypdf."""
 
 from __future__ import annotations
 
@@ -51,7 +51,9 @@ def dossier(typeface=None) -> str:  # type: ignore[no-untyped-def]
 
 def test_a_message_in_polish_greek_and_cyrillic_reads_as_written_in_the_dossier() -> None:
     # Given the machine's Unicode font
-    assert find_typeface().unicode, "fonts-dejavu-core is missing (.ci/run installs it)"
+    assert find_typeface().unicode, (
+        "fonts-dejavu-core is missing: run bash deploy/install-deps.sh (make test does)"
+    )
     # When a dossier holds a message in three scripts
     text = dossier()
     # Then the PDF's text is the message as written, and no approximation note is printed

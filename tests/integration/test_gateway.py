@@ -70,7 +70,9 @@ def start_gateway(
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Render deploy/gateway/ as deploy/up.sh does and run it in nginx; (process, base URL)."""
     if not Path(NGINX).exists():
-        pytest.fail("nginx is not installed (apt-get install -y nginx; .ci/run does)")
+        pytest.fail(
+            "nginx is not installed: run bash deploy/install-deps.sh nginx (make test does)"
+        )
     (run / "gateway-tmp").mkdir(exist_ok=True)
     env = {
         **os.environ,

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from services.embedded import pump_projections
 from shared.bounds import MAX_AMOUNT, MAX_OFFSET, MAX_POSITION
 from tests.integration.conftest_http import Api, assert_problem
 
@@ -65,8 +66,29 @@ def test_class1_order_amount_out_of_range_is_422_naming_the_field(
 
 
 def test_class1_largest_amount_is_accepted_and_charged(api: Api) -> None:
-    order = _order(price=MAX_AMOUNT, seller_payout=MAX_AMOUNT)
+    # given an order whose one item costs the largest amount the door accepts, shipped
+    order = _order(price=MAX_AMOUNT, seller_payout=MAX_AMOUNT, buyer_shipping_paid=0)
     assert _post_fact(api, order).status_code == 202
+    shipped = {
+        "type": "order_shipped",
+        "order_id": order["order_id"],
+        "carrier": "USPS",
+        "tracking_number": f"9400-{order['order_id']}",
+        "shipped_at": "2026-12-02T10:00:00-05:00",
+        "insured_value": 10_000,
+    }
+    assert _post_fact(api, shipped).status_code == 202
+    # when the buyer asks for help and the seller refunds in full without a return
+    state = api.open_request(order)
+    refunded = api.as_party(state, "seller", "POST", "/responses", {"type": "full_refund"})
+    assert refunded.status_code == 200, refunded.text
+    pump_projections(api.client.app)
+    # then the seller's ledger holds the R30 charge, exact to the cent, and its balance
+    seller = order["seller_id"]
+    ledger = api.call("seller", "GET", f"/v1/sellers/{seller}/ledger", sub=seller).json()
+    charge = MAX_AMOUNT + 103
+    assert [(e["kind"], e["amount"]) for e in ledger["entries"]] == [("refund_no_return", -charge)]
+    assert ledger["balance"]["amount"] == -charge
 
 
 def test_class1_order_total_beyond_the_bound_is_422(api: Api) -> None:

@@ -5,10 +5,11 @@ Runs on SQLite and PostgreSQL (module-scoped app per backend, see conftest_http.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
+from services.embedded import pump_projections
 from tests.integration.conftest_http import START, Api, assert_problem
 
 pytest_plugins = ["tests.integration.conftest_http"]
@@ -212,12 +213,25 @@ def test_r10_full_refund_resolves_with_refund(api: Api) -> None:
     assert body["refund"] == {"amount": 3000, "currency": "USD"}
 
 
-def test_r38_auto_claim_on_an_eligible_usps_shipment_is_accepted(api: Api) -> None:
+def test_r38_auto_claim_on_an_eligible_usps_shipment_schedules_a_claim_14_days_after_shipping(
+    api: Api,
+) -> None:
+    # given a request on an order shipped by USPS, insured for 10000, no extra protection
     state = api.open_request()
+    tracking = f"9400-{state['_order']['order_id'].removeprefix('o-')}"
+    # when the seller refunds in full with the automatic claim on
     response = api.as_party(
         state, "seller", "POST", "/responses", {"type": "full_refund", "auto_claim": True}
     )
     assert response.status_code == 200, response.text
+    pump_projections(api.client.app)
+    # then the ledger holds a claim to file 14 calendar days after the ship date, not yet paid
+    claim = api.client.app.state.ledger.claim(tracking)
+    assert claim is not None
+    shipped_at = datetime.fromisoformat("2026-12-02T10:00:00-05:00")
+    assert claim["file_at"] == shipped_at + timedelta(days=14)
+    assert (claim["insured_value"], claim["seller_id"]) == (10_000, state["seller_id"])
+    assert claim["paid_at"] is None
 
 
 def test_r13_partial_refund_of_the_full_amount_or_more_is_422(api: Api) -> None:

@@ -311,8 +311,14 @@ def test_r9_a_second_open_request_on_the_same_item_is_refused(app):
     # the other item of the order is free
     other = open_on(second)
     assert other.id != request.id
-    # and once the first request closes, its item may be opened again
-    app.respond(request.id, Actor("seller", order.seller_id), SellerResponse("full_refund"))
+    # and once the first request closes without refunding it (a replacement: R63 keeps the item
+    # refundable), its item may be opened again
+    app.respond(
+        request.id,
+        Actor("seller", order.seller_id),
+        SellerResponse("replacement", carrier="USPS", tracking_number=f"R9-{request.id}"),
+    )
+    app.record_shipment_scan(shipment_scanned(f"R9-{request.id}", "accepted", app.clock.now()))
     again = open_on(first)
     assert [r.id for r in app.requests_for_order(order.order_id, buyer)] == [
         request.id,
@@ -655,9 +661,13 @@ def test_r10_conflicting_responses_from_two_instances_one_wins(database_url, clo
         stale = second.repository.get(opened.id)
         first.respond(opened.id, opened.seller, SellerResponse("full_refund"))
         monkeypatch.setattr(second, "_load", lambda request_id: stale)
-        # when the second saves a conflicting response, it loses cleanly
+        # when the second saves a conflicting response, it loses cleanly (a response that refunds
+        # nothing: a refunding one is refused earlier still, by R63's item record -
+        # tests/integration/test_order_remedies.py)
         with pytest.raises(ConcurrentUpdate):
-            second.respond(opened.id, opened.seller, SellerResponse("partial_refund", amount=500))
+            second.respond(
+                opened.id, opened.seller, SellerResponse("request_info", message="which size?")
+            )
         monkeypatch.undo()
         # then only the winner's event is stored, and the deadline table agrees with it
         assert [e["type"] for e in second.history(opened.id, opened.auditor)] == [

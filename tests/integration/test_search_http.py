@@ -207,6 +207,21 @@ def test_every_filter_finds_exactly_the_matching_requests(
     assert found == expected
 
 
+def test_b19_q_finds_item_titles_order_id_prefixes_and_short_request_ids(world: World) -> None:
+    def both(q: str) -> set[str]:
+        return world.mine(q=q, seller_id=world.s1) | world.mine(q=q, seller_id=world.s2)
+
+    # a word of the items' title ("Holo card") finds every request on such an item
+    assert both("holo") == ALL
+    # the start of an order id finds the requests on those orders (any case)
+    assert both(f"O-{world.tag}") == ALL
+    assert both(world.order_of["late"]) == {"late"}
+    # the 8 characters of a request id the ledger and rating pages print find that request
+    assert both(world.ids["offer"][:8]) == {"offer"}
+    # a prefix is matched as written: LIKE's wildcards are not wildcards here
+    assert both("o-%") == set()
+
+
 def test_id_filters_and_time_ranges(world: World) -> None:
     assert world.mine(seller_id=world.s2) == {"other_seller", "late"}
     assert world.mine(buyer_id=world.b1) == {"waiting", "offer"}

@@ -242,3 +242,43 @@ def test_seller_performance_figures_link_to_the_requests_behind_them(cases: Case
         api.client.get(f"/v1/sellers/{cases.seller}/performance", headers=api.headers("buyer")),
         403,
     )
+
+
+def test_b18_a_request_inside_its_48_business_hours_is_neither_in_time_nor_missed(
+    api: Api,
+) -> None:
+    # given a seller with one request answered in time and one still inside its 48 business hours
+    cases = Cases.__new__(Cases)  # only the helpers, for a seller of its own
+    cases.api, cases.seller = api, f"s-{uuid.uuid4().hex[:8]}"
+    answered = cases.open()
+    cases.respond(answered, {"type": "full_refund"})
+    cases.open()
+    api.move_clock(advance="PT1H")  # the window ends now: both opened before it
+    cases.pump()
+
+    def figures() -> dict[str, Any]:
+        response = api.client.get(
+            f"/v1/sellers/{cases.seller}/performance",
+            headers=api.headers("seller", cases.seller),
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    # when the seller reads their performance
+    now = figures()
+    # then the open one counts as received but not yet in the in-time ratio
+    assert now["received"]["count"] == 2
+    assert (now["responded_within_deadline"]["count"], now["responded_within_deadline"]["of"]) == (
+        1,
+        1,
+    )
+    assert now["missed_deadlines"]["count"] == 0
+    # and once its deadline passes unanswered it counts, as a miss
+    api.move_clock(advance="P7D")
+    cases.pump()
+    later = figures()
+    assert (
+        later["responded_within_deadline"]["count"],
+        later["responded_within_deadline"]["of"],
+    ) == (1, 2)
+    assert later["missed_deadlines"]["count"] == 1

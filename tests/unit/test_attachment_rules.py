@@ -102,12 +102,12 @@ def test_the_daily_quota_counts_uploads_and_bytes() -> None:
         check_quota(0, 60, 41, LIMITS)
 
 
-def test_pdfs_with_scripts_or_embedded_files_are_unsafe() -> None:
-    check_pdf_features(False, False)
-    with pytest.raises(UnsafeOrBrokenFile, match="JavaScript"):
-        check_pdf_features(True, False)
+def test_pdfs_with_active_content_or_embedded_files_are_unsafe() -> None:
+    check_pdf_features(set(), set())
+    with pytest.raises(UnsafeOrBrokenFile, match=r"active content \(Launch action\)"):
+        check_pdf_features({"Launch action"}, set())
     with pytest.raises(UnsafeOrBrokenFile, match="embedded files"):
-        check_pdf_features(False, True)
+        check_pdf_features(set(), {"associated files (/AF)"})
 
 
 @given(

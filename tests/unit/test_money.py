@@ -63,17 +63,17 @@ def test_equal_amounts_in_different_currencies_are_different_money():
 # --- arithmetic ---------------------------------------------------------------------------------
 
 
-def test_r30_refund_parts_add_up_in_minor_units():
-    # Given payout, buyer shipping and processing fee, the refund charge is their exact sum.
+def test_a_sum_of_several_amounts_is_exact_in_minor_units():
+    # The ledger rules (R30, R31) add such parts; the rules themselves: tests/unit/test_ledger_rules.py.
     payout, shipping, fee = usd(2_500), usd(495), usd(87)
     assert payout + shipping + fee == usd(3_082)
 
 
-def test_r31_return_shipping_is_added_on_top_of_the_r30_amount():
+def test_adding_an_amount_on_top_of_a_sum_is_exact():
     assert usd(3_082) + usd(650) == usd(3_732)
 
 
-def test_r13_partial_refund_is_below_the_full_amount():
+def test_amounts_of_one_currency_are_ordered_and_subtract_exactly():
     full, partial = usd(3_082), usd(1_000)
     assert Money.zero("USD") < partial < full
     assert full - partial == usd(2_082)

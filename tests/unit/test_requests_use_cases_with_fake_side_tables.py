@@ -8,6 +8,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, get_args
 
@@ -25,6 +26,8 @@ from services.requests.application import (
     TrackingLink,
 )
 from services.requests.domain import ResponseType, Status
+from services.requests.domain.order_view import OrderDetails
+from services.requests.domain.remedy import ItemRecord, NothingLeftToRefund
 from services.requests.persistence.side_tables import SqlSideTables
 from shared.clock import AdjustableClock
 from shared.contracts.upstream import UpstreamFact, upstream_fact_adapter
@@ -40,6 +43,8 @@ class FakeSideTables:
         self.by_order: list[tuple[str, str, datetime]] = []
         self.tracking: dict[str, TrackingLink] = {}
         self.deadlines: dict[tuple[str, str], tuple[datetime, str]] = {}
+        self.remedies: dict[tuple[str, str], ItemRecord] = {}
+        self.scans: dict[str, dict[str, Any]] = {}
 
     @contextmanager
     def transaction(self, commit: bool = True) -> Iterator[None]:
@@ -76,6 +81,72 @@ class FakeSideTables:
 
     def requests_of_order(self, tx: Any, order_id: str) -> list[str]:
         return [r for r, o, at in sorted(self.by_order, key=lambda row: row[2]) if o == order_id]
+
+    def item_records(
+        self, tx: Any, order_id: str, item_ids: Sequence[str] | None = None
+    ) -> dict[str, ItemRecord]:
+        return {
+            i: r
+            for (o, i), r in self.remedies.items()
+            if o == order_id and (item_ids is None or i in item_ids)
+        }
+
+    def add_remedy(
+        self,
+        tx: Any,
+        order_id: str,
+        currency: str,
+        shares: Sequence[tuple[ItemRecord, int, int]],
+        by: str,
+        at: datetime,
+    ) -> list[str]:
+        refused = []
+        for record, refund, charge in shares:
+            now = self.remedies.get((order_id, record.item_id), record)
+            if now.refunded + refund > now.paid or now.charged + charge > now.full_charge:
+                refused.append(record.item_id)
+                continue
+            self.remedies[(order_id, record.item_id)] = replace(
+                now,
+                refunded=now.refunded + refund,
+                charged=now.charged + charge,
+                last_request_id=by,
+            )
+        return refused
+
+    def orders_page(
+        self,
+        tx: Any,
+        *,
+        buyer_id: str | None,
+        seller_id: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        rows = [
+            dict(row)
+            for row in self.orders.values()
+            if buyer_id in (None, row["buyer_id"]) and seller_id in (None, row["seller_id"])
+        ]
+        rows.sort(key=lambda row: (row["placed_at"], row["order_id"]), reverse=True)
+        if after is not None:
+            rows = [row for row in rows if (row["placed_at"], row["order_id"]) < after]
+        return rows[:limit]
+
+    def order_details(self, tx: Any, order_ids: Sequence[str]) -> dict[str, OrderDetails]:
+        return {
+            o: OrderDetails(
+                self.item_records(tx, o),
+                {i: r for (oid, i), r in self.item_locks.items() if oid == o},
+                self.requests_of_order(tx, o),
+                self.scans.get(o),
+            )
+            for o in order_ids
+        }
+
+    def record_order_scan(self, tx: Any, order_id: str, status: str, at: datetime) -> None:
+        if order_id not in self.scans or self.scans[order_id]["at"] <= at:
+            self.scans[order_id] = {"status": status, "at": at}
 
     def tracking_link(self, tx: Any, tracking_number: str) -> TrackingLink | None:
         return self.tracking.get(tracking_number)
@@ -229,3 +300,44 @@ def test_r60_every_upstream_fact_type_has_one_handler_and_others_are_contributed
     assert applied == [claim]
     with pytest.raises(ValueError, match="order_placed"):
         app.register_fact_handlers({"order_placed": lambda fact: True})
+
+
+def test_r63_a_refunded_item_cannot_be_refunded_again_by_the_use_case() -> None:
+    # given an item refunded in full by a first request, without any database
+    tables = FakeSideTables()
+    app = _app(tables, AdjustableClock(ny(2026, 12, 1, 9, 0)))
+    order, request = _opened(app)
+    seller = Actor("seller", order.seller_id)
+    app.respond(request.id, seller, SellerResponse("full_refund"))
+    item = order.items[0]
+    record = tables.remedies[(order.order_id, item.item_id)]
+    assert record.refunded == item.price + item.buyer_shipping_paid
+    assert record.last_request_id == str(request.id)
+    # when the buyer opens a second request on the same item
+    # then it is refused, naming the request that refunded it (R63)
+    with pytest.raises(NothingLeftToRefund, match=str(request.id)):
+        app.open_request(
+            Actor("buyer", order.buyer_id),
+            order_id=order.order_id,
+            item_ids=[item.item_id],
+            reason="defective",
+            description="again",
+            photos=[],
+        )
+
+
+def test_r64_the_order_view_use_case_reads_the_port_only() -> None:
+    # given an order with an item refunded in full, without any database
+    tables = FakeSideTables()
+    app = _app(tables, AdjustableClock(ny(2026, 12, 1, 9, 0)))
+    order, request = _opened(app)
+    app.respond(request.id, Actor("seller", order.seller_id), SellerResponse("full_refund"))
+    # when the buyer reads the order and lists their orders
+    view = app.order_view(order.order_id, Actor("buyer", order.buyer_id))
+    page = app.list_orders(Actor("buyer", order.buyer_id))
+    # then the item says it was refunded in full, by which request, and the list holds the order
+    (item,) = view["items"]
+    assert item["refundable"] == 0 and item["can_open_request"] is False
+    assert str(request.id) in item["why_not"]
+    assert [o["order_id"] for o in page["items"]] == [order.order_id]
+    assert view["request_ids"] == [str(request.id)]

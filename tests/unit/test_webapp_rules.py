@@ -197,7 +197,7 @@ _CALLS = re.compile(r"""_\(\s*(["'])(.+?)\1""")
 
 
 def test_every_english_text_has_a_dutch_one() -> None:
-    sources = [*WEBAPP.glob("templates/*.html"), *WEBAPP.glob("*.py")]
+    sources = [*WEBAPP.glob("templates/*.html"), *WEBAPP.glob("**/*.py")]
     used = {m.group(2) for f in sources for m in _CALLS.finditer(f.read_text())}
     tables = (
         i18n.STATUS_WORDS,

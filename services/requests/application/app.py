@@ -1,5 +1,5 @@
 """`RequestsApplication`: the only writer of support-request state, put together from its use
-cases (commands.py, upstream.py, timers.py, queries.py) over the shared plumbing (core.py)."""
+cases (commands.py, upstream.py, timers.py, queries.py, orders.py) over the shared plumbing (core.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from services.requests.application.commands import Commands
 from services.requests.application.core import SideTablesFactory
+from services.requests.application.orders import Orders
 from services.requests.application.programme import Programme
 from services.requests.application.queries import Queries
 from services.requests.application.timers import Timers
@@ -16,7 +17,7 @@ from services.requests.persistence.event_store import EVENT_STORE
 from shared.clock import Clock
 
 
-class RequestsApplication(Commands, UpstreamFacts, Timers, Queries, Programme):
+class RequestsApplication(Commands, UpstreamFacts, Timers, Queries, Orders, Programme):
     """The only writer of support-request state.
 
     `side_tables`: builds the side tables from the event store's recorder (default: SQL, in the

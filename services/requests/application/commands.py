@@ -33,6 +33,7 @@ from services.requests.domain import (
     SupportRequest,
 )
 from services.requests.domain.policy import CURRENT_POLICY_VERSION
+from services.requests.domain.remedy import check_items_refundable
 from services.requests.persistence.receipts import KeyClaim, claim_key, record_answer
 
 
@@ -121,6 +122,11 @@ class Commands(RequestsCore):
                 unknown = [i for i in item_ids if i not in by_id]
                 if unknown:
                     raise UnknownItems(f"not items of order {order_id}: {', '.join(unknown)}")
+                # R63: an item refunded in full has nothing left to ask for.
+                check_items_refundable(
+                    [OrderItem(**by_id[i]) for i in item_ids if i in by_id],
+                    tables.item_records(session, order_id, item_ids),
+                )
                 request = SupportRequest.open(
                     request_id=request_id,
                     at=self.clock.now(),

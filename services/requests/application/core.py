@@ -23,12 +23,14 @@ from services.requests.application.actors import Actor
 from services.requests.application.errors import (
     ConcurrentUpdate,
     Forbidden,
+    RemedyRaceLost,
     RequestNotFound,
     TrackingNumberInUse,
 )
 from services.requests.application.ports import SideTables
 from services.requests.domain import SupportRequest
 from services.requests.domain.programme import ProgrammeRules, Rollout
+from services.requests.domain.remedy import records_for
 from services.requests.persistence import programme_store
 from services.requests.persistence.receipts import KeyClaim, claim_key, record_answer
 from services.requests.persistence.side_tables import SqlSideTables
@@ -129,6 +131,7 @@ class RequestsCore(Application):
             if actor.role not in roles:
                 raise Forbidden(f"a {actor.role} may not do this; it is for: {', '.join(roles)}")
             stored = _deadline_rows(request)
+            self._read_order_record(session, request)
             _fire_deadlines_due_by(request, self.clock.now() if at is None else at)
             change(request)
             receipt = None if claim is None else record_answer(session, claim, request)
@@ -166,7 +169,53 @@ class RequestsCore(Application):
                 self._link_tracking(session, tracking, rid, purpose)
         if self.attachments is not None:
             self.attachments.bind(session, request)
+        self._record_remedies(session, request)
         self.save(request)
+
+    # --- R63: the order's per-item remedy record -------------------------------------------------
+
+    def _read_order_record(self, session: Any, request: SupportRequest) -> None:
+        """Give an open request what its order has left to refund on its items (R63), read in the
+        command's transaction; a closed request refunds nothing more, so it needs no read."""
+        if request.is_closed:
+            request.order_record = None
+            return
+        request.order_record = self.side_tables.item_records(
+            session, request.order_id, request.item_ids
+        )
+
+    def _record_remedies(self, session: Any, request: SupportRequest) -> None:
+        """Add the refunds and charges of the request's new events to its items' records, in the
+        transaction that saves those events (R63). The database refuses a sum past an item's caps
+        (a step racing another one on the same item, which committed first): the whole command is
+        then rolled back with a 409 that says what is left."""
+        for new_event in request.pending_events:
+            shares = getattr(new_event, "remedy", None)
+            if not shares:
+                continue
+            records = {r.item_id: r for r in records_for(request.order_items, request.order_record)}
+            refused = self.side_tables.add_remedy(
+                session,
+                request.order_id,
+                request.currency,
+                [(records[s["item_id"]], s["refund"], s["charge"]) for s in shares],
+                str(request.id),
+                new_event.at,
+            )
+            if refused:
+                now = self.side_tables.item_records(session, request.order_id, refused)
+                left = ", ".join(
+                    f"item {r.item_id}: {r.refundable} left to refund, {r.chargeable} left to "
+                    "charge"
+                    + (f" (last refunded by {r.last_request_id})" if r.last_request_id else "")
+                    for r in records_for(
+                        [i for i in request.order_items if i.item_id in refused], now
+                    )
+                )
+                raise RemedyRaceLost(
+                    "another step refunded these items while this one ran; what is left now: "
+                    f"{left} (R63). Reload and try again"
+                )
 
     def _link_tracking(self, session: Any, tracking: str, rid: str, purpose: str) -> None:
         link = self.side_tables.tracking_link(session, tracking)

@@ -30,6 +30,10 @@ class ConcurrentUpdate(IllegalTransition):
     """Another command changed the request first; retry against the new state."""
 
 
+class RemedyRaceLost(ConcurrentUpdate):
+    """R63: another step refunded the same item first; this one would pass its caps."""
+
+
 class TrackingNumberInUse(IllegalTransition):
     """A tracking number already belongs to another return or replacement."""
 

@@ -16,6 +16,9 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
+from services.requests.domain.order_view import OrderDetails
+from services.requests.domain.remedy import ItemRecord
+
 
 class TrackingLink(NamedTuple):
     """A tracking number of a return or replacement, and the request it belongs to."""
@@ -58,6 +61,45 @@ class SideTables(Protocol):
 
     def requests_of_order(self, tx: Any, order_id: str) -> list[str]:
         """The request ids of an order, oldest first."""
+
+    # -- item remedies (R63) --
+
+    def item_records(
+        self, tx: Any, order_id: str, item_ids: Sequence[str] | None = None
+    ) -> dict[str, ItemRecord]:
+        """The remedy records of the order's items that have one (all, or those named)."""
+
+    def add_remedy(
+        self,
+        tx: Any,
+        order_id: str,
+        currency: str,
+        shares: Sequence[tuple[ItemRecord, int, int]],
+        by: str,
+        at: datetime,
+    ) -> list[str]:
+        """Add `(record, refund, charge)` to each item's sums unless that passes its caps
+        (atomically: a race lost is refused); returns the item ids refused."""
+
+    # -- the order view (R64) --
+
+    def orders_page(
+        self,
+        tx: Any,
+        *,
+        buyer_id: str | None,
+        seller_id: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Order rows newest first (placed_at, order id descending) of that buyer or seller (None:
+        any), strictly after the keyset position `after`, at most `limit`."""
+
+    def order_details(self, tx: Any, order_ids: Sequence[str]) -> dict[str, OrderDetails]:
+        """Per order id: its remedy records, item locks, request ids and last shipment scan."""
+
+    def record_order_scan(self, tx: Any, order_id: str, status: str, at: datetime) -> None:
+        """Keep the latest carrier scan of the order's original shipment."""
 
     # -- tracking links --
 

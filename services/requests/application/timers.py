@@ -37,6 +37,7 @@ class Timers(RequestsCore):
                     with self._transaction() as session:
                         request = self._load(request_id)
                         stored = _deadline_rows(request)
+                        self._read_order_record(session, request)
                         if request.fire_deadline(kind, due_at):
                             fired += 1
                         progressed = True

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -115,7 +115,9 @@ class UpstreamFacts(RequestsCore):
             "seller_id": fact.seller_id,
             "currency": fact.currency,
             "marketplace": fact.marketplace,
-            "placed_at": fact.placed_at,
+            # in UTC: SQLite keeps a time's digits without its offset, and the order list pages
+            # by placed_at (R64)
+            "placed_at": fact.placed_at.astimezone(UTC),
             "fraud_suspected": fact.fraud_suspected,
             "items": [item.model_dump() for item in fact.items],
         }
@@ -213,6 +215,11 @@ class UpstreamFacts(RequestsCore):
             if order_id is None:
                 raise UnknownTrackingNumber(
                     f"no shipment with tracking number {fact.tracking_number}"
+                )
+            # R64: the order view shows the original shipment's last scan.
+            with self.side_tables.transaction() as session:
+                self.side_tables.record_order_scan(
+                    session, order_id, str(fact.status), fact.at.astimezone(UTC)
                 )
             if fact.status == "delivered":
                 return self._update_order(order_id, "delivered_at", fact.at, claim=claim)

@@ -10,9 +10,6 @@ command runs, and `bind` claims them for the request inside the command's own tr
 from __future__ import annotations
 
 import io
-import re
-import tempfile
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,16 +17,10 @@ from pathlib import Path
 from typing import IO, Any
 from uuid import uuid4
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
-from pypdf.generic import DictionaryObject, IndirectObject
 from sqlalchemy import Engine, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.requests.attachments.domain import (
-    STORED_IMAGE_TYPE,
-    THUMBNAIL_EDGE,
     AttachmentFacts,
     AttachmentNotFound,
     AttachmentTaken,
@@ -50,6 +41,8 @@ from services.requests.attachments.domain import (
     parse_reference,
     recorded_reference,
 )
+from services.requests.attachments.images import DecodeGate, clean_image
+from services.requests.attachments.pdf_check import EncryptedPdf, UnreadablePdf, inspect_pdf
 from services.requests.attachments.storage import (
     ATTACHMENTS_STORE,
     BlobStore,
@@ -64,8 +57,6 @@ from shared.migrations import ensure_schema
 
 UNREFERENCED_LIFETIME = timedelta(hours=24)
 QUOTA_WINDOW = timedelta(hours=24)
-ORIENTATION = 0x0112
-_RAW_JAVASCRIPT = re.compile(rb"/(JavaScript|JS)\b")
 
 
 @dataclass(frozen=True)
@@ -119,6 +110,8 @@ class Attachments:
         parties_of: Any,
         max_image_pixels: int = 40_000_000,
         spool_dir: Path | None = None,
+        max_decode_bytes: int = 128 * 2**20,
+        parallel_decodes: int = 2,
     ) -> None:
         """`parties_of(request_id) -> (buyer_id, seller_id) | None`: who is on a request."""
         self.engine = engine
@@ -127,6 +120,8 @@ class Attachments:
         self.clock = clock
         self.parties_of = parties_of
         self.max_image_pixels = max_image_pixels
+        self.max_decode_bytes = max_decode_bytes
+        self.decode_gate = DecodeGate(parallel_decodes)
         self.spool_dir = spool_dir
         ensure_schema(engine, ATTACHMENTS_STORE)
         import pillow_heif  # a plug-in that registers itself: opened here, not at import time
@@ -159,49 +154,22 @@ class Attachments:
         return Cleaned(upload.file, upload.detected, kind)
 
     def _clean_image(self, path: Path, detected: str) -> Cleaned:
-        """Decode and re-encode: EXIF (GPS included), XMP, comments and every other chunk stay
-        behind; the orientation EXIF asked for is applied to the pixels first."""
-        previous = Image.MAX_IMAGE_PIXELS
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                Image.MAX_IMAGE_PIXELS = self.max_image_pixels
-                with Image.open(path) as opened:
-                    opened.load()
-                    # Turn the pixels as EXIF says before EXIF goes (a copy only when needed).
-                    turned = opened.getexif().get(ORIENTATION, 1) not in (1, None)
-                    image = ImageOps.exif_transpose(opened) if turned else opened
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise UnsafeOrBrokenFile(
-                f"the image has more than {self.max_image_pixels} pixels; send a smaller image"
-            ) from None
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
-            raise UnsafeOrBrokenFile(f"the image does not decode: {error}") from None
-        finally:
-            Image.MAX_IMAGE_PIXELS = previous
-        image.info = {}
-        stored_type = STORED_IMAGE_TYPE[detected]
-        out = tempfile.NamedTemporaryFile(dir=self.spool_dir, prefix="clean-")  # noqa: SIM115
-        try:
-            if stored_type == "image/jpeg":
-                rgb = image if image.mode in ("RGB", "L") else image.convert("RGB")
-                # no optimize=True: its second Huffman pass cost 6x the encode for ~7 % fewer bytes
-                rgb.save(out, "JPEG", quality=90)
-            elif stored_type == "image/png":
-                image.save(out, "PNG", optimize=False)
-            else:
-                image.save(out, "WEBP", quality=90)
-            out.flush()
-            thumb = image.copy()
-            thumb.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE))
-            buffer = io.BytesIO()
-            thumb.convert("RGB").save(buffer, "JPEG", quality=80)
-        except BaseException:
-            out.close()
-            raise
-        out.seek(0)
+        """Decoded and re-encoded with its memory bounded (images.py, issue 26)."""
+        clean = clean_image(
+            path,
+            detected,
+            max_pixels=self.max_image_pixels,
+            max_decode_bytes=self.max_decode_bytes,
+            gate=self.decode_gate,
+            spool_dir=self.spool_dir,
+        )
         return Cleaned(
-            out, stored_type, MediaKind.IMAGE, image.width, image.height, buffer.getvalue()
+            clean.file,
+            clean.media_type,
+            MediaKind.IMAGE,
+            clean.width,
+            clean.height,
+            clean.thumbnail,
         )
 
     def _store(self, role: str, uploader_id: str, cleaned: Cleaned) -> tuple[Stored, bool]:
@@ -452,41 +420,12 @@ def _facts(stored: Stored) -> AttachmentFacts:
 
 
 def _check_pdf(path: Path) -> None:
-    """Parse the whole document with pypdf; refuse JavaScript and embedded files anywhere it can
-    hide them (name trees, open and additional actions, annotations), and scan the raw bytes too."""
+    """Every object the document holds is walked (services/requests/attachments/pdf_check.py):
+    no active content, no embedded file, every page's content parses, not encrypted."""
     try:
-        reader = PdfReader(path, strict=False)
-        if reader.is_encrypted:
-            raise UnsafeOrBrokenFile("the PDF is encrypted; send it without a password")
-        root = reader.trailer["/Root"].get_object()
-        names = _dict(root.get("/Names"))
-        has_js = "/JavaScript" in names or "/AA" in root or _is_js(root.get("/OpenAction"))
-        has_files = "/EmbeddedFiles" in names
-        for page in reader.pages:
-            page.extract_text()  # forces every content stream to parse
-            has_js = has_js or "/AA" in page
-            for annotation in page.get("/Annots") or ():
-                annotation = _dict(annotation)
-                has_files = has_files or annotation.get("/Subtype") == "/FileAttachment"
-                has_js = has_js or _is_js(annotation.get("/A")) or "/AA" in annotation
-    except UnsafeOrBrokenFile:
-        raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as error:
+        findings = inspect_pdf(path)
+    except EncryptedPdf:
+        raise UnsafeOrBrokenFile("the PDF is encrypted; send it without a password") from None
+    except UnreadablePdf as error:
         raise UnsafeOrBrokenFile(f"the PDF does not parse: {error}") from None
-    with path.open("rb") as stream:
-        while block := stream.read(1024 * 1024):
-            if _RAW_JAVASCRIPT.search(block):
-                has_js = True
-                break
-    check_pdf_features(has_js, has_files)
-
-
-def _dict(value: Any) -> DictionaryObject:
-    if isinstance(value, IndirectObject):
-        value = value.get_object()
-    return value if isinstance(value, DictionaryObject) else DictionaryObject()
-
-
-def _is_js(action: Any) -> bool:
-    action = _dict(action)
-    return action.get("/S") == "/JavaScript" or "/JS" in action
+    check_pdf_features(findings.active, findings.embedded)

@@ -7,6 +7,7 @@ functions say whether the result is acceptable and raise a domain error when it 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -190,11 +191,19 @@ def check_quota(uploads: int, total_bytes: int, size: int, limits: Limits) -> No
         )
 
 
-def check_pdf_features(has_javascript: bool, has_embedded_files: bool) -> None:
-    if has_javascript:
-        raise UnsafeOrBrokenFile("the PDF carries JavaScript; export it again without scripts")
-    if has_embedded_files:
-        raise UnsafeOrBrokenFile("the PDF carries embedded files; attach those files separately")
+def check_pdf_features(active: Collection[str], embedded: Collection[str]) -> None:
+    """`active`, `embedded`: what a PDF was found to hold, in words (empty: nothing)."""
+    if active:
+        raise UnsafeOrBrokenFile(
+            f"the PDF carries active content ({', '.join(sorted(active))}); JavaScript, "
+            "actions that launch, submit, import or open embedded files, and XFA forms are "
+            "refused: print it to PDF again without them"
+        )
+    if embedded:
+        raise UnsafeOrBrokenFile(
+            f"the PDF carries embedded files ({', '.join(sorted(embedded))}); "
+            "attach those files separately"
+        )
 
 
 # --- references -----------------------------------------------------------------------------------

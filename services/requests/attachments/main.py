@@ -51,6 +51,8 @@ def open_attachments(settings: Settings, requests: RequestsApplication) -> Attac
         parties_of,
         max_image_pixels=settings.attachments_max_image_pixels,
         spool_dir=spool,
+        max_decode_bytes=settings.attachments_max_decode_bytes,
+        parallel_decodes=settings.attachments_parallel_decodes,
     )
     requests.attachments = service
     return service

@@ -8,6 +8,7 @@ only record them, so replaying history never re-runs a rule.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,6 +45,16 @@ from services.requests.domain.order import (
     routing_to_support,
 )
 from services.requests.domain.policy import CURRENT_POLICY_VERSION, Policy, policy_for
+from services.requests.domain.remedy import (
+    ItemRecord,
+    ItemShare,
+    amount_left_to_refund,
+    check_partial_within_left,
+    check_something_left,
+    full_refund_shares,
+    partial_refund_shares,
+    shares_data,
+)
 from services.requests.domain.vocabulary import (
     CLOSED_STATUSES,
     PHOTO_REQUIRED_REASONS,
@@ -66,6 +77,12 @@ from shared.money import Money
 
 class SupportRequest(Aggregate):
     """One buyer's support request about some items of one order."""
+
+    # R63: what the order has left to refund for this request's items, as the application read it
+    # (the per-item remedy table) before a command, or None (nothing known: nothing done yet). Not
+    # state of the request and never in its events: the refunding steps compute their per-item
+    # shares from it, and the events record those shares.
+    order_record: Mapping[str, ItemRecord] | None = None
 
     # -- opening (R4-R9) --
 
@@ -298,10 +315,10 @@ class SupportRequest(Aggregate):
         auto_claim: bool = False,
     ) -> None:
         self.check_response_due()
+        check_something_left(self.order_items, self.order_record)
         claim = self._claim_for(shipment) if auto_claim else None
-        self._full_refund_offered(
-            at=at, actor=actor, amount=self.full_refund.amount, auto_claim=claim
-        )
+        shares = full_refund_shares(self.order_items, self.order_record)
+        self._full_refund_offered(at=at, actor=actor, auto_claim=claim, **_money(shares, label=0))
 
     def offer_full_refund_with_return(
         self,
@@ -313,6 +330,7 @@ class SupportRequest(Aggregate):
         return_address: dict[str, Any] | None = None,
     ) -> None:
         self.check_response_due()
+        check_something_left(self.order_items, self.order_record)
         claim = self._claim_for(shipment) if auto_claim else None
         due = self._business_days_after(at, self.policy.return_dropoff_days)
         self._return_required(
@@ -326,6 +344,7 @@ class SupportRequest(Aggregate):
     def offer_partial_refund(self, *, at: datetime, actor: str, amount: int) -> None:
         self.check_response_due()
         self.check_partial_amount(amount)
+        check_partial_within_left(amount, self.order_items, self.order_record)
         due = self._business_hours_after(at, self.policy.offer_answer_hours)
         self._partial_refund_offered(at=at, actor=actor, amount=amount, offer_answer_due=due)
 
@@ -413,7 +432,13 @@ class SupportRequest(Aggregate):
 
     @event("FullRefundOffered")
     def _full_refund_offered(
-        self, at: datetime, actor: str, amount: int, auto_claim: dict[str, Any] | None
+        self,
+        at: datetime,
+        actor: str,
+        amount: int,
+        auto_claim: dict[str, Any] | None,
+        remedy: list[dict[str, Any]] | None = None,  # R63; absent from events before it
+        seller_charge: int | None = None,
     ) -> None:
         self._responded(at, ResponseType.FULL_REFUND)
         self.auto_claim = auto_claim
@@ -486,7 +511,8 @@ class SupportRequest(Aggregate):
     def accept_offer(self, *, at: datetime, actor: str) -> None:
         self.check_offer_pending()
         assert self.offer is not None
-        self._offer_accepted(at=at, actor=actor, amount=self.offer["amount"])
+        shares = partial_refund_shares(self.offer["amount"], self.order_items, self.order_record)
+        self._offer_accepted(at=at, actor=actor, **_money(shares, label=0))
 
     def decline_offer(
         self, *, at: datetime, actor: str, return_address: dict[str, Any] | None = None
@@ -498,7 +524,14 @@ class SupportRequest(Aggregate):
         )
 
     @event("OfferAccepted")
-    def _offer_accepted(self, at: datetime, actor: str, amount: int) -> None:
+    def _offer_accepted(
+        self,
+        at: datetime,
+        actor: str,
+        amount: int,
+        remedy: list[dict[str, Any]] | None = None,  # R63; absent from events before it
+        seller_charge: int | None = None,
+    ) -> None:
         self._resolve(at, Resolution.PARTIAL_REFUND, amount)
 
     @event("OfferDeclined")
@@ -547,7 +580,7 @@ class SupportRequest(Aggregate):
 
     def confirm_return(self, *, at: datetime, actor: str) -> None:
         self.check_awaiting_inspection()
-        self._return_confirmed(at=at, actor=actor, amount=self.full_refund.amount)
+        self._return_confirmed(at=at, actor=actor, **self._refund_after_return())
 
     def dispute_return(self, *, at: datetime, actor: str, reason: str, evidence: list[str]) -> None:
         self.check_awaiting_inspection()
@@ -581,8 +614,32 @@ class SupportRequest(Aggregate):
         self.deadlines.pop(Deadline.RETURN_DROPOFF, None)
         self.deadlines[Deadline.RETURN_INSPECTION] = return_inspection_due
 
+    def _refund_after_return(self) -> dict[str, Any]:
+        """R12/R31/R63: the returned items' refund is what is left of them; the seller pays what is
+        left of their R30 amounts plus the label, unless the platform took on the return."""
+        liable = self.return_liable
+        shares = full_refund_shares(
+            self.order_items, self.order_record, seller_liable=liable == Liable.SELLER
+        )
+        label = (self.return_ or {}).get("label_cost") or 0
+        return _money(shares, label=label if liable == Liable.SELLER else 0)
+
+    @property
+    def return_liable(self) -> str:
+        """Who pays for the return under way: the seller, unless a support decision said otherwise."""
+        if (self.return_ or {}).get("required_by") == "support" and self.decision:
+            return self.decision.get("liable") or Liable.SELLER
+        return Liable.SELLER
+
     @event("ReturnConfirmed")
-    def _return_confirmed(self, at: datetime, actor: str, amount: int) -> None:
+    def _return_confirmed(
+        self,
+        at: datetime,
+        actor: str,
+        amount: int,
+        remedy: list[dict[str, Any]] | None = None,  # R63; absent from events before it
+        seller_charge: int | None = None,
+    ) -> None:
         self._resolve(at, Resolution.FULL_REFUND, amount)
 
     @event("ReturnDisputed")
@@ -698,7 +755,19 @@ class SupportRequest(Aggregate):
             Outcome.PLATFORM_REFUND: Liable.PLATFORM,
             Outcome.UPHOLD_SELLER: None,
         }[Outcome(outcome)]
-        amount = None if outcome == Outcome.UPHOLD_SELLER else self.full_refund.amount
+        money: dict[str, Any] = {"amount": None}
+        if outcome != Outcome.UPHOLD_SELLER:
+            check_something_left(self.order_items, self.order_record)
+            # refund_with_return: what is left now; the refund itself is made at the return
+            money["amount"] = amount_left_to_refund(self.order_items, self.order_record)
+        if outcome in (Outcome.REFUND, Outcome.PLATFORM_REFUND):
+            # R34 "the matching R30/R31 amount": with the label when the item already came back.
+            shares = full_refund_shares(
+                self.order_items, self.order_record, seller_liable=liable == Liable.SELLER
+            )
+            came_back = bool((self.return_ or {}).get("delivered_at"))
+            label = (self.return_ or {}).get("label_cost") or 0
+            money = _money(shares, label=label if came_back and liable == Liable.SELLER else 0)
         due = None
         if outcome == Outcome.REFUND_WITH_RETURN:
             due = self._business_days_after(at, self.policy.return_dropoff_days)
@@ -707,9 +776,9 @@ class SupportRequest(Aggregate):
             actor=actor,
             outcome=str(outcome),
             liable=None if liable is None else str(liable),
-            amount=amount,
             return_dropoff_due=due,
             evidence=list(evidence or ()),
+            **money,
             **({"return_address": return_address} if due is not None else {}),
         )
 
@@ -754,6 +823,8 @@ class SupportRequest(Aggregate):
         amount: int | None,
         return_dropoff_due: datetime | None,
         evidence: list[str] | None = None,  # issue 21; absent from decisions recorded before it
+        remedy: list[dict[str, Any]] | None = None,  # R63; absent from events before it
+        seller_charge: int | None = None,
         return_address: dict[str, Any] | None = None,  # issue 28; only with a required return
     ) -> None:
         self.decision = {"outcome": outcome, "liable": liable, "agent": actor, "at": at}
@@ -794,7 +865,7 @@ class SupportRequest(Aggregate):
             self._return_window_expired(at=due_at, actor=SYSTEM_ACTOR)
         elif kind == Deadline.RETURN_INSPECTION:
             self._return_auto_confirmed(
-                at=due_at, actor=SYSTEM_ACTOR, amount=self.full_refund.amount
+                at=due_at, actor=SYSTEM_ACTOR, **self._refund_after_return()
             )
         elif kind == Deadline.REPLACEMENT_SHIP:
             until = self._business_days_after(due_at, self.policy.replacement_return_days)
@@ -827,7 +898,14 @@ class SupportRequest(Aggregate):
         self.deadlines.clear()
 
     @event("ReturnAutoConfirmed")
-    def _return_auto_confirmed(self, at: datetime, actor: str, amount: int) -> None:
+    def _return_auto_confirmed(
+        self,
+        at: datetime,
+        actor: str,
+        amount: int,
+        remedy: list[dict[str, Any]] | None = None,  # R63; absent from events before it
+        seller_charge: int | None = None,
+    ) -> None:
         self._resolve(at, Resolution.FULL_REFUND, amount)
 
     @event("ReplacementOverdue")
@@ -840,6 +918,16 @@ class SupportRequest(Aggregate):
     @event("NoRefundClosed")
     def _no_refund_closed(self, at: datetime, actor: str) -> None:
         self._resolve(at, Resolution.NO_REFUND, None)
+
+
+def _money(shares: list[ItemShare], *, label: int) -> dict[str, Any]:
+    """A refunding event's money (R63): the buyer's refund, its per-item shares, and what the
+    seller is charged for it (the shares' charges plus the return label of R31, if any)."""
+    return {
+        "amount": sum(s.refund for s in shares),
+        "remedy": shares_data(shares),
+        "seller_charge": sum(s.charge for s in shares) + label,
+    }
 
 
 # The topics of the aggregate and its events are stored with every event and hashed into its chain

@@ -25,6 +25,7 @@ from services.requests.http.assignment import router as assignment_router
 from services.requests.http.body_limit import BodyLimitMiddleware
 from services.requests.http.clock import admin_router
 from services.requests.http.idempotency import IdempotencyMiddleware
+from services.requests.http.orders import router as orders_router
 from services.requests.http.programme import router as programme_router
 from services.requests.http.routes import router
 from services.requests.http.upstream import UPSTREAM_PATH, upstream_router
@@ -70,6 +71,7 @@ def install(app: FastAPI, *, max_body_bytes: int, clock_is_movable: bool) -> Non
         streamed=attachments_http.is_streamed_upload,
     )
     app.include_router(router)
+    app.include_router(orders_router)
     app.include_router(assignment_router)
     app.include_router(upstream_router)
     app.include_router(programme_router)

@@ -334,9 +334,8 @@ class Feedback(_Body):
 class Assignment(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent_id": "a7"}]})
 
-    agent_id: str | None = Field(
-        default=None, min_length=1, max_length=200, description="default: the caller"
-    )
+    # an id like every other (shared/bounds): it reaches events, pages and CSV exports (issue 26)
+    agent_id: Id | None = Field(default=None, description="default: the caller")
 
 
 # --- upstream facts -------------------------------------------------------------------------------

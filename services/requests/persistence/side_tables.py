@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from services.requests.domain.order_view import OrderDetails
+from services.requests.domain.remedy import ItemRecord
 from services.requests.persistence import chain, programme_store, store
 from services.requests.persistence.event_store import EVENT_STORE, EventsRecorder
 from shared.database import tune_sqlite
@@ -115,6 +117,148 @@ class SqlSideTables:
             .all()
         )
 
+    # -- item remedies (R63) --
+
+    def item_records(
+        self, tx: Session, order_id: str, item_ids: Sequence[str] | None = None
+    ) -> dict[str, ItemRecord]:
+        """The remedy records of an order's items (all of them, or those named) that have one."""
+        query = _ITEM_RECORDS if item_ids is not None else _ORDER_RECORDS
+        params: dict[str, Any] = {"b_order_id": order_id}
+        if item_ids is not None:
+            params["b_item_ids"] = list(item_ids)
+        return {
+            row.item_id: ItemRecord(
+                row.item_id,
+                row.paid,
+                row.full_charge,
+                row.refunded,
+                row.charged,
+                row.last_request_id,
+            )
+            for row in tx.execute(query, params)
+        }
+
+    def add_remedy(
+        self,
+        tx: Session,
+        order_id: str,
+        currency: str,
+        shares: Sequence[tuple[ItemRecord, int, int]],
+        by: str,
+        at: datetime,
+    ) -> list[str]:
+        """Add each `(record, refund, charge)` to its item's sums, unless that would pass the item's
+        caps: a guarded increment, so two steps racing on one item cannot both pass (PostgreSQL
+        re-checks the guard on the row the winner committed; SQLite has one writer). Returns the
+        item ids refused; the caller rolls the whole step back then."""
+        refused = []
+        for record, refund, charge in shares:
+            if refund == 0 and charge == 0:
+                continue
+            params = {
+                "b_order_id": order_id,
+                "b_item_id": record.item_id,
+                "b_refund": refund,
+                "b_charge": charge,
+                "b_by": by,
+                "b_at": at,
+            }
+            if tx.execute(_ADD_REMEDY, params).rowcount == 1:
+                continue
+            exists = tx.execute(
+                _ITEM_RECORDS, {"b_order_id": order_id, "b_item_ids": [record.item_id]}
+            ).first()
+            if exists is not None or refund > record.paid or charge > record.full_charge:
+                refused.append(record.item_id)
+                continue
+            # The item's first remedy: its row, with this step's sums. A concurrent first remedy
+            # on the same item breaks the primary key (IntegrityError: the command is retried).
+            tx.execute(
+                insert(store.item_remedies).values(
+                    order_id=order_id,
+                    item_id=record.item_id,
+                    currency=currency,
+                    paid=record.paid,
+                    full_charge=record.full_charge,
+                    refunded=refund,
+                    charged=charge,
+                    last_request_id=by,
+                    updated_at=at,
+                )
+            )
+        return refused
+
+    # -- the order view (R64) --
+
+    def orders_page(
+        self,
+        tx: Session,
+        *,
+        buyer_id: str | None,
+        seller_id: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Orders newest first (placed_at, then order id, both descending), of that buyer or seller
+        (None: any), after the keyset position `after` (as the rows hold it), at most `limit`."""
+        o = store.orders.c
+        query = select(store.orders)
+        if buyer_id is not None:
+            query = query.where(o.buyer_id == buyer_id)
+        if seller_id is not None:
+            query = query.where(o.seller_id == seller_id)
+        if after is not None:
+            query = query.where(tuple_(o.placed_at, o.order_id) < tuple_(*after))
+        query = query.order_by(o.placed_at.desc(), o.order_id.desc()).limit(limit)
+        return [dict(row._mapping) for row in tx.execute(query)]
+
+    def order_details(self, tx: Session, order_ids: Sequence[str]) -> dict[str, OrderDetails]:
+        """Per order: its items' remedy records, the open requests holding its items, its
+        requests (oldest first) and the last scan of its shipment — four queries for a page."""
+        ids = list(order_ids)
+        details = {i: OrderDetails({}, {}, [], None) for i in ids}
+        if not ids:
+            return details
+        r = store.item_remedies.c
+        for row in tx.execute(select(store.item_remedies).where(r.order_id.in_(ids))):
+            details[row.order_id].records[row.item_id] = ItemRecord(
+                row.item_id,
+                row.paid,
+                row.full_charge,
+                row.refunded,
+                row.charged,
+                row.last_request_id,
+            )
+        lock = store.item_locks.c
+        for row in tx.execute(select(store.item_locks).where(lock.order_id.in_(ids))):
+            details[row.order_id].locks[row.item_id] = row.request_id
+        by = store.requests_by_order.c
+        for row in tx.execute(
+            select(by.order_id, by.request_id)
+            .where(by.order_id.in_(ids))
+            .order_by(by.opened_at, by.request_id)
+        ):
+            details[row.order_id].request_ids.append(row.request_id)
+        scan = store.order_scans.c
+        for row in tx.execute(select(store.order_scans).where(scan.order_id.in_(ids))):
+            details[row.order_id] = details[row.order_id]._replace(
+                last_scan={"status": row.status, "at": row.at}
+            )
+        return details
+
+    def record_order_scan(self, tx: Session, order_id: str, status: str, at: datetime) -> None:
+        """Keep the latest scan of the order's original shipment (an older one arriving late
+        changes nothing)."""
+        s = store.order_scans.c
+        row = tx.execute(select(s.at).where(s.order_id == order_id)).first()
+        if row is None:
+            tx.execute(insert(store.order_scans).values(order_id=order_id, status=status, at=at))
+        elif _utc(row.at) <= at:
+            tx.execute(
+                update(store.order_scans).where(s.order_id == order_id).values(status=status, at=at)
+            )
+
     # -- tracking links --
 
     def tracking_link(self, tx: Session, tracking_number: str) -> Any:
@@ -180,6 +324,11 @@ class SqlSideTables:
         ).scalar_one_or_none()
 
 
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes (UTC as written by an aware UTC value)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 # The statements of every command, built once: building and cache-keying a statement per call cost
 # as much as executing it.
 _ORDER = select(store.orders).where(store.orders.c.order_id == bindparam("b_order_id"))
@@ -200,3 +349,26 @@ _TRACKING_LINK = select(store.tracking_links.c.request_id, store.tracking_links.
     store.tracking_links.c.tracking_number == bindparam("b_tracking")
 )
 _INSERT_TRACKING_LINK = insert(store.tracking_links)
+_ORDER_RECORDS = select(store.item_remedies).where(
+    store.item_remedies.c.order_id == bindparam("b_order_id")
+)
+_ITEM_RECORDS = _ORDER_RECORDS.where(
+    store.item_remedies.c.item_id.in_(bindparam("b_item_ids", expanding=True))
+)
+_R = store.item_remedies.c
+# R63's guarded increment: the sums move only while they stay within the item's caps.
+_ADD_REMEDY = (
+    update(store.item_remedies)
+    .where(
+        _R.order_id == bindparam("b_order_id"),
+        _R.item_id == bindparam("b_item_id"),
+        or_(bindparam("b_refund") == 0, _R.refunded + bindparam("b_refund") <= _R.paid),
+        or_(bindparam("b_charge") == 0, _R.charged + bindparam("b_charge") <= _R.full_charge),
+    )
+    .values(
+        refunded=_R.refunded + bindparam("b_refund"),
+        charged=_R.charged + bindparam("b_charge"),
+        last_request_id=bindparam("b_by"),
+        updated_at=bindparam("b_at"),
+    )
+)

@@ -3,6 +3,8 @@
 - the order read model (R60) that commands are checked against;
 - item locks: one open request per order item (R9), enforced by a primary key so races lose cleanly;
 - tracking links: which request a return or replacement tracking number belongs to;
+- item remedies (R63): per order item, what the buyer got back and the seller was charged so far,
+  across every request and channel, written in the refunding step's transaction;
 - deadlines: durable timers, rewritten in the transaction of every event that changes them;
 - event meta: per stored event, its tamper-evident chain hash and the W3C traceparent of the
   command that caused it, written in the event's own transaction (services/requests/application/audit.py).
@@ -56,6 +58,43 @@ requests_by_order = Table(
     Column("request_id", String(36), primary_key=True),
     Column("order_id", String(200), nullable=False, index=True),
     Column("opened_at", DateTime(timezone=True), nullable=False),
+)
+
+item_remedies = Table(
+    "ss_item_remedies",
+    metadata,
+    Column("order_id", String(200), primary_key=True),
+    Column("item_id", String(200), primary_key=True),
+    Column("currency", String(3), nullable=False),
+    # the caps (R63): price + buyer shipping share; the item's R30 amount
+    Column("paid", Integer, nullable=False),
+    Column("full_charge", Integer, nullable=False),
+    # the sums so far; only ever raised by a guarded increment (side_tables.add_remedy)
+    Column("refunded", Integer, nullable=False),
+    Column("charged", Integer, nullable=False),
+    Column("last_request_id", String(200), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row once the stored histories were folded into ss_item_remedies (the upgrade to R63): its
+# report (the items today's code had refunded past what was paid, if any). A store created empty
+# gets the row at once: there is nothing to fold.
+remedy_fold = Table(
+    "ss_remedy_fold",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("folded_at", DateTime(timezone=True), nullable=False),
+    Column("report", JSON, nullable=False),
+)
+
+# R64: the last carrier scan of an order's original shipment (returns' and replacements' scans move
+# their requests instead).
+order_scans = Table(
+    "ss_order_scans",
+    metadata,
+    Column("order_id", String(200), primary_key=True),
+    Column("status", String(40), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
 )
 
 tracking_links = Table(
