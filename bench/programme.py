@@ -5,6 +5,11 @@
   one: reading the CSV, opening the application, the work, closing), beside the raw baseline of the
   same writes: one `INSERT … SELECT` of N event rows and N record rows in one transaction.
 
+- `standing`: `GET /v1/sellers/{id}/standing`'s query (services/search/standing_query.py
+  `standing`: the aggregate, the figures, the list URLs) at N requests (default 100,000) filled
+  through the search projection (bench/search.py's synthetic history, sellers of 100 requests),
+  p50/p99 over R repeats, beside the raw SQL of the same statement run directly, with its plan.
+
 Run alone: `.venv/bin/python bench/programme.py [--sellers N] [--section wave|standing|all]`
 (writes bench/programme-results.json); `bench/run.py` does not run it (issue 28 asked for its own
 section, run alone on a shared machine).
@@ -134,6 +139,58 @@ def wave(pg_url: str, sellers: int) -> dict[str, Any]:
     return results
 
 
+def standing(pg_url: str, requests: int, repeats: int) -> dict[str, Any]:
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from bench.search import SELLER_SIZE, START, _explain, _timed, fill
+    from services.search.main import open_search_at
+    from services.search.standing import Standards, months_before
+    from services.search.standing_query import standing as standing_of
+    from services.search.standing_query import standing_statement
+    from shared.clock import AdjustableClock
+
+    now = START + timedelta(minutes=requests + 60)
+    with _pg_schema(pg_url) as url:
+        search = open_search_at(url, AdjustableClock(now, frozen=True))
+        try:
+            filled = fill(search, requests)
+            seller = f"seller-{(requests // SELLER_SIZE) // 2:05d}"
+            standards = Standards()
+            app_times, result = _timed(
+                lambda: standing_of(search.engine, seller, now, standards), repeats
+            )
+            since = months_before(now, standards.months)
+            statement = standing_statement(seller, since, now)
+            sql = str(
+                statement.compile(
+                    dialect=search.engine.dialect, compile_kwargs={"literal_binds": True}
+                )
+            )
+
+            def raw() -> Any:
+                with search.engine.connect() as connection:
+                    return connection.execute(text(sql)).one()
+
+            raw_times, raw_row = _timed(raw, repeats)
+            plan = _explain(search.engine, sql, {})
+        finally:
+            search.close()
+    entry = {
+        "requests": requests,
+        "fill": filled,
+        "seller_requests_in_window": result["figures"][0]["of"],
+        "standing_ms": app_times,
+        "raw_sql_ms": raw_times,
+        "raw_row": list(raw_row),
+        "plan": plan,
+        "figures": result["figures"],
+    }
+    print(json.dumps({k: v for k, v in entry.items() if k != "figures"}), flush=True)
+    return entry
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sellers", type=int, default=100_000)
@@ -150,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         results = json.loads(args.out.read_text())
     if args.section in ("wave", "all"):
         results["wave"] = wave(pg_url, args.sellers)
+    if args.section in ("standing", "all"):
+        results["standing"] = standing(pg_url, args.requests, args.repeats)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     return 0
 
