@@ -594,7 +594,7 @@ _CSV_COLUMNS = (
     _r.assigned_to,
 )
 _NO_DEADLINES = dict.fromkeys(DEADLINE_KINDS)
-_RETURN_FIELDS = ("tracking_number", "label_cost", "delivered_at")
+_RETURN_FIELDS = ("tracking_number", "label_cost", "delivered_at", "address")
 
 
 def _stamp(value: datetime | None) -> str:

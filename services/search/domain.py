@@ -232,6 +232,7 @@ class Row:
                 "tracking_number": ret.get("tracking_number"),
                 "label_cost": ret.get("label_cost"),
                 "delivered_at": ret.get("delivered_at"),
+                "address": ret.get("address"),
             },
             "escalated": self.escalated,
             "refund": self.refund,
@@ -341,10 +342,16 @@ def _resolve(row: Row, at: datetime, resolution: str, amount: Any) -> None:
         row.refund = {"amount": int(amount), "currency": row.currency}
 
 
-def _require_return(row: Row, due: Any) -> None:
+def _require_return(row: Row, due: Any, address: Any = None) -> None:
+    """`address`: R68's return address recorded with the step (issue 28; None before it)."""
     row.status = Status.AWAITING_RETURN
     row.deadlines = {"return_dropoff": _iso(_time(due))}
-    row.return_ = {"tracking_number": None, "label_cost": None, "delivered_at": None}
+    row.return_ = {
+        "tracking_number": None,
+        "label_cost": None,
+        "delivered_at": None,
+        "address": address,
+    }
 
 
 def _escalate(row: Row, at: datetime, by: str, reason: str, grounds: Sequence[str]) -> None:
@@ -369,7 +376,7 @@ def _apply(row: Row, name: str, data: Mapping[str, Any], at: datetime) -> None:
     if name == "full_refund_offered":
         _resolve(row, at, Resolution.FULL_REFUND, data.get("amount"))
     elif name == "return_required":
-        _require_return(row, data["return_dropoff_due"])
+        _require_return(row, data["return_dropoff_due"], data.get("return_address"))
     elif name == "partial_refund_offered":
         row.status = Status.OFFER_PENDING
         row.offer = {"amount": int(data["amount"])}
@@ -387,7 +394,7 @@ def _apply(row: Row, name: str, data: Mapping[str, Any], at: datetime) -> None:
     elif name == "offer_accepted":
         _resolve(row, at, Resolution.PARTIAL_REFUND, data.get("amount"))
     elif name in ("offer_declined", "return_for_refund_chosen"):
-        _require_return(row, data["return_dropoff_due"])
+        _require_return(row, data["return_dropoff_due"], data.get("return_address"))
     elif name == "return_label_issued":
         if row.return_ is not None:
             row.return_["tracking_number"] = data.get("tracking_number")
@@ -452,7 +459,7 @@ def _decided(row: Row, data: Mapping[str, Any], at: datetime) -> None:
         # R44, as the ratings count it: support overturned the seller after a buyer escalation
         row.overturned = row.escalated_by == EscalatedBy.BUYER
     if outcome == "refund_with_return":
-        _require_return(row, data["return_dropoff_due"])
+        _require_return(row, data["return_dropoff_due"], data.get("return_address"))
     elif outcome == "uphold_seller":
         _resolve(row, at, Resolution.NO_REFUND, None)
     else:
