@@ -200,3 +200,33 @@ def test_r66_the_seller_is_told_and_support_queues_the_request_of_a_seller_not_e
     )
     (row,) = [r for r in queue["items"] if r["id"] == state["id"]]
     assert row["escalation_reason"] == "seller_not_enrolled"
+
+
+def test_r67_a_seller_not_enrolled_joins_the_waitlist_once_and_an_enrolled_one_cannot(
+    api: Api,
+) -> None:
+    seller = _seller()
+    path = f"/v1/sellers/{seller}/waitlist"
+    # when a seller not enrolled joins the waitlist, twice
+    first = api.call("seller", "POST", path, sub=seller)
+    second = api.call("seller", "POST", path, sub=seller)
+    # then they are on it once, from the first call
+    assert first.status_code == 201, first.text
+    assert second.status_code == 200
+    assert first.json()["waitlisted_at"] == second.json()["waitlisted_at"] is not None
+    history = api.call("auditor", "GET", f"/v1/sellers/{seller}/programme/history").json()
+    assert [(e["type"], e["actor"]) for e in history] == [("waitlisted", f"seller:{seller}")]
+    # and only that seller puts themself on it
+    assert_problem(api.call("seller", "POST", path, sub="someone-else"), 403)
+    assert_problem(api.call("platform", "POST", path, sub="ops"), 403)
+    # once enrolled, there is no waitlist to join
+    api.call("platform", "POST", f"/v1/sellers/{seller}/enrolment", sub="ops")
+    programme = _programme(api, seller)
+    assert programme["enrolled"] is True and programme["waitlisted_at"] is not None
+    other = _seller()
+    api.call("platform", "POST", f"/v1/sellers/{other}/enrolment", sub="ops")
+    assert_problem(
+        api.call("seller", "POST", f"/v1/sellers/{other}/waitlist", sub=other),
+        409,
+        detail_contains="already enrolled",
+    )
