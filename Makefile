@@ -4,8 +4,8 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 PYTEST  := $(PY) -m pytest
 
-.PHONY: venv run demo up down test test-unit chaos lint contracts postgres postgres-stop kafka kafka-stop \
-	bench image compose-up compose-down deploy-check clean screenshots
+.PHONY: venv run demo up down test test-unit chaos chaos-publish lint contracts postgres postgres-stop kafka kafka-stop \
+	bench image compose-up compose-down deploy-check clean screenshots soak
 
 # setuptools (the build backend pip runs) says "Editable installation ... be careful with folders"
 # on every editable install: information, not a problem, but it reads like one (issue 24).
@@ -38,16 +38,30 @@ demo: $(STAMP)
 # deploy/postgres/start.sh starts (and if needed installs) a local cluster and prints its URL; the
 # Kafka tests start the local broker themselves (deploy/kafka/start.sh). pytest exits 5 when it
 # collected nothing, and make fails with it: an empty run is a failure (PYTEST_PATHS narrows the run).
+# The order is random (pytest-randomly; the run ends with its seed: `PYTEST_ORDER=--randomly-seed=<seed>`
+# repeats it; `PYTEST_ORDER="-p no:randomly"` runs in file order).
 PYTEST_PATHS ?= tests
+PYTEST_ORDER ?=
 test: $(STAMP)
 	bash deploy/install-deps.sh
 	SUPPORT_TEST_DATABASE_URL="$${SUPPORT_TEST_DATABASE_URL:-$$(bash deploy/postgres/start.sh)}" \
-		$(PYTEST) -q -p no:cacheprovider $(PYTEST_PATHS)
+		$(PYTEST) -q -p no:cacheprovider $(PYTEST_ORDER) $(PYTEST_PATHS)
 
 # The fault-injection suite, full profile (tests/chaos; own Kafka and PostgreSQL on other ports):
-# writes its figures to docs/reliability.md. `make test` runs its short profile.
+# writes its figures and seed to var/chaos/reliability-full.md (never to the tracked docs).
+# `make test` runs its short profile. `make chaos-publish` copies the report to docs/reliability.md.
 chaos: $(STAMP)
 	CHAOS_PROFILE=full $(PYTEST) -q -p no:cacheprovider tests/chaos
+
+# The money property test (R63, tests/integration/test_money_property.py), long profile: 200 random
+# walks of up to 40 steps per store; `make test` runs a few short ones.
+soak: $(STAMP)
+	SUPPORT_TEST_DATABASE_URL="$${SUPPORT_TEST_DATABASE_URL:-$$(bash deploy/postgres/start.sh)}" \
+		SUPPORT_MONEY_EXAMPLES=$${SUPPORT_MONEY_EXAMPLES:-200} SUPPORT_MONEY_STEPS=$${SUPPORT_MONEY_STEPS:-40} \
+		$(PYTEST) -q -p no:cacheprovider tests/integration/test_money_property.py
+
+chaos-publish: $(STAMP)
+	$(PY) -m tests.chaos.publish
 
 test-unit: $(STAMP)
 	$(PYTEST) -q -p no:cacheprovider tests/unit
@@ -59,6 +73,7 @@ lint: $(STAMP)
 	$(PY) -m shared.contracts.generate --check
 	$(PY) -m services.openapi_documents --check
 	$(PY) -m services.migrate check
+	$(PY) -m tests.suite_lint
 
 # Regenerate the JSON Schemas, the AsyncAPI document and the OpenAPI documents (docs/openapi).
 contracts: $(STAMP)

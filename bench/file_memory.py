@@ -147,20 +147,29 @@ def _uploads(parallel: int, data: bytes, media_type: str) -> dict[str, Any]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run(parallel_downloads: int = 6, parallel_uploads: int = 4, video_mb: float = 50) -> dict:
-    bomb = zeros_png()
+def run(
+    parallel_downloads: int = 6,
+    parallel_uploads: int = 4,
+    video_mb: float = 50,
+    side: int = 6300,
+    accepted_side: int = LARGEST_ACCEPTED,
+) -> dict:
+    """`side`, `accepted_side`: the two PNGs' edges (smaller in `make bench --quick`)."""
+    bomb = zeros_png(side)
     return {
         "parallel_downloads": parallel_downloads,
         "video_mb": video_mb,
         "downloads_api": _downloads(parallel_downloads, video_mb, through_webapp=False),
         "downloads_webapp": _downloads(parallel_downloads, video_mb, through_webapp=True),
         "parallel_uploads": parallel_uploads,
+        "side": side,
         "png_bytes": len(bomb),
         "uploads_small_photo": _uploads(parallel_uploads, small_photo(), "image/jpeg"),
         "uploads_zeros_png": _uploads(parallel_uploads, bomb, "image/png"),
         # the largest RGBA image the default decode bound takes: what N at a time still cost
+        "accepted_side": accepted_side,
         "uploads_largest_accepted_png": _uploads(
-            parallel_uploads, zeros_png(LARGEST_ACCEPTED), "image/png"
+            parallel_uploads, zeros_png(accepted_side), "image/png"
         ),
     }
 
@@ -177,11 +186,11 @@ def markdown_rows(result: dict[str, Any]) -> list[str]:
         f"| server RSS MiB, {n} parallel downloads of a {result['video_mb']} MiB video through "
         f"the web app (before → peak → 3 s after) | {cell(result['downloads_webapp'])} | "
         f"{cell(result['downloads_api'])} (same, from the API) | |",
-        f"| server RSS MiB, {m} parallel uploads of a 6300² RGBA PNG of zeros "
+        f"| server RSS MiB, {m} parallel uploads of a {result['side']}² RGBA PNG of zeros "
         f"({round(result['png_bytes'] / 1024)} KB) | {cell(result['uploads_zeros_png'])} | "
         f"{cell(result['uploads_small_photo'])} ({m} parallel 150 KB photos) | |",
-        f"| server RSS MiB, {m} parallel uploads of a {LARGEST_ACCEPTED}² RGBA PNG of zeros (120 "
-        f"MiB decoded, accepted) | {cell(result['uploads_largest_accepted_png'])} | "
+        f"| server RSS MiB, {m} parallel uploads of a {result['accepted_side']}² RGBA PNG of "
+        f"zeros | {cell(result['uploads_largest_accepted_png'])} | "
         f"{cell(result['uploads_small_photo'])} ({m} parallel 150 KB photos) | |",
     ]
 

@@ -112,11 +112,12 @@ def machine() -> dict[str, Any]:
     }
 
 
-def peak_rss_mb(pid: int) -> float | None:
-    """VmHWM (the process's peak resident set) in MiB, or None when it is gone."""
+def peak_rss_mb(pid: int, field: str = "VmHWM") -> float | None:
+    """VmHWM (the process's peak resident set) in MiB, or None when it is gone; `field="VmRSS"`:
+    its resident set now."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         return None
@@ -172,10 +173,16 @@ def scratch_schema(base_url: str, admin: Any, prefix: str) -> tuple[str, str]:
 
 
 def _load_server(
-    command: list[str], env: dict[str, str], port: int, args: argparse.Namespace, log_to: Path
+    command: list[str],
+    env: dict[str, str],
+    port: int,
+    args: argparse.Namespace,
+    log_to: Path,
+    at_rest: dict[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], float | None]:
     """Start a server process, warm it up, run the closed-loop load at every concurrency level,
-    stop it; returns the runs and the process's peak RSS."""
+    stop it; returns the runs and the process's peak RSS. `at_rest`, when given, receives the
+    process's VmRSS 1 s after it answered `/healthz`, before any load (`rss_at_rest_mb`)."""
     with log_to.open("w") as server_log:
         server = subprocess.Popen(
             command,
@@ -189,6 +196,9 @@ def _load_server(
             base = f"http://127.0.0.1:{port}"
             wait_http(f"{base}/healthz")
             log(f"{command[-1]} on :{port} (pid {server.pid})")
+            if at_rest is not None:
+                time.sleep(1.0)
+                at_rest["rss_at_rest_mb"] = peak_rss_mb(server.pid, "VmRSS")
             http_load.run_throughput(base, args.warmup, args.concurrency)
             runs = [
                 http_load.run_throughput(base, args.http_requests, c)
@@ -227,10 +237,15 @@ def http_embedded(args: argparse.Namespace, rss: dict[str, Any]) -> dict[str, An
     for name in ("SUPPORT_DATABASE_URL", "SUPPORT_SMTP_URL", "SUPPORT_NOTIFICATIONS_SMTP_URL"):
         env.pop(name, None)
     command = [str(REPO / ".venv/bin/seller-support"), "serve"]
-    runs, rss["embedded-server"] = _load_server(command, env, port, args, folder / "server.log")
+    rest: dict[str, Any] = {}
+    runs, rss["embedded-server"] = _load_server(
+        command, env, port, args, folder / "server.log", at_rest=rest
+    )
     raw = baselines.raw_save_rate(f"sqlite:///{folder}/raw.db", 2 * args.http_requests)
     shutil.rmtree(folder, ignore_errors=True)
-    return _throughput("SQLite file (embedded `seller-support serve`, one process)", runs, raw)
+    figure = _throughput("SQLite file (embedded `seller-support serve`, one process)", runs, raw)
+    figure.update(rest)  # issue 30: the embedded process at rest (target <= 120 MB)
+    return figure
 
 
 def http_requests_api(
@@ -682,7 +697,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "Peak RSS (VmHWM, MiB): "
         + ", ".join(f"{k} {v}" for k, v in results["peak_rss_mb"].items())
-        + ".",
+        + f"; the embedded server at rest (VmRSS 1 s after it answered): "
+        f"{results['http_embedded'].get('rss_at_rest_mb')} MiB.",
         "",
         "CPU tiers of `make up` (nice of the process / of its session's autogroup): "
         + ", ".join(
@@ -742,15 +758,20 @@ def plot(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+# Issue 30's targets: each figure beside its same-run raw baseline.
+THROUGHPUT_TARGETS = {"http_embedded": 0.5, "http_requests_api": 0.85, "http_distributed": 0.7}
+
+
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for key, _ in THROUGHPUT_SECTIONS:
         ratio = results[key]["ratio"]
+        goal = THROUGHPUT_TARGETS[key]
         out.append(
             {
-                "target": f"HTTP command throughput >= 40% of raw save rate ({key})",
+                "target": f"HTTP command throughput >= {goal:.0%} of raw save rate ({key})",
                 "measured": f"{ratio:.0%}",
-                "met": ratio >= 0.4,
+                "met": ratio >= goal,
             }
         )
     top = [r for r in results["e2e_latency"]["rows"] if r["rate_per_s"] >= 100]
@@ -759,18 +780,43 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         low, _, high = top[0]["p99_min_kept_max_ms"]
         out.append(
             {
-                "target": "p99 end-to-end < 250 ms at 100 commands/s (distributed)",
+                "target": "p99 end-to-end < 60 ms at 100 commands/s (distributed)",
                 "measured": f"{p99} ms (the median of {len(top[0]['runs'])} runs; {low}-{high} ms)",
-                "met": p99 < 250 and top[0]["system"]["visible"] == top[0]["system"]["commands"],
+                "met": p99 < 60 and top[0]["system"]["visible"] == top[0]["system"]["commands"],
             }
         )
-    rate = results["rebuild"]["events_per_s"]
-    big = results["rebuild"]["events"] >= 100_000
+    relay_ratio = results["relay"]["ratio"]
     out.append(
         {
-            "target": "rebuild >= 20,000 events/s on SQLite (store >= 100,000 events)",
-            "measured": f"{rate} events/s over {results['rebuild']['events']} events",
-            "met": rate >= 20_000 and big,
+            "target": "relay >= 80% of the raw producer",
+            "measured": f"{relay_ratio:.0%}",
+            "met": relay_ratio >= 0.8,
+        }
+    )
+    rebuild = results["rebuild"]
+    raw_read = rebuild.get("raw_read", {}).get("events_per_s")
+    share = f" ({rebuild['events_per_s'] / raw_read:.0%} of raw read + decode)" if raw_read else ""
+    out.append(
+        {
+            "target": "rebuild (all projections, 2 processes) >= 40% of raw read + decode "
+            "(notifications bounds it; ledger and ratings alone are not measured separately)",
+            "measured": f"{rebuild['events_per_s']} events/s over {rebuild['events']} events{share}",
+            "met": bool(raw_read) and rebuild["events_per_s"] >= 0.4 * raw_read,
+        }
+    )
+    embedded = results["http_embedded"]
+    at_rest, under_load = (
+        embedded.get("rss_at_rest_mb"),
+        results["peak_rss_mb"].get("embedded-server"),
+    )
+    out.append(
+        {
+            "target": "embedded RSS at rest <= 120 MB and under load <= 200 MB",
+            "measured": f"{at_rest} MiB at rest, {under_load} MiB peak under load",
+            "met": at_rest is not None
+            and under_load is not None
+            and at_rest <= 120
+            and under_load <= 200,
         }
     )
     return out
@@ -834,6 +880,8 @@ def main(argv: list[str] | None = None) -> int:
             parallel_downloads=2 if args.quick else 6,
             parallel_uploads=2 if args.quick else 4,
             video_mb=5 if args.quick else 50,
+            side=1200 if args.quick else 6300,
+            accepted_side=1000 if args.quick else file_memory.LARGEST_ACCEPTED,
         )
         log("web app pages")
         results["webapp"] = webapp.run(

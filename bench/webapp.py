@@ -42,6 +42,7 @@ class Seeder:
 
         self.http = httpx.Client(base_url=base, timeout=60)
         self.codec = TokenCodec()
+        self.orders: list[str] = []
 
     def call(self, role: str, sub: str, path: str, body: Any) -> Any:
         token = self.codec.encode(sub=sub, role=role)
@@ -51,6 +52,7 @@ class Seeder:
 
     def request(self, buyer: str, seller: str) -> str:
         order_id = f"bench-{uuid4().hex[:10]}"
+        self.orders.append(order_id)
         self.call(
             "platform",
             "orders",
@@ -176,6 +178,14 @@ def run(conversations: int = 500, timeline: int = 50, loads: int = 30) -> dict[s
                 "seeded_s": seeded_s,
                 "inbox": _measure(page, f"{base}/app/inbox", loads),
                 "request_page": _measure(page, f"{base}/app/requests/{long_one}", loads),
+                # Issue 29's pages: the money confirmation, the notifications feed, the orders
+                # list and an order's page (its Get help form is the buyer's, the rest the same).
+                "confirm_page": _measure(
+                    page, f"{base}/app/requests/{long_one}/confirm?action=full_refund", loads
+                ),
+                "notifications_page": _measure(page, f"{base}/app/notifications", loads),
+                "orders_page": _measure(page, f"{base}/app/orders", loads),
+                "order_page": _measure(page, f"{base}/app/orders/{seeder.orders[0]}", loads),
                 "static_file": _measure(page, f"{base}/app/static/app.css", loads),
             }
             browser.close()
@@ -203,7 +213,13 @@ def markdown_rows(section: dict[str, Any]) -> list[str]:
     for key, label in (
         ("inbox", f"inbox page, {section['conversations']} conversations"),
         ("request_page", f"request page, {section['timeline_entries']} timeline entries"),
+        ("confirm_page", "refund confirmation page"),
+        ("notifications_page", "notifications page"),
+        ("orders_page", "orders page"),
+        ("order_page", "order page"),
     ):
+        if key not in section:
+            continue
         s = section[key]
         rows.append(
             f"| web app {label}: TTFB / full load ms (p50 / p95, {section['loads']} loads, "
@@ -220,8 +236,15 @@ def markdown_rows(section: dict[str, Any]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--conversations", type=int, default=500)
+    parser.add_argument("--timeline", type=int, default=50)
+    parser.add_argument("--loads", type=int, default=30)
     args = parser.parse_args()
-    result = run(conversations=30, timeline=10, loads=5) if args.quick else run()
+    result = (
+        run(conversations=30, timeline=10, loads=5)
+        if args.quick
+        else run(args.conversations, args.timeline, args.loads)
+    )
     print(json.dumps(result, indent=2))
     print("\n".join(markdown_rows(result)))
 

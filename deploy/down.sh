@@ -26,6 +26,10 @@ if [ -n "$supervisor_pid" ] && kill -0 "$supervisor_pid" 2>/dev/null; then
     log "supervisord and its programs stopped"
 fi
 
+# An nginx of ours still on the gateway's port with supervisord gone: an orphan (issue 26).
+"$repo/.venv/bin/python" "$repo/deploy/gateway/stale_listener.py" "${SUPPORT_GATEWAY_PORT:-8000}" \
+    "$run_dir/gateway-nginx.conf" || log "the gateway's port is held by another program; left alone"
+
 # Processes of an older `make up` (pid files, no supervisor).
 
 # Reverse start order: projections, then the requests consumer, relay and API.

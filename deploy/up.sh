@@ -179,7 +179,11 @@ env "${gw_env[@]}" "$py" deploy/gateway/render.py deploy/gateway/routes.conf.tem
     >"$run_dir/gateway-routes.conf"
 env "${gw_env[@]}" "$py" deploy/gateway/render.py deploy/gateway/nginx.conf.template \
     >"$run_dir/gateway-nginx.conf"
-# nginx runs in the foreground (`daemon off;` in its config), so supervisord restarts it too
+# nginx runs in the foreground (`daemon off;` in its config), so supervisord restarts it too.
+# A listener on its port that supervisord does not run: ours (an orphan) is stopped, anyone else's
+# makes `make up` refuse (issue 26; deploy/gateway/stale_listener.py).
+"$py" deploy/gateway/stale_listener.py "$gateway_port" "$run_dir/gateway-nginx.conf" \
+    "$run_dir/supervisord.pid" || exit 1
 program gateway "$gateway_port" -- "$(command -v nginx)" -p "$run_dir" -c "$run_dir/gateway-nginx.conf" \
     -e "$run_dir/gateway-error.log"
 

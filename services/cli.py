@@ -487,6 +487,7 @@ class _Progress:
 
 def audit_verify(args: argparse.Namespace) -> int:
     from services.requests.application import audit
+    from services.requests.application.remedy_fold import remedy_drift
 
     app = _open_requests(_settings())
     try:
@@ -497,10 +498,15 @@ def audit_verify(args: argparse.Namespace) -> int:
             with open(args.anchors, encoding="utf-8") as handle:
                 anchors = [json.loads(line) for line in handle if line.strip()]
             problems.extend(audit.verify_against_anchors(app, anchors))
+        # R63: the per-item remedy record must be what history gives
+        drift = remedy_drift(app)
     finally:
         _close_requests(app)
     for problem in problems:
         print(f"TAMPERED {problem}")
+    for difference in drift:
+        print(f"REMEDY {difference}")
+    problems.extend(drift)
     verdict = "intact" if not problems else f"{len(problems)} problem(s)"
     print(f"verified {report.requests} request(s), {report.events} event(s): {verdict}")
     return 0 if not problems else 1

@@ -40,37 +40,76 @@ from services.webapp.settings import WebAppSettings
 from shared.clock import Clock
 from shared.http_observability import database_check
 from shared.settings import projection_database_url
+from shared.transport.consumer import at_most_every
 from shared.transport.notification_log import NotificationLogFeed
 from shared.transport.parking import degraded_note
 from shared.transport.projection import parked_events
 
 log = logging.getLogger("seller_support.embedded")
 
-PROJECTION_INTERVAL_SECONDS = 0.5
+PROJECTION_INTERVAL_SECONDS = 0.5  # the pump's round when no commit wakes it
+# After a round, the pump waits this long before a commit may wake it again: under load, rounds
+# of a few dozen events instead of one per command (each round has a fixed cost).
+PROJECTION_MIN_GAP_SECONDS = 0.02
+RATINGS_REFRESH_SECONDS = 0.5  # the ratings refresh's pace (it ran after every 0.5 s round)
 
 
 def _database_url(settings: Settings, name: str) -> str:
     return projection_database_url(name, settings.data_dir)
 
 
-def pump_projections(app: FastAPI) -> int:
-    """Apply every new request event to the ledger and ratings; returns how many were applied."""
+def pump_projections(app: FastAPI, *, paced: bool = False) -> int:
+    """Apply every new request event to the ledger and ratings; returns how many were applied.
+    `paced` (the pump loop): the ratings refresh at most every `RATINGS_REFRESH_SECONDS`."""
     state = app.state
     applied = state.projection_feed.pump()
-    state.ratings.refresh()
+    if paced:
+        state.ratings_refresh()
+    else:
+        state.ratings.refresh()
     if applied:
         state.search.refresh_metrics()
     return applied
 
 
-async def _pump_loop(app: FastAPI, stop: asyncio.Event) -> None:
+async def _pump_loop(app: FastAPI, stop: asyncio.Event, wake: asyncio.Event) -> None:
+    """A round when a command's events commit (`wake`, set by the event store), at least
+    `PROJECTION_MIN_GAP_SECONDS` after the previous one, and every `PROJECTION_INTERVAL_SECONDS`
+    anyway (a missed wake, the ratings' aging window)."""
     while not stop.is_set():
+        wake.clear()
         try:
-            await asyncio.to_thread(pump_projections, app)
+            await asyncio.to_thread(partial(pump_projections, app, paced=True))
         except Exception:
             log.exception("projection pump failed; retrying")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=PROJECTION_INTERVAL_SECONDS)
+            await asyncio.wait_for(stop.wait(), timeout=PROJECTION_MIN_GAP_SECONDS)
+        if stop.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                _first(stop.wait(), wake.wait()), timeout=PROJECTION_INTERVAL_SECONDS
+            )
+
+
+async def _first(*waits: Any) -> None:
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+def _waker(loop: asyncio.AbstractEventLoop, wake: asyncio.Event) -> Any:
+    """The event store's after-commit callback: sets `wake` on the loop's thread, once per round
+    (a set event is not set again, so a burst of commits costs one loop wake-up)."""
+
+    def committed() -> None:
+        if not wake.is_set():
+            loop.call_soon_threadsafe(wake.set)
+
+    return committed
 
 
 def create_embedded_app(
@@ -142,8 +181,13 @@ async def _projections(
             parked_events,
         )
     ]
+    app.state.ratings_refresh = at_most_every(RATINGS_REFRESH_SECONDS, ratings.refresh)
     stop = asyncio.Event()
-    pump = asyncio.create_task(_pump_loop(app, stop))
+    wake = asyncio.Event()
+    recorder = getattr(requests, "recorder", None)
+    if hasattr(recorder, "call_after_commit"):
+        recorder.call_after_commit(_waker(asyncio.get_running_loop(), wake))
+    pump = asyncio.create_task(_pump_loop(app, stop, wake))
     notify = asyncio.create_task(notifications.run(app.state.clock, stop))
     try:
         yield

@@ -18,7 +18,10 @@ How a store gets its schema (`ensure_schema`, called where the tables used to be
   transactional, a failed upgrade leaves the store as it was). `create_all` never runs over a
   populated store;
 - a store at a revision this build does not know (a newer build migrated it): `SchemaOutdated`.
-Every process upgrades the stores it opens, on start (`seller-support migrate` does all of them at
+Alembic itself (~37 MB of memory, issue 30) is imported only when a store needs it: a store at
+head, and a fresh store (`create_all` and the version row), are handled with a read of the revision
+files' `revision` / `down_revision` assignments (`light_head`, checked equal to Alembic's head by
+tests/unit/test_lazy_imports.py) and plain SQL. Every process upgrades the stores it opens, on start (`seller-support migrate` does all of them at
 once, for an explicit step before a rollout). On PostgreSQL the whole check runs under a
 transaction-scoped advisory lock per schema and store, so processes starting together do not race
 each other's DDL: the first upgrades, the others then find the store current.
@@ -26,21 +29,31 @@ each other's DDL: the first upgrades, the others then find the store current.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData, inspect, text
+from sqlalchemy import (
+    Column,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.engine import Connection
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 from shared.database import SchemaOutdated
 
@@ -73,6 +86,8 @@ class Store:
 
 def alembic_config(store: Store, connection: Connection | None = None) -> Config:
     """An Alembic `Config` for `store` (no alembic.ini: everything is set here)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(store.directory))
     config.attributes["store"] = store
@@ -83,7 +98,52 @@ def alembic_config(store: Store, connection: Connection | None = None) -> Config
 
 @functools.cache
 def _scripts(store: Store) -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config(store))
+
+
+@functools.cache
+def light_head(store: Store) -> str | None:
+    """The head revision read from the revision files' `revision` / `down_revision` assignments,
+    without Alembic; None when they are not one plain linear history (then Alembic decides)."""
+    revision_of: dict[str, str | None] = {}
+    for path in sorted((store.directory / "versions").glob("*.py")):
+        found: dict[str, Any] = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            target = node.target if isinstance(node, ast.AnnAssign) else None
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+            value = getattr(node, "value", None)
+            if isinstance(target, ast.Name) and isinstance(value, ast.Constant):
+                found[target.id] = value.value
+        if not isinstance(found.get("revision"), str):
+            return None
+        down = found.get("down_revision")
+        if down is not None and not isinstance(down, str):
+            return None  # a merge point: Alembic's job
+        revision_of[found["revision"]] = down
+    heads = set(revision_of) - set(revision_of.values())
+    return next(iter(heads)) if len(heads) == 1 else None
+
+
+def _version_table(store: Store) -> Table:
+    """The version table as Alembic creates it (`alembic.runtime.migration`), so that Alembic
+    later reads and moves the row a fresh store was stamped with here."""
+    return Table(
+        store.version_table,
+        MetaData(),
+        Column("version_num", String(32), nullable=False),
+        PrimaryKeyConstraint("version_num", name=f"{store.version_table}_pkc"),
+    )
+
+
+def _stored_revision(connection: Connection, store: Store) -> tuple[bool, str | None]:
+    """(whether the version table exists, its one revision or None), in plain SQL."""
+    if not inspect(connection).has_table(store.version_table):
+        return False, None
+    rows = connection.execute(select(_version_table(store).c.version_num)).scalars().all()
+    return True, (rows[0] if len(rows) == 1 else None)
 
 
 def head(store: Store) -> str:
@@ -133,6 +193,8 @@ def run_env() -> None:
 
 
 def current_revision(connection: Connection, store: Store) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     migration = MigrationContext.configure(connection, opts={"version_table": store.version_table})
     return migration.get_current_revision()
 
@@ -153,6 +215,23 @@ def ensure_schema(bind: Engine | Connection, store: Store) -> str:
             return ensure_schema(connection, store)
     connection = bind
     _lock(connection, store)
+    target = light_head(store)
+    if target is not None:
+        # The two usual cases without Alembic: a store at head, and an empty database.
+        has_version_table, stored = _stored_revision(connection, store)
+        if stored == target:
+            return "current"
+        if not has_version_table and not any(
+            store.owns(name) for name in inspect(connection).get_table_names()
+        ):
+            store.metadata.create_all(connection)
+            version = _version_table(store)
+            version.create(connection)
+            connection.execute(version.insert().values(version_num=target))
+            return "created"
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     found = current_revision(connection, store)
     target = head(store)
     if found == target:
@@ -181,6 +260,8 @@ def upgrade(bind: Engine | Connection, store: Store, revision: str = "head") -> 
         with bind.begin() as connection:
             upgrade(connection, store, revision)
         return
+    from alembic import command
+
     _lock(bind, store)
     command.upgrade(alembic_config(store, bind), revision)
 
@@ -190,6 +271,9 @@ def drift(bind: Engine | Connection, store: Store) -> list[Any]:
     if isinstance(bind, Engine):
         with bind.connect() as connection:
             return drift(connection, store)
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
     options = _context_options(store)
     migration = MigrationContext.configure(bind, opts=options)
     return list(compare_metadata(migration, store.metadata))
@@ -205,6 +289,8 @@ def missing(table_name: str) -> bool:
 
 def revision(bind: Engine | Connection, store: Store, message: str) -> Iterable[Any]:
     """Write a new revision of `store` by autogenerate against `bind` (upgraded to head first)."""
+    from alembic import command
+
     opened = bind.begin() if isinstance(bind, Engine) else contextlib.nullcontext(bind)
     with opened as connection:
         command.upgrade(alembic_config(store, connection), "head")

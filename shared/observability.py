@@ -164,9 +164,13 @@ def _short_console_event(_logger: Any, _name: str, event: dict[str, Any]) -> dic
 
 
 def _not_console_noise(record: logging.LogRecord) -> bool:
-    """The console leaves out each projection's "event applied" line (four per event in
-    `make run`): the request line and the notable events say what happened; JSON keeps them."""
-    return not (isinstance(record.msg, dict) and record.msg.get("event") == "event applied")
+    """The console leaves out the projections' "events applied" batch lines (and their DEBUG
+    "event applied" per event): the request line and the notable events say what happened; JSON
+    keeps them."""
+    return not (
+        isinstance(record.msg, dict)
+        and record.msg.get("event") in ("events applied", "event applied")
+    )
 
 
 def console_formatter(colors: bool) -> logging.Formatter:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -219,21 +220,23 @@ def dependency_outage_errors() -> tuple[type[BaseException], ...]:
     """The errors meaning the database could not be reached or dropped the connection (issue 18,
     class 11): SQLAlchemy's and eventsourcing's OperationalError/InterfaceError (which wrap the
     driver's), and psycopg's own when raised unwrapped. Not IntegrityError and the like: those are
-    answers about the data, not outages."""
-    import psycopg  # a dependency of the package (pyproject.toml), not an optional one
+    answers about the data, not outages. psycopg's own only when something loaded psycopg: a
+    process on SQLite never imports it (issue 30), so none of its errors can be raised there."""
     from eventsourcing import persistence as es
     from sqlalchemy import exc as sa
 
-    return (
+    errors: tuple[type[BaseException], ...] = (
         sa.OperationalError,
         sa.InterfaceError,
         sa.TimeoutError,
         es.OperationalError,
         es.InterfaceError,
         es.ConnectionUnavailableError,
-        psycopg.OperationalError,
-        psycopg.InterfaceError,
     )
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None:
+        errors += (psycopg.OperationalError, psycopg.InterfaceError)
+    return errors
 
 
 def outage_response() -> JSONResponse:

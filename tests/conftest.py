@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -28,6 +29,16 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Monday 2026-12-07 14:00 in New York: a plain business day, far from holidays and DST changes.
 START = ny(2026, 12, 7, 14, 0)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The random order's seed, even under -q (issue 31): an order dependence found in CI is
+    repeated with `--randomly-seed=<seed>`; `-p no:randomly` runs in file order."""
+    if config.pluginmanager.hasplugin("randomly"):
+        seed = config.getoption("randomly_seed", default=None)
+        terminalreporter.write_line(
+            f"random order: --randomly-seed={seed} repeats it; -p no:randomly turns it off"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -71,6 +82,32 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def fresh_database_url(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path
+) -> Iterator[Callable[[str], str]]:
+    """`fresh_database_url(name)`: another empty database on this test's backend (`database_url`),
+    for a projection's own store or a rebuild: a SQLite file, or a PostgreSQL schema of its own."""
+    schemas: list[str] = []
+
+    def make(name: str) -> str:
+        if database_url.startswith("sqlite"):
+            return f"sqlite:///{tmp_path}/{name}.db"
+        admin = request.getfixturevalue("postgres_admin_engine")
+        schema = f"{name[:20]}_{uuid.uuid4().hex}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        schemas.append(schema)
+        return _with_search_path(request.getfixturevalue("postgres_url"), schema)
+
+    yield make
+    if schemas:
+        admin = request.getfixturevalue("postgres_admin_engine")
+        with admin.connect() as connection:
+            for schema in schemas:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
 
 
 @pytest.fixture

@@ -442,3 +442,57 @@ def rate(
         feedback_down=down,
         explanation=contributions,
     )
+
+
+@dataclass(frozen=True)
+class PublicRating:
+    """What a change announcement needs of a rating (`refresh`): the public (visible, level) and
+    the window it came from, without the explanation."""
+
+    seller_id: str
+    at: datetime
+    visible: bool
+    level: Level | None
+    window: Window
+    requests_considered: int
+
+    @property
+    def public(self) -> tuple[bool, Level | None]:
+        return self.visible, self.level
+
+
+def public_from_counts(
+    seller_id: str,
+    now: datetime,
+    formula: Formula,
+    *,
+    received: int,
+    in_window: int,
+    reasons_in_window: Mapping[Code, int],
+) -> PublicRating | None:
+    """`rate(...).public` from counts, when the 90-day window applies (R41: at least
+    `window_min_handled` requests received in it): `received` = all-time requests received up to
+    `now` (capping it at `visible_from_received` changes nothing), `in_window` = those received in
+    the window, `reasons_in_window` = how many reasons of each code, dated up to `now`, the
+    window's requests have. None when the window falls back to the most recent requests: then
+    `rate` over those (at most `fallback_most_recent`) decides."""
+    if in_window < formula.window_min_handled:
+        return None
+    positive = sum(
+        formula.points(c) * n for c, n in reasons_in_window.items() if c in POSITIVE_CODES
+    )
+    negative = -sum(
+        formula.points(c) * n for c, n in reasons_in_window.items() if c in NEGATIVE_CODES
+    )
+    score = (positive + formula.prior_positive) / (
+        positive + negative + formula.prior_positive + formula.prior_negative
+    )
+    visible = received >= formula.visible_from_received
+    return PublicRating(
+        seller_id=seller_id,
+        at=now,
+        visible=visible,
+        level=formula.level_for(score) if visible else None,
+        window=Window.LAST_90_DAYS,
+        requests_considered=in_window,
+    )

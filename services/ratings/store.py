@@ -293,3 +293,28 @@ def seller_requests(
     found = _reasons_of(conn, sorted(rows))
     received = conn.execute(select(func.count()).select_from(requests).where(mine)).scalar_one()
     return [_facts(r, found[rid]) for rid, r in sorted(rows.items())], int(received)
+
+
+def seller_window_counts(
+    conn: Connection, seller_id: str, now: datetime, since: datetime, received_cap: int
+) -> tuple[int, int, dict[str, int]]:
+    """For the ratings refresh (issue 30), in SQL rather than as rows: the seller's requests
+    received up to `now`, counted only up to `received_cap` (a bounded read: only "at least the
+    cap" matters); those received in (since, now]; and the reasons dated up to `now` of the
+    latter, counted per code. R6-routed requests excluded throughout."""
+    mine = and_(
+        requests.c.seller_id == seller_id,
+        requests.c.routed_to_support.is_(None),
+        requests.c.opened_at <= utc(now),
+    )
+    capped = select(requests.c.request_id).where(mine).limit(received_cap).subquery()
+    received = conn.execute(select(func.count()).select_from(capped)).scalar_one()
+    in_window = and_(mine, requests.c.opened_at > utc(since))
+    window = conn.execute(select(func.count()).select_from(requests).where(in_window)).scalar_one()
+    per_code = conn.execute(
+        select(reasons.c.code, func.count())
+        .select_from(reasons.join(requests, reasons.c.request_id == requests.c.request_id))
+        .where(in_window, reasons.c.at <= utc(now))
+        .group_by(reasons.c.code)
+    ).all()
+    return int(received), int(window), {code: int(n) for code, n in per_code}

@@ -56,7 +56,10 @@ class DeadlineExplanation:
 @cache
 def _holidays(country: str, year: int) -> dict[date, str]:
     # Building a country's calendar costs milliseconds; a page asks for a few days of one year.
-    return {d: str(n) for d, n in holidays.country_holidays(country, years=year).items()}
+    # Named in English whatever the country's own language (the Dutch calendar names its days in
+    # Dutch by default); the page translates the English name for the reader (B14).
+    found = holidays.country_holidays(country, years=year, language="en_US")
+    return {d: str(n) for d, n in found.items()}
 
 
 def holiday_name(calendar: BusinessCalendar, day: date) -> str | None:

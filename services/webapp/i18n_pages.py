@@ -48,6 +48,17 @@ RATING_REASON_WORDS: Mapping[str, str] = {
     "support_decided_seller_dispute": "Support decided on the return you disputed",
 }
 
+STANDING_WORDS: Mapping[str, str] = {
+    "answered_in_time": "Answered in time",
+    "escalated_unanswered": "Escalated without an answer",
+    "overturned": "Overturned by support",
+}
+STANDING_STATE_WORDS: Mapping[str, str] = {
+    "exceeds": "Better than the standard",
+    "meets": "Meets the standard",
+    "below": "Below the standard",
+}
+
 PAGES_NL: Mapping[str, str] = {
     # who did it
     "You": "U",
@@ -202,4 +213,142 @@ PAGES_NL: Mapping[str, str] = {
         "Typ een bestelnummer of het begin ervan, een verzoek-id of woorden uit het artikel of de "
         "berichten."
     ),
+    # orders, getting help, cancellations
+    "Orders": "Bestellingen",
+    "No orders.": "Geen bestellingen.",
+    "Placed": "Geplaatst",
+    "Placed {when}": "Geplaatst {when}",
+    "Get help": "Hulp vragen",
+    "Send request": "Verzoek versturen",
+    "Photos (JPEG, PNG, WebP, HEIC); at most {files} files.": (
+        "Foto's (JPEG, PNG, WebP, HEIC); hoogstens {files} bestanden."
+    ),
+    "Your request was sent.": "Uw verzoek is verstuurd.",
+    "Refunded {amount}": "Terugbetaald: {amount}",
+    "You can ask for help with this item.": "U kunt hulp vragen bij dit artikel.",
+    "Help can be asked for this item.": "Voor dit artikel kan hulp worden gevraagd.",
+    "Help cannot be asked now: {why}": "Nu kan geen hulp worden gevraagd: {why}",
+    "View support request": "Supportverzoek bekijken",
+    "Support requests": "Supportverzoeken",
+    "Shipment": "Zending",
+    "Original shipment": "Oorspronkelijke zending",
+    "Shipped": "Verzonden",
+    "Delivered": "Bezorgd",
+    "Not yet": "Nog niet",
+    "Last scan": "Laatste scan",
+    "Not shipped yet.": "Nog niet verzonden.",
+    "The order's shipment is not available.": "De zending van de bestelling is niet beschikbaar.",
+    "Cancel the order": "De bestelling annuleren",
+    "Request cancellation": "Annulering aanvragen",
+    "Cancellation request": "Annuleringsverzoek",
+    "Your cancellation request was sent to the seller.": (
+        "Uw annuleringsverzoek is naar de verkoper gestuurd."
+    ),
+    "Accept cancellation": "Annulering accepteren",
+    "Decline cancellation": "Annulering weigeren",
+    "Answer by {when}": "Antwoord uiterlijk {when}",
+    "The buyer asks to cancel: {reason}": "De koper vraagt om annulering: {reason}",
+    # what happens next (buyer)
+    "What happens next": "Wat er nu gebeurt",
+    "The seller offers {amount}. If you accept, you get {amount} back. If you decline, you may "
+    "send the item back within 5 business days for a full refund.": (
+        "De verkoper biedt {amount}. Accepteert u, dan krijgt u {amount} terug. Weigert u, dan mag "
+        "u het artikel binnen 5 werkdagen terugsturen voor een volledige terugbetaling."
+    ),
+    "Answer by {when}.": "Antwoord uiterlijk {when}.",
+    "Send the item back for a full refund.": (
+        "Stuur het artikel terug voor een volledige terugbetaling."
+    ),
+    "Drop it off by {when}.": "Lever het uiterlijk {when} af.",
+    "Return address": "Retouradres",
+    "Return label tracking number: {number}": "Trackingnummer van het retourlabel: {number}",
+    "The return label and its tracking number appear here as soon as the platform issues it.": (
+        "Het retourlabel en het trackingnummer verschijnen hier zodra het platform het aanmaakt."
+    ),
+    "Your return is on its way to the seller. The seller inspects it within 2 business days of "
+    "delivery; then you are refunded.": (
+        "Uw retour is onderweg naar de verkoper. De verkoper controleert het binnen 2 werkdagen na "
+        "bezorging; daarna krijgt u uw geld terug."
+    ),
+    "Platform support reviews the case, with everything you and the seller sent, and decides. You "
+    "get an e-mail and a notification when they do.": (
+        "Platformsupport bekijkt de zaak, met alles wat u en de verkoper stuurden, en beslist. U "
+        "krijgt een e-mail en een melding zodra dat gebeurt."
+    ),
+    "You are refunded {amount}. It reaches your original payment method in 3 to 5 days.": (
+        "U krijgt {amount} terug. Het staat binnen 3 tot 5 dagen op uw oorspronkelijke "
+        "betaalmethode."
+    ),
+    "The seller answers by the deadline above; if they do not, you may escalate to platform "
+    "support.": (
+        "De verkoper antwoordt voor de termijn hierboven; zo niet, dan kunt u het aan "
+        "platformsupport voorleggen."
+    ),
+    "You get a notification when something changes.": "U krijgt een melding als er iets verandert.",
+    "no feedback yet": "nog geen feedback",
+    # seller programme, standing, the request list
+    "Settings": "Instellingen",
+    "Standing": "Status als verkoper",
+    "Seller support programme": "Programma voor verkopersupport",
+    "You are enrolled since {when}.": "U doet mee sinds {when}.",
+    "You are enrolled.": "U doet mee.",
+    "You are on the waitlist since {when}.": "U staat sinds {when} op de wachtlijst.",
+    "You are not enrolled yet: requests on your orders go to platform support.": (
+        "U doet nog niet mee: verzoeken op uw bestellingen gaan naar platformsupport."
+    ),
+    "Join the waitlist": "Op de wachtlijst",
+    "You are on the waitlist.": "U staat op de wachtlijst.",
+    "Buyers send returns here; the address in force when a return is required is the one they "
+    "see.": (
+        "Kopers sturen retouren hierheen; ze zien het adres dat geldt op het moment dat een retour "
+        "nodig is."
+    ),
+    "Name": "Naam",
+    "Address line 1": "Adresregel 1",
+    "Address line 2": "Adresregel 2",
+    "City": "Plaats",
+    "Region": "Regio",
+    "Postal code": "Postcode",
+    "Country": "Land",
+    "Save": "Opslaan",
+    "Your return address is saved.": "Uw retouradres is opgeslagen.",
+    "From {start} to {end}": "Van {start} tot {end}",
+    "Standard": "Norm",
+    "Where you stand": "Waar u staat",
+    "Requests": "Verzoeken",
+    "The requests behind it": "De verzoeken erachter",
+    "Evaluated {when}": "Beoordeeld {when}",
+    "Answered in time": "Op tijd beantwoord",
+    "Escalated without an answer": "Geëscaleerd zonder antwoord",
+    "Better than the standard": "Beter dan de norm",
+    "Meets the standard": "Voldoet aan de norm",
+    "Below the standard": "Onder de norm",
+    "Any": "Alle",
+    "CSV": "CSV",
+    # public holidays, as the holidays library names them in English (B14)
+    "Christmas Day": "Eerste kerstdag",
+    "Christmas Day (observed)": "Eerste kerstdag (vervangende dag)",
+    "Columbus Day": "Columbusdag",
+    "Independence Day": "Onafhankelijkheidsdag",
+    "Independence Day (observed)": "Onafhankelijkheidsdag (vervangende dag)",
+    "Juneteenth National Independence Day": "Juneteenth",
+    "Juneteenth National Independence Day (observed)": "Juneteenth (vervangende dag)",
+    "Labor Day": "Dag van de Arbeid",
+    "Martin Luther King Jr. Day": "Martin Luther Kingdag",
+    "Memorial Day": "Memorial Day",
+    "New Year's Day": "Nieuwjaarsdag",
+    "New Year's Day (observed)": "Nieuwjaarsdag (vervangende dag)",
+    "Thanksgiving Day": "Thanksgiving",
+    "Veterans Day": "Veteranendag",
+    "Veterans Day (observed)": "Veteranendag (vervangende dag)",
+    "Washington's Birthday": "Presidentsdag",
+    "Ascension Day": "Hemelvaartsdag",
+    "Easter Monday": "Tweede paasdag",
+    "Easter Sunday": "Eerste paasdag",
+    "Good Friday": "Goede vrijdag",
+    "King's Day": "Koningsdag",
+    "Liberation Day": "Bevrijdingsdag",
+    "Pentecost": "Eerste pinksterdag",
+    "Pentecost Monday": "Tweede pinksterdag",
+    "Second Day of Christmas": "Tweede kerstdag",
 }

@@ -22,6 +22,16 @@ class _Fact(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+HttpsUrl = Annotated[
+    str,
+    Field(
+        max_length=2000,
+        pattern=r"^https://[^\s]+$",
+        description="an https URL without spaces, at most 2000 characters",
+    ),
+]
+
+
 class OrderItemFact(_Fact):
     item_id: Id
     title: str = Field(max_length=500)
@@ -31,6 +41,12 @@ class OrderItemFact(_Fact):
     seller_payout: Amount
     buyer_shipping_paid: Amount
     processing_fee: Amount
+    # R64 (optional): where the item was listed, and the show's recording at the moment it sold
+    # (the article tells sellers to compare a not-as-described claim with them). Shown to the
+    # seller and support on the order.
+    listing_url: HttpsUrl | None = None
+    video_receipt_url: HttpsUrl | None = None
+    video_receipt_at: Instant | None = None
 
 
 class OrderPlaced(_Fact):

@@ -7,9 +7,6 @@ import logging
 import threading
 from collections.abc import Sequence
 
-from kafka import KafkaAdminClient
-from kafka.errors import TopicAlreadyExistsError
-
 from shared.transport.dead_letter import DLQ_SUFFIX
 
 log = logging.getLogger("seller_support.kafka")
@@ -21,6 +18,9 @@ def ensure_topics(
     bootstrap_servers: str, topics: dict[str, int], *, client_id: str = "seller-support-admin"
 ) -> None:
     """Create the topics that do not exist yet (name -> partitions), replication factor 1 locally."""
+    from kafka import KafkaAdminClient  # here, not at import: embedded mode never loads kafka
+    from kafka.errors import TopicAlreadyExistsError
+
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id=client_id)
     try:
         existing = set(admin.list_topics())

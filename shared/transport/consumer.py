@@ -46,16 +46,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from functools import cache
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from kafka import (
-    AsyncConsumerRebalanceListener,
-    KafkaConsumer,
-    TopicPartition,
-)
-from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import CommitFailedError, KafkaError
-from kafka.structs import OffsetAndMetadata
+if TYPE_CHECKING:
+    # kafka-python is imported when a consumer starts (issue 30: embedded mode imports this module
+    # through the services' composition roots and never loads kafka).
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.consumer.fetcher import ConsumerRecord
+    from kafka.structs import OffsetAndMetadata
 
 from shared.envelope import TRACEPARENT, PoisonMessage
 from shared.observability import CONSUMER_LAG, trace_context
@@ -66,9 +65,9 @@ from shared.transport.parking import describe, is_transient
 log = logging.getLogger("seller_support.kafka")
 
 T = TypeVar("T")
-Decoder = Callable[[ConsumerRecord], T]
-RecordHandler = Callable[[T, ConsumerRecord], None]
-BatchHandler = Callable[[Sequence[tuple[T, ConsumerRecord]]], None]
+Decoder = Callable[["ConsumerRecord"], T]
+RecordHandler = Callable[[T, "ConsumerRecord"], None]
+BatchHandler = Callable[[Sequence[tuple[T, "ConsumerRecord"]]], None]
 
 __all__ = [
     "BatchHandler",
@@ -167,6 +166,8 @@ class ConsumerRuntime(Generic[T]):
     def start(self) -> None:
         if self._consumer is not None:
             return
+        from kafka import KafkaConsumer
+
         s = self.settings
         self._consumer = KafkaConsumer(
             bootstrap_servers=s.bootstrap_servers,
@@ -182,7 +183,7 @@ class ConsumerRuntime(Generic[T]):
             **{"reconnect_backoff_max_ms": 1_000, "metadata_max_age_ms": 5_000}
             | s.consumer_overrides,
         )
-        self._consumer.subscribe(list(s.topics), listener=_CommitOnRevoke(self))
+        self._consumer.subscribe(list(s.topics), listener=_commit_on_revoke_class()(self))
         # Fetch the topics' partitions before the first poll joins the group: a leader that
         # assigns without them hands out nothing, and the client may not rebalance once they appear.
         for topic in s.topics:
@@ -226,6 +227,8 @@ class ConsumerRuntime(Generic[T]):
         """Poll and process until stopped (SIGTERM/SIGINT or `request_stop`) or `until()` holds;
         `after_poll()` runs after every poll (a projection's periodic work: reminders, e-mail).
         Raises ConsumerFailed when a record fails every retry."""
+        from kafka.errors import KafkaError
+
         previous: dict[int, Any] = {}
         if handle_signals and threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGTERM, signal.SIGINT):
@@ -335,6 +338,8 @@ class ConsumerRuntime(Generic[T]):
     def poll_once(self) -> int:
         """One poll; returns how many records were done (processed or dead-lettered). Their offsets
         are committed when due (module docstring)."""
+        from kafka.errors import CommitFailedError
+
         self.start()
         assert self._consumer is not None
         polled = self._consumer.poll(timeout_ms=self.settings.poll_timeout_ms)
@@ -473,6 +478,9 @@ class ConsumerRuntime(Generic[T]):
 
     def _mark_done(self, records: Sequence[ConsumerRecord]) -> None:
         """Remember the offset after the last of `records` on each partition, to commit when due."""
+        from kafka import TopicPartition
+        from kafka.structs import OffsetAndMetadata
+
         with self._uncommitted_lock:
             for record in records:
                 tp = TopicPartition(record.topic, record.partition)
@@ -496,6 +504,8 @@ class ConsumerRuntime(Generic[T]):
 
     def _commit_uncommitted(self) -> None:
         """Commit every offset done, in one call, retried like a handler."""
+        from kafka.errors import CommitFailedError
+
         assert self._consumer is not None
         with self._uncommitted_lock:
             offsets = dict(self._uncommitted)
@@ -546,32 +556,41 @@ class ConsumerRuntime(Generic[T]):
             log.warning("committing %s on close failed: %r", offsets, error)
 
 
-class _CommitOnRevoke(AsyncConsumerRebalanceListener):
-    """Before a rebalance takes partitions away, commit what was done on them, so their next owner
-    does not receive those records again; a lost partition's offsets are just forgotten.
+@cache
+def _commit_on_revoke_class() -> type[Any]:
+    """The rebalance listener's class, made on first use (kafka-python imported lazily)."""
+    from kafka import AsyncConsumerRebalanceListener
 
-    kafka-python calls this on its IO thread, where the blocking `KafkaConsumer.commit` would wait on
-    itself; the coroutine behind it is awaited instead (it has no public name). Should that fail,
-    the new owner receives the records again and recognises them."""
+    class _CommitOnRevoke(AsyncConsumerRebalanceListener):
+        """Before a rebalance takes partitions away, commit what was done on them, so their next
+        owner does not receive those records again; a lost partition's offsets are just forgotten.
 
-    def __init__(self, runtime: ConsumerRuntime[Any]) -> None:
-        self.runtime = runtime
+        kafka-python calls this on its IO thread, where the blocking `KafkaConsumer.commit` would
+        wait on itself; the coroutine behind it is awaited instead (it has no public name). Should
+        that fail, the new owner receives the records again and recognises them."""
 
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        offsets = self.runtime._take_uncommitted(revoked)
-        consumer = self.runtime._consumer
-        if not offsets or consumer is None:
-            return
-        try:
-            await consumer._coordinator._commit_offsets_sync_async(offsets)
-        except Exception as error:
-            log.warning("committing %s before a rebalance failed: %r", offsets, error)
+        def __init__(self, runtime: ConsumerRuntime[Any]) -> None:
+            self.runtime = runtime
 
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        return None
+        async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+            offsets = self.runtime._take_uncommitted(revoked)
+            consumer = self.runtime._consumer
+            if not offsets or consumer is None:
+                return
+            try:
+                await consumer._coordinator._commit_offsets_sync_async(offsets)
+            except Exception as error:
+                log.warning("committing %s before a rebalance failed: %r", offsets, error)
 
-    async def on_partitions_lost(self, lost: set[TopicPartition]) -> None:
-        self.runtime._take_uncommitted(lost)  # another member owns them already: nothing to commit
+        async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+            return None
+
+        async def on_partitions_lost(self, lost: set[TopicPartition]) -> None:
+            self.runtime._take_uncommitted(
+                lost
+            )  # another member owns them already: nothing to commit
+
+    return _CommitOnRevoke
 
 
 def at_most_every(seconds: float, work: Callable[[], None]) -> Callable[[], None]:

@@ -13,22 +13,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
-
-from kafka import KafkaProducer
-from kafka.consumer.fetcher import ConsumerRecord
+from typing import TYPE_CHECKING, Any
 
 from shared.observability import DLQ_MESSAGES
 from shared.transport.messages import EventMessage
 from shared.transport.parking import describe
 from shared.transport.producer import make_producer
 
+if TYPE_CHECKING:
+    from kafka import KafkaProducer
+    from kafka.consumer.fetcher import ConsumerRecord
+
 log = logging.getLogger("seller_support.kafka")
 
 DLQ_SUFFIX = ".dlq"
 
 # (record, reason): copy the record to its dead-letter topic
-DeadLetter = Callable[[ConsumerRecord, str], None]
+DeadLetter = Callable[["ConsumerRecord", str], None]
 # (attempt, error, what): wait before the next attempt (the consumer's backoff)
 Retry = Callable[[int, Exception, str], None]
 

@@ -12,14 +12,16 @@ runtime dead-letters (shared/transport/dead_letter.py).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import ValidationError
 
 from shared.contracts.upstream import UpstreamFact, upstream_fact_adapter
 from shared.envelope import PoisonMessage, from_kafka
 from shared.transport.messages import EventMessage
+
+if TYPE_CHECKING:
+    from kafka.consumer.fetcher import ConsumerRecord
 
 __all__ = ["decode_request_event", "decode_upstream_fact", "record_fields"]
 

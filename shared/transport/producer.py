@@ -14,10 +14,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kafka import KafkaProducer
-from kafka.errors import KafkaTimeoutError
+if TYPE_CHECKING:
+    # kafka-python is imported when a producer is made: embedded mode never loads it (issue 30).
+    from kafka import KafkaProducer
 
 log = logging.getLogger("seller_support.kafka")
 
@@ -30,6 +31,8 @@ __all__ = [
     "producer_config",
     "publish_until_stopped",
     "send_acknowledged",
+    "send_records",
+    "wait_acknowledged",
 ]
 
 
@@ -53,6 +56,8 @@ def producer_config(bootstrap_servers: str, client_id: str, **overrides: Any) ->
 
 def make_producer(bootstrap_servers: str, client_id: str, **overrides: Any) -> KafkaProducer:
     """A producer that only reports success once every in-sync replica has the record."""
+    from kafka import KafkaProducer
+
     return KafkaProducer(**producer_config(bootstrap_servers, client_id, **overrides))
 
 
@@ -64,7 +69,21 @@ def send_acknowledged(
     False when `stop` was set first: the caller must then drop the producer, whose buffered records
     may still go out. Raises the first delivery failure. Callers store their progress only after
     True, so a crash anywhere re-sends rather than loses."""
-    futures = [producer.send(topic, key=r.key, value=r.value, headers=r.headers) for r in records]
+    return wait_acknowledged(producer, send_records(producer, topic, records), stop)
+
+
+def send_records(producer: KafkaProducer, topic: str, records: Sequence[Any]) -> list[Any]:
+    """Hand every record to the producer (buffered, sent in the background); their futures."""
+    return [producer.send(topic, key=r.key, value=r.value, headers=r.headers) for r in records]
+
+
+def wait_acknowledged(
+    producer: KafkaProducer, futures: Sequence[Any], stop: threading.Event
+) -> bool:
+    """`send_acknowledged`'s wait: True once every future is acknowledged, False when `stop` was
+    set first; raises the first delivery failure."""
+    from kafka.errors import KafkaTimeoutError
+
     for future in futures:
         while not future.is_done:
             if stop.is_set():
@@ -80,7 +99,7 @@ class PublishingStopped(Exception):
     """Shutdown was asked for while a batch waited for its acknowledgements."""
 
 
-ProducerFactory = Callable[[], KafkaProducer]
+ProducerFactory = Callable[[], "KafkaProducer"]
 
 
 class LazyProducer:
@@ -96,6 +115,22 @@ class LazyProducer:
         if self._producer is None:
             self._producer = self.factory()
         if not send_acknowledged(self._producer, topic, records, stop):
+            self.reset()
+            raise PublishingStopped("stopped while waiting for acknowledgements")
+
+    def send(self, topic: str, records: Sequence[Any]) -> list[Any]:
+        """Hand `records` to the producer without waiting (`wait` for their acknowledgements)."""
+        if self._producer is None:
+            self._producer = self.factory()
+        return send_records(self._producer, topic, records)
+
+    def wait(self, futures: Sequence[Any], stop: threading.Event) -> None:
+        """Until every future of a `send` is acknowledged; PublishingStopped (producer dropped)
+        when `stop` came first; raises the first delivery failure."""
+        if not futures:
+            return
+        assert self._producer is not None, "wait() after send() on the same producer"
+        if not wait_acknowledged(self._producer, futures, stop):
             self.reset()
             raise PublishingStopped("stopped while waiting for acknowledgements")
 

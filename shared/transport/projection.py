@@ -21,6 +21,7 @@ the event store does not even decode them (services/auditing.py).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -58,6 +59,11 @@ from shared.transport.parking import (
 )
 
 log = get_logger("seller_support.projection")
+
+
+def _debug_enabled() -> bool:
+    return logging.getLogger("seller_support.projection").isEnabledFor(logging.DEBUG)
+
 
 Handler = Callable[[Sequence[EventMessage], Connection], None]
 # (position in the log or None, message), in the order they are to be applied
@@ -307,6 +313,43 @@ class Projection:
         return seen
 
     def _log(self, batch: Batch, applied: set[int], log_fields: LogFields | None) -> None:
+        """One INFO line per batch (issue 30: a line per event was 5.7 % of the embedded pump's
+        CPU): `events applied` with the applied events' ids, types and trace ids in the batch's
+        order (`event_ids[i]` came with `trace_ids[i]`, null when it carried none), its positions
+        and skipped count, and the batch's first event's `log_fields` (its Kafka record). The
+        per-event lines (`event applied`, bound to each event's trace) are DEBUG."""
+        if not batch:
+            return
+        ids: list[str] = []
+        types: list[str] = []
+        traces: list[str | None] = []
+        for index in sorted(applied):
+            message = batch[index][1]
+            traceparent = message.traceparent or tracing.current_traceparent()
+            ids.append(message.id)
+            types.append(message.name)
+            traces.append(
+                tracing.trace_id(traceparent)
+                if traceparent and tracing.is_valid(traceparent)
+                else None
+            )
+        positions = [p for p, _ in batch if p is not None]
+        fields = log_fields(0) if log_fields is not None else {}
+        if ids:
+            log.info(
+                "events applied",
+                projection=self.consumer,
+                applied=len(ids),
+                skipped=len(batch) - len(ids),
+                event_ids=ids,
+                event_types=types,
+                trace_ids=traces,
+                first_position=min(positions, default=None),
+                last_position=max(positions, default=None),
+                **fields,
+            )
+        if not _debug_enabled():
+            return
         for index, (position, message) in enumerate(batch):
             fields = log_fields(index) if log_fields is not None else {}
             traceparent = message.traceparent or tracing.current_traceparent()
@@ -318,7 +361,7 @@ class Projection:
             }
             with trace_context(traceparent, **fields):
                 if index in applied:
-                    log.info("event applied", position=position, **about)
+                    log.debug("event applied", position=position, **about)
                 else:
                     log.debug("event already applied; skipped", **about)
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from kafka.consumer.fetcher import ConsumerRecord
+from typing import TYPE_CHECKING, Any
 
 from shared.settings import REQUESTS_TOPIC
 from shared.transport.consumer import (
@@ -28,6 +26,9 @@ from shared.transport.dead_letter import DeadLetter, copy_parked, where
 from shared.transport.decoders import decode_request_event, record_fields
 from shared.transport.messages import EventMessage
 from shared.transport.projection import Projection
+
+if TYPE_CHECKING:
+    from kafka.consumer.fetcher import ConsumerRecord
 
 log = logging.getLogger("seller_support.kafka")
 

@@ -23,6 +23,7 @@ class Seeded:
     escalated: str
     resolved: str
     order_of: dict[str, str]
+    fresh_order: str = ""  # delivered, no request yet: the buyer's Get help page
 
 
 def seed(api: Api) -> Seeded:
@@ -64,7 +65,14 @@ def seed(api: Api) -> Seeded:
         {"body": "Photo attached.", "attachments": ["https://photos.example/back.jpg"]},
     )
     return Seeded(
-        buyer, seller, ids["waiting"], ids["offer"], ids["escalated"], ids["resolved"], order_of
+        buyer,
+        seller,
+        ids["waiting"],
+        ids["offer"],
+        ids["escalated"],
+        ids["resolved"],
+        order_of,
+        fresh_order=api.order(buyer, seller),
     )
 
 
@@ -76,6 +84,8 @@ def every_page(page: Any, base: str, data: Seeded) -> Iterator[tuple[str, Any]]:
     yield "inbox", page
     page.goto(f"{base}/app/requests/{data.waiting}")
     yield "request-seller", page
+    page.goto(f"{base}/app/requests/{data.waiting}/confirm?action=full_refund")
+    yield "confirm-full-refund", page
     for name in ("ledger", "rating", "performance", "notifications"):
         page.goto(f"{base}/app/{name}")
         yield name, page
@@ -85,11 +95,19 @@ def every_page(page: Any, base: str, data: Seeded) -> Iterator[tuple[str, Any]]:
     sign_in(page, base, "buyer", data.buyer)
     page.goto(f"{base}/app/requests/{data.offer}")
     yield "request-buyer", page
+    page.goto(f"{base}/app/orders")
+    yield "orders", page
+    page.goto(f"{base}/app/orders/{data.fresh_order}")
+    yield "get-help", page
     page.goto(f"{base}/app/inbox?tab=all")
     page.get_by_label("Language").select_option("nl")
     page.get_by_role("button", name="Change").click()
     page.wait_for_selector("html[lang=nl]")
     yield "inbox-nl", page
+    page.goto(f"{base}/app/orders/{data.fresh_order}")
+    yield "get-help-nl", page
+    page.goto(f"{base}/app/notifications")
+    yield "notifications-nl", page
     page.get_by_label("Taal").select_option("en")
     page.get_by_role("button", name="Wijzig").click()
     page.get_by_role("button", name="Sign out").click()
@@ -101,3 +119,8 @@ def every_page(page: Any, base: str, data: Seeded) -> Iterator[tuple[str, Any]]:
     sign_in(page, base, "auditor", new_user("auditor"))
     page.goto(f"{base}/app/search?q={data.order_of[data.resolved]}")
     yield "search", page
+    page.goto(f"{base}/app/requests/{data.escalated}")
+    page.wait_for_selector("#evidence-list ol, #evidence-list p")
+    yield "request-auditor", page
+    page.goto(f"{base}/app/requests/{data.escalated}/as-of?at=2020-01-01T00:00")
+    yield "request-as-of", page

@@ -72,6 +72,7 @@ def test_seller_answers_through_the_gateway_on_one_origin(page: Any, origin: str
     form = page.get_by_role("form", name="Partial refund", exact=True)
     form.get_by_label("Amount").fill("12.50")
     form.get_by_role("button", name="Partial refund").click()
+    page.get_by_role("button", name="Confirm", exact=True).click()  # money moves confirm first
     expect(page.locator("#status-words")).to_contain_text("An offer waits for the buyer's answer")
     assert page.url.startswith(origin + "/app/requests/")
     state = api.state(request_id)

@@ -168,3 +168,53 @@ def test_inbox_rows_say_reason_due_and_overdue_and_the_count_leaves_archived_out
     mine = page.get_by_role("listitem").filter(has_text=own)
     expect(mine).to_contain_text("Seller's response overdue")
     assert severe_violations(page) == []
+
+
+def test_csat_is_on_the_customer_service_tab_r46(page: Any, server: str, api: Api) -> None:
+    # Given a seller whose buyer gave a resolved request a thumbs up
+    buyer, seller = new_user("buyer"), new_user("seller")
+    rid = api.open(buyer, api.order(buyer, seller))["id"]
+    api.call(
+        "seller", seller, "POST", f"/v1/support-requests/{rid}/responses", {"type": "full_refund"}
+    )
+    api.call("buyer", buyer, "POST", f"/v1/support-requests/{rid}/feedback", {"thumbs": "up"})
+    rating = f"/v1/sellers/{seller}/support-rating"
+    deadline = time.monotonic() + 30
+    while (api.call("seller", seller, "GET", rating).get("csat") or {}).get("responses") != 1:
+        assert time.monotonic() < deadline, "the rating never counted the feedback"
+        time.sleep(0.2)
+    # When the seller opens the Customer Service tab
+    sign_in(page, server, "seller", seller)
+    expect(page.get_by_role("tab", name="Customer Service")).to_have_attribute(
+        "aria-selected", "true"
+    )
+    # Then the CSAT score is there
+    expect(page.locator("#csat")).to_contain_text("Customer satisfaction (CSAT): 100 %")
+    expect(page.locator("#csat")).to_contain_text("Thumbs up 1")
+
+
+def test_on_a_phone_the_sellers_answers_are_on_the_first_screen(
+    browser: Any, server: str, api: Api
+) -> None:
+    # Given a request with a long history waiting on the seller
+    buyer, seller = new_user("buyer"), new_user("seller")
+    rid = api.open(buyer, api.order(buyer, seller))["id"]
+    for n in range(8):
+        api.call(
+            "buyer", buyer, "POST", f"/v1/support-requests/{rid}/messages", {"body": f"Hello {n}"}
+        )
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        sign_in(page, server, "seller", seller)
+        # When the seller opens it on a 390 px phone
+        page.goto(f"{server}/app/requests/{rid}")
+        # Then the first answer is within the first screen, and nothing scrolls sideways
+        button = page.get_by_role("button", name="Full refund", exact=True)
+        box = button.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 844, box
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert api.state(rid)["status"] == "awaiting_seller"
+    finally:
+        context.close()

@@ -214,3 +214,30 @@ def test_queue_filters_mine_and_unassigned(page: Any, server: str, api: Api) -> 
     expect(page.get_by_role("link", name=re.compile(free_order))).to_be_visible()
     expect(page.get_by_role("link", name=re.compile(taken_order))).to_have_count(0)
     assert api.state(free)["assigned_to"] is None
+
+
+def test_auditor_lists_requests_with_filters_and_downloads_the_csv(
+    page: Any, server: str, api: Api
+) -> None:
+    # Given an escalated request and one waiting on its seller
+    _b, _s, escalated_order, escalated = disputed_case(api)
+    buyer, seller = new_user("buyer"), new_user("seller")
+    waiting_order = api.order(buyer, seller)
+    api.open(buyer, waiting_order)
+    api.wait_for_queue([escalated])
+    sign_in(page, server, "auditor", new_user("auditor"))
+    # When the auditor lists the requests waiting on support
+    page.get_by_role("link", name="Requests", exact=True).click()
+    filters = page.get_by_role("form", name="Filters")
+    filters.get_by_label("Waiting on").select_option("support")
+    filters.get_by_role("button", name="Show").click()
+    # Then the escalated one is listed and the waiting one is not
+    expect(page.get_by_role("link", name=re.compile(escalated_order))).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile(waiting_order))).to_have_count(0)
+    assert severe_violations(page) == []
+    # And the CSV of that list is the API's, with the escalated request in it
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV").click()
+    csv = download.value.path().read_text()
+    assert escalated in csv and escalated_order in csv
+    assert waiting_order not in csv

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -253,6 +254,17 @@ class ChaosSystem:
         if pid is not None:
             os.kill(pid, signal.SIGKILL)
         return pid
+
+    def gateway_listeners(self) -> set[int]:
+        """The pids listening on the gateway's port (issue 26: after a kill -9 of nginx, only the
+        fresh nginx supervisord started, never an orphaned worker of the killed one)."""
+        shown = subprocess.run(
+            ["ss", "-Hltnp", f"sport = :{self.config.ports['gateway']}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        return {int(pid) for pid in re.findall(r"pid=(\d+)", shown)}
 
     def restart(self, *names: str) -> None:
         self.supervisorctl("restart", *names)

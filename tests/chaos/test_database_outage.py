@@ -114,7 +114,7 @@ def test_a_consumer_waits_out_a_database_outage_and_applies_every_event_once(
         own_postgres.pg_stop()
         publisher = threading.Thread(target=publish, args=(range(21, 61),))
         publisher.start()
-        time.sleep(OUTAGE_S)
+        time.sleep(OUTAGE_S)  # not a wait: the outage lasts its length
         publisher.join(30)
         # then the consumer is still there, waiting (it neither stopped nor skipped)
         assert thread.is_alive() and failures == []

@@ -4,11 +4,12 @@ broker and a PostgreSQL cluster of its own — under a bounded load of clients r
 projection service, of the mail sender mid-round, of the upstream consumer and of the requests API
 while facts and commands flow; processes restarted while the broker is down; the broker stopped;
 PostgreSQL stopped. Drained, the invariants must hold (tests/chaos/invariants.py), and the figures
-go to a report: docs/reliability.md for the full run (`make chaos`).
+go to a report in var/chaos (`make chaos`; `make chaos-publish` puts it in docs/reliability.md).
 
 `CHAOS_PROFILE=short` (what `make test` runs: a few faults, a few minutes) or `full`; `CHAOS_SEED`
-fixes the random moments; `CHAOS_REPORT` names the report file (default: docs/reliability.md for
-`full`, var/chaos/reliability-short.md for `short`); `CHAOS_FAULTS` replaces the profile's list
+fixes the random moments (the seed is printed and written in the report); `CHAOS_REPORT` names the
+report file (default: var/chaos/reliability-<profile>.md; never the tracked docs: `make chaos-publish`
+copies a full run's report to docs/reliability.md with its seed); `CHAOS_FAULTS` replaces the profile's list
 (comma-separated, e.g. `kill ledger,postgres down`); `CHAOS_KEEP=1` leaves the PostgreSQL cluster
 and the run's logs and mail (var/chaos/run-*) to look at; CHAOS_KAFKA_PORT, CHAOS_KAFKA_CONTROLLER_PORT,
 CHAOS_PG_CLUSTER, CHAOS_PG_PORT, CHAOS_PORT_BASE place its own infrastructure (tests/chaos/system.py).
@@ -27,12 +28,13 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.chaos import report_notes
 from tests.chaos.invariants import Findings, check, drain
 from tests.chaos.load import Load
 from tests.chaos.system import REPO, ChaosConfig, ChaosSystem, FaultRecord
@@ -66,6 +68,7 @@ PROFILES = {
             "kill requests-api",
             "broker down, ledger restarted",
             "postgres down",
+            "kill gateway",
         ),
         gap_s=(2, 5),
     ),
@@ -88,6 +91,7 @@ PROFILES = {
             "kill relay",
             "kill requests-api",
             "kill notifications mid-round",
+            "kill gateway",
         ),
         gap_s=(4, 12),
     ),
@@ -100,6 +104,7 @@ PROGRAM = {
     "notifications": "notifications",
     "requests-upstream": "requests-upstream",
     "requests-api": "requests-api",
+    "gateway": "gateway",
 }
 
 
@@ -135,21 +140,25 @@ def inject(system: ChaosSystem, profile: Profile, fault: str) -> FaultRecord:
         record = system.record(fault, outage_s=profile.broker_outage_s)
         system.kafka_stop()
         restarted = [PROGRAM[n] for n in ("relay", "ledger", "ratings") if n in fault]
-        time.sleep(min(3.0, profile.broker_outage_s / 3))
+        time.sleep(min(3.0, profile.broker_outage_s / 3))  # not a wait: the outage lasts
         if restarted:
             system.restart(*restarted)  # started while the broker is down: they must wait for it
-        time.sleep(max(0.0, profile.broker_outage_s - (time.monotonic() - record.started)))
+        outage_left = max(0.0, profile.broker_outage_s - (time.monotonic() - record.started))
+        time.sleep(outage_left)  # not a wait: the outage lasts its length
         system.kafka_start()
         record.ended = time.monotonic()
     elif fault == "postgres down":
         record = system.record(fault, outage_s=profile.postgres_outage_s)
         system.pg_stop()
-        time.sleep(profile.postgres_outage_s)
+        time.sleep(profile.postgres_outage_s)  # not a wait: the outage lasts its length
         system.pg_start()
         record.ended = time.monotonic()
     else:  # pragma: no cover - a typo in a profile
         raise AssertionError(f"unknown fault {fault!r}")
     system.recovered(record)
+    if fault == "kill gateway":  # issue 26: the port answers from a fresh nginx, no orphan on it
+        record.notes["listeners"] = system.gateway_listeners()
+        assert record.notes["listeners"] == {system.service_pid("gateway")} != {record.notes["pid"]}
     return record
 
 
@@ -163,9 +172,23 @@ def advance_clock_and_kill_the_api(system: ChaosSystem, load: Load) -> FaultReco
         with contextlib.suppress(httpx.HTTPError):
             httpx.post(url, json={"advance": "P10D"}, headers=headers, timeout=120)
 
+    def now() -> datetime | None:
+        with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+            answer = httpx.get(url, headers=headers, timeout=10)
+            return datetime.fromisoformat(answer.json()["now"])
+        return None
+
+    before = now()
+    assert before is not None, "the requests API did not tell its clock before the advance"
     thread = threading.Thread(target=advance, daemon=True)
     thread.start()
-    time.sleep(0.3)
+    # the kill must land after the advance: poll the clock until it shows the 10 days moved
+    landed = system.wait_until(
+        lambda: (moved := now()) is not None and moved >= before + timedelta(days=10),
+        timeout_s=60,
+        poll_s=0.05,
+    )
+    assert landed is not None, "the clock advance (P10D) did not land within 60s"
     record = system.record("kill requests-api while timers fire")
     record.notes["pid"] = system.kill9("requests-api")
     record.ended = time.monotonic()
@@ -213,8 +236,9 @@ def write_report(
         "Figures of the fault-injection suite (`make chaos`, tests/chaos/; issue 18). The system runs",
         "as `make up` starts it (supervisord, deploy/up.sh) on a Kafka broker and a PostgreSQL cluster",
         "of its own; clients retry every command with its `Idempotency-Key`; faults come at random",
-        "moments and nothing is restarted by hand. Regenerate with `make chaos` (this file is",
-        "overwritten by the full profile).",
+        "moments and nothing is restarted by hand. `make chaos` writes this report to",
+        "var/chaos/reliability-full.md; `make chaos-publish` copies it here with its seed",
+        "(`CHAOS_SEED=<seed> make chaos` repeats the run's random moments).",
         "",
         f"- run: profile `{profile.name}`, seed {seed}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
         f"{os.cpu_count()} cores shared with other work",
@@ -269,6 +293,7 @@ def write_report(
         f"- `audit verify`: exit {findings.audit_verify}; `audit rebuild --compare`: exit "
         f"{findings.audit_rebuild}",
         "",
+        *report_notes.LINES,
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
@@ -286,13 +311,14 @@ def test_the_system_recovers_from_every_fault_alone_and_loses_or_doubles_nothing
     run_dir.mkdir(parents=True)
     for old in sorted((REPO / "var" / "chaos").glob("run-*"))[:-3]:  # the last three stay
         shutil.rmtree(old, ignore_errors=True)
+    # The report goes to var/ (never the tracked docs/): `make chaos-publish` copies a full run's
+    # report to docs/reliability.md with its seed (tests/chaos/publish.py).
     report = Path(
         os.environ.get("CHAOS_REPORT", "")
-        or (
-            REPO / "docs" / "reliability.md"
-            if profile.name == "full"
-            else REPO / "var" / "chaos" / "reliability-short.md"
-        )
+        or REPO / "var" / "chaos" / f"reliability-{profile.name}.md"
+    )
+    print(
+        f"chaos: profile {profile.name}, seed {seed} (CHAOS_SEED={seed} repeats it), report {report}"
     )
     system = ChaosSystem(ChaosConfig(run_dir))
     started = time.monotonic()
@@ -312,7 +338,7 @@ def test_the_system_recovers_from_every_fault_alone_and_loses_or_doubles_nothing
         load_started = time.monotonic()
         threads = load.start(profile.workers, profile.journeys, profile.pace_s)
         for fault in profile.faults:
-            time.sleep(chooser.uniform(*profile.gap_s))
+            time.sleep(chooser.uniform(*profile.gap_s))  # not a wait: load runs between faults
             inject(system, profile, fault)
         load.stop.set()  # the load spans the faults; the journeys under way finish
         for thread in threads:
@@ -332,8 +358,8 @@ def test_the_system_recovers_from_every_fault_alone_and_loses_or_doubles_nothing
     failed_faults: Callable[[], list[str]] = lambda: [  # noqa: E731
         f.name for f in system.faults if f.recovered is None
     ]
-    assert failed_faults() == [], f"never recovered: {failed_faults()} (see {report})"
-    assert findings.drain_s is not None, f"not drained (see {report})"
+    assert failed_faults() == [], f"never recovered: {failed_faults()} (seed {seed}, see {report})"
+    assert findings.drain_s is not None, f"not drained (seed {seed}, see {report})"
     assert findings.lost == 0
     assert findings.on_kafka == findings.stored_events
     assert findings.ledger_missing == 0 and findings.ledger_double == 0, findings.ledger_wrong

@@ -12,10 +12,14 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+
+from shared.auth import TokenCodec
+from tests.integration.real_processes import serve
 
 REPO = Path(__file__).resolve().parents[2]
 SERVER = REPO / ".venv" / "bin" / "seller-support"
@@ -187,3 +191,29 @@ def test_quickstart_steps_over_http(server: tuple[str, dict[str, str], Path]) ->
             http.get(f"/v1/support-requests/{rid}", headers=auth("buyer", "b2")).status_code == 404
         )
         assert http.get("/docs").status_code == 200
+
+
+def test_the_readmes_reset_gives_a_fresh_dev_world(tmp_path: Path) -> None:
+    """README: the admin's clock moves stay across restarts; its reset line starts a fresh world."""
+    reset = re.search(r"^(rm -rf var/[^#\n]*)", QUICKSTART.read_text(), flags=re.M)
+    assert reset, "README.md has no reset line"
+    admin = {"Authorization": f"Bearer {TokenCodec().encode(sub='ops', role='admin')}"}
+    # Given make run's data folder, named var as in the README, whose clock was moved 30 days on
+    server = serve(tmp_path)  # SUPPORT_DATA_DIR=<tmp>/var
+    server.start()
+    try:
+        moved = httpx.post(f"{server.base}/v1/admin/clock", json={"advance": "P30D"}, headers=admin)
+        assert moved.status_code == 200, moved.text
+        server.stop()
+        server.start()
+        resumed = httpx.get(f"{server.base}/v1/admin/clock", headers=admin).json()["now"]
+        assert datetime.fromisoformat(resumed) > datetime.now(UTC) + timedelta(days=29)  # it stays
+        server.stop()
+        # When the README's reset line runs where that folder is, and make run starts again
+        subprocess.run(["sh", "-c", reset.group(1)], cwd=tmp_path, check=True)
+        server.start()
+        # Then the clock is back at the real time
+        now = httpx.get(f"{server.base}/v1/admin/clock", headers=admin).json()["now"]
+        assert datetime.fromisoformat(now) < datetime.now(UTC) + timedelta(hours=1)
+    finally:
+        server.stop()

@@ -8,6 +8,7 @@ so tests never see each other's records.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -27,16 +28,20 @@ from sqlalchemy import text
 from services.requests.application import RequestsApplication, open_application
 from shared.clock import AdjustableClock
 from tests.conftest import START
+from tests.waiting import wait_for  # noqa: F401 - re-exported: the kafka tests import it from here
 
 REPO = Path(__file__).resolve().parents[2]
 KAFKA_START = REPO / "deploy" / "kafka" / "start.sh"
 KAFKA_STOP = REPO / "deploy" / "kafka" / "stop.sh"
 
 
-def start_broker() -> str:
+def start_broker(env: dict[str, str] | None = None) -> str:
+    """deploy/kafka/start.sh: the shared broker, or with `env` (KAFKA_PORT, KAFKA_CONTROLLER_PORT,
+    KAFKA_DATA_DIR) a broker of the caller's own."""
     result = subprocess.run(
         ["bash", str(KAFKA_START)],
         cwd=REPO,
+        env={**os.environ, **env} if env else None,
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -52,8 +57,13 @@ def start_broker() -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
-def stop_broker() -> None:
-    subprocess.run(["bash", str(KAFKA_STOP)], cwd=REPO, check=True, timeout=120)
+def stop_broker(env: dict[str, str]) -> None:
+    """deploy/kafka/stop.sh for a broker of the caller's own (`env` as for start_broker). There is
+    no way to stop the shared broker from a test: no test may (issue 31)."""
+    assert env.get("KAFKA_DATA_DIR"), "stop_broker stops only a broker of the test's own"
+    subprocess.run(
+        ["bash", str(KAFKA_STOP)], cwd=REPO, env={**os.environ, **env}, check=True, timeout=120
+    )
 
 
 @pytest.fixture(scope="session")
@@ -150,15 +160,6 @@ def committed_offsets(bootstrap: str, group: str) -> dict[Any, int]:
         return {tp: meta.offset for tp, meta in offsets.items()}
     finally:
         admin.close()
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 30.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what or predicate}")
 
 
 # --- PostgreSQL: a schema of its own per test ------------------------------------------------------

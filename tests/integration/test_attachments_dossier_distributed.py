@@ -145,7 +145,7 @@ def test_the_distributed_dossier_reads_the_ledger_over_its_public_http_api(world
             page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages
         ).split()
     )
-    assert "partial_refund -25.00 USD" in text
+    assert "Partial refund -25.00 USD" in text
     assert shot["sha256"] in text
 
     # And with the ledger service gone the dossier still comes, saying why the entries are missing
@@ -157,4 +157,4 @@ def test_the_distributed_dossier_reads_the_ledger_over_its_public_http_api(world
         ).split()
     )
     assert "the ledger could not be read" in text
-    assert "partial_refund -25.00 USD" not in text
+    assert "Partial refund -25.00 USD" not in text

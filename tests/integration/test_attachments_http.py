@@ -682,14 +682,15 @@ def test_the_case_dossier_is_one_pdf_with_order_timeline_messages_pictures_deadl
         shot["id"],
         shot["sha256"],
         receipt["id"],
-        "partial_refund_offered",
-        "offer_accepted",
+        "Partial refund offered",  # events in words (B11)
+        "Offer accepted",
+        "Amount: 10.00 USD",  # money in the currency, not minor units
         "9400-",  # the original shipment's tracking number
         "seller response: set by opened at Fri",
         "48 business hours",
         "(Saturday)",
         "(Sunday)",
-        "partial_refund -10.00 USD",
+        "Partial refund -10.00 USD",  # the ledger kind in words
     ):
         assert expected in flat, expected
     # and the photo is in it as a picture

@@ -102,3 +102,22 @@ def test_missing_sqlite_store_is_a_usage_error(tmp_path, monkeypatch, capsys) ->
     monkeypatch.setenv("SUPPORT_DATABASE_URL", f"sqlite:///{tmp_path}/nothing.db")
     assert main(["audit", "verify"]) == 2
     assert "no event store" in capsys.readouterr().err
+
+
+def test_r63_audit_verify_reports_a_remedy_record_that_history_does_not_give(
+    walked, app, capsys
+) -> None:
+    # given a store whose per-item remedy record agrees with history
+    from sqlalchemy import update
+
+    from services.requests.persistence import store
+
+    assert main(["audit", "verify", "--quiet"]) == 0
+    capsys.readouterr()
+    # when someone lowers what an item was refunded, outside any command
+    with app.engine.begin() as connection:
+        connection.execute(update(store.item_remedies).values(refunded=0))
+    # then `audit verify` names the item and fails
+    assert main(["audit", "verify", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "REMEDY item" in out and "history (700," in out

@@ -58,6 +58,9 @@ def test_bench_driver_writes_every_section(tmp_path: Path) -> None:
     assert _positive(attachments["upload"]["mb_per_s"]) and _positive(attachments["ratio"])
     assert _positive(attachments["raw_write"]["mb_per_s"])
     assert _positive(attachments["video"]["peak_rss_mb_during"])
+    memory = results["file_memory"]  # issue 26: peak RSS beside the same run's baseline
+    for key in ("downloads_webapp", "downloads_api", "uploads_zeros_png", "uploads_small_photo"):
+        assert _positive(memory[key]["peak_rss_mb"]), key
     search = results["search"]
     for name in ("support_queue", "seller_open_by_deadline", "q_search"):
         assert _positive(search[name]["system_ms"]["p50"]), name

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.waiting import wait_for
+
 REPO = Path(__file__).resolve().parents[2]
 WRAPPER = [sys.executable, str(REPO / "deploy" / "cpu_tier.py")]
 
@@ -34,10 +36,14 @@ def test_a_kill_9_of_the_service_ends_the_wrapper_with_137_so_supervisord_restar
     wrapper = subprocess.Popen([*WRAPPER, "10", "--", "sleep", "60"])
     try:
         service = child_of(wrapper.pid)
-        deadline = time.monotonic() + 10
-        while os.getsid(service) != service and time.monotonic() < deadline:
-            time.sleep(0.05)  # the child is still on its way to exec
-        time.sleep(0.3)
+        # the child is on its way to exec: wait until it leads its own session at nice 10
+        wait_for(
+            lambda: (
+                os.getsid(service) == service and os.getpriority(os.PRIO_PROCESS, service) == 10
+            ),
+            10,
+            "the wrapped service to lead a session of its own at nice 10",
+        )
         # the service leads a session of its own, at nice 10
         assert os.getsid(service) == service != os.getsid(wrapper.pid)
         assert os.getpriority(os.PRIO_PROCESS, service) == 10

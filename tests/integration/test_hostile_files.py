@@ -151,3 +151,17 @@ def test_class9_an_undecodable_image_is_422_without_the_servers_temporary_path(
     spool = str(api.client.app.state.attachments.spool_dir)
     assert spool not in problem["detail"] and "attachments-incoming" not in problem["detail"]
     assert "/" not in problem["detail"], problem["detail"]
+
+
+def test_class9_openapi_lists_every_media_type_a_file_is_served_as(api: Api) -> None:
+    document = api.client.get("/openapi.json").json()
+    served = document["paths"]["/v1/attachments/{attachment_id}"]["get"]["responses"]["200"]
+    # HEIC is stored as JPEG; octet-stream is no type a file is ever served as
+    assert set(served["content"]) == {
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "application/pdf",
+        "video/mp4",
+        "video/quicktime",
+    }

@@ -28,6 +28,8 @@ ENDPOINTS: list[tuple[str, str, str, Any, set[str], set[int]]] = [
     ("get", "GET", "/v1/support-requests/{id}", None, READERS, {200}),
     ("history", "GET", "/v1/support-requests/{id}/history", None, READERS, {200}),
     ("order", "GET", "/v1/orders/{order}/support-request", None, READERS, {200}),
+    ("orders", "GET", "/v1/orders", None, READERS, {200}),  # R64
+    ("order-view", "GET", "/v1/orders/{order}", None, READERS, {200}),  # R64
     (
         "respond",
         "POST",

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.integration.real_processes import Server, serve
+from tests.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,6 @@ def test_class4_server_still_serves_after_malformed_requests(server: Server) -> 
 def test_class4_the_h11_protocol_class_answers_malformed_http_as_problem_json_too() -> None:
     # given uvicorn serving an app with the h11 variant (for installs without httptools)
     import threading
-    import time
 
     import uvicorn
     from fastapi import FastAPI
@@ -90,8 +90,7 @@ def test_class4_the_h11_protocol_class_answers_malformed_http_as_problem_json_to
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
     try:
-        while not running.started:
-            time.sleep(0.05)
+        wait_for(lambda: running.started, 30, "uvicorn (h11 protocol) to start serving")
         server = Server([], {}, None, port)  # type: ignore[arg-type] - only the port is used
         # when a request with `Content-Length: abc` arrives
         status_line, headers, body = _raw(

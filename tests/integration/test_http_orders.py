@@ -4,6 +4,7 @@ the embedded app (SQLite and PostgreSQL; module-scoped app per backend, see conf
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from tests.integration.conftest_http import Api, assert_problem
 
@@ -93,6 +94,8 @@ def test_r64_the_order_says_per_item_what_was_refunded_and_why_not(api: Api) -> 
         "open_request_id": None,
         "can_open_request": True,
         "why_not": None,
+        "listing_url": None,
+        "video_receipt": None,
     }
     assert second_item["open_request_id"] == second["id"]
     assert second_item["can_open_request"] is False
@@ -182,3 +185,73 @@ def test_r64_orders_are_listed_newest_first_by_role_with_cursors(api: Api) -> No
     assert_problem(foreign, 422, detail_contains="cursor")
     assert_problem(api.call("buyer", "GET", "/v1/orders?cursor=@@", sub=buyer), 422)
     assert api.call("platform", "GET", "/v1/orders", sub="p").status_code == 403
+
+
+def test_r64_the_listing_and_video_receipt_are_shown_to_the_seller_and_support(api: Api) -> None:
+    # given an order whose item came with its listing and the show's video-receipt moment
+    tag = uuid.uuid4().hex[:8]
+    order = {
+        "type": "order_placed",
+        "order_id": f"vo-{tag}",
+        "buyer_id": f"vb-{tag}",
+        "seller_id": f"vs-{tag}",
+        "currency": "USD",
+        "placed_at": "2026-12-01T10:00:00-05:00",
+        "marketplace": "US",
+        "items": [
+            {
+                "item_id": "i1",
+                "title": "Card",
+                "category": "trading_cards",
+                "price": 100,
+                "seller_payout": 90,
+                "buyer_shipping_paid": 0,
+                "processing_fee": 5,
+                "listing_url": "https://marketplace.example/listings/i1",
+                "video_receipt_url": "https://marketplace.example/shows/42#t=1834",
+                "video_receipt_at": "2026-12-01T10:00:34-05:00",
+            }
+        ],
+    }
+    api.fact(order)
+    # when the seller, support and the buyer read the order
+    (seen_by_seller,) = _order(api, order, "seller")["items"]
+    (seen_by_support,) = _order(api, order, "support", "agent-1")["items"]
+    (seen_by_buyer,) = _order(api, order)["items"]
+    # then the seller and support see them, the buyer does not
+    assert seen_by_seller["listing_url"] == "https://marketplace.example/listings/i1"
+    assert seen_by_seller["video_receipt"]["url"] == "https://marketplace.example/shows/42#t=1834"
+    moment = datetime.fromisoformat(seen_by_seller["video_receipt"]["at"])
+    assert moment == datetime(2026, 12, 1, 15, 0, 34, tzinfo=UTC)
+    assert seen_by_support == seen_by_seller
+    assert (seen_by_buyer["listing_url"], seen_by_buyer["video_receipt"]) == (None, None)
+    # and a request still opens on the item; the same order sent again is no contradiction
+    api.fact(order)
+    opened = api.open_request(order)
+    assert opened["item_ids"] == ["i1"]
+
+
+def test_r64_a_listing_url_that_is_not_https_is_refused_at_the_door(api: Api) -> None:
+    tag = uuid.uuid4().hex[:8]
+    fact = {
+        "type": "order_placed",
+        "order_id": f"bad-{tag}",
+        "buyer_id": "b",
+        "seller_id": "s",
+        "currency": "USD",
+        "placed_at": "2026-12-01T10:00:00-05:00",
+        "items": [
+            {
+                "item_id": "i1",
+                "title": "Card",
+                "category": "c",
+                "price": 1,
+                "seller_payout": 1,
+                "buyer_shipping_paid": 0,
+                "processing_fee": 0,
+                "listing_url": "javascript:alert(1)",
+            }
+        ],
+    }
+    response = api.call("platform", "POST", "/v1/upstream/events", fact, sub="orders")
+    assert_problem(response, 422, detail_contains="listing_url")

@@ -9,7 +9,6 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -239,12 +238,14 @@ def ledger_pair(pg_url_2: str) -> Iterator[tuple[LedgerApplication, LedgerApplic
 def test_two_ledger_consumers_in_one_group_split_the_partitions_and_match_a_single_consumer(
     kafka_bootstrap: str,
     topics: Any,
-    tmp_path: Path,
+    database_url: str,
+    fresh_database_url: Any,
     ledger_pair: tuple[LedgerApplication, LedgerApplication],
 ) -> None:
+    # the requests app and the single-consumer reference on SQLite or PostgreSQL (database_url)
     clock = AdjustableClock(START.astimezone(UTC), frozen=True)
-    app = open_application(f"sqlite:///{tmp_path}/requests.db", clock)
-    single = open_ledger_at(f"sqlite:///{tmp_path}/single.db")
+    app = open_application(database_url, clock)
+    single = open_ledger_at(fresh_database_url("single"))
     try:
         topic = topics("requests", partitions=4)
         group = unique("ledger")

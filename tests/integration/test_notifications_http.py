@@ -6,7 +6,6 @@ notifications application on `app.state.notifications` (R50, R51, R54, privacy).
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +31,7 @@ from tests.integration.notifications_harness import (
     settings_for,
     smtp_server,  # noqa: F401 - a fixture
 )
+from tests.waiting import wait_for
 
 
 class System:
@@ -256,8 +256,7 @@ def test_live_stream_sends_the_callers_new_notifications(
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        while not server.started:
-            time.sleep(0.02)
+        wait_for(lambda: server.started, 30, "uvicorn to start serving the event stream")
         app.state.notifications = notifications
         system = System(None, app, notifications)
         buyer, seller = unique("buyer"), unique("seller")

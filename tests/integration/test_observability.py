@@ -54,6 +54,22 @@ class LogLines:
     def matching(self, **fields: Any) -> list[dict[str, Any]]:
         return [e for e in self.entries() if all(e.get(k) == v for k, v in fields.items())]
 
+    def applied(self, event_id: str, **fields: Any) -> list[dict[str, Any]]:
+        """The projections' `events applied` batch lines (issue 30: one per batch) that name
+        `event_id`, each with that event's own `trace_id` from the line's `trace_ids`."""
+        found = []
+        for line in self.matching(event="events applied", **fields):
+            if event_id in line["event_ids"]:
+                index = line["event_ids"].index(event_id)
+                found.append(
+                    {
+                        **line,
+                        "trace_id": line["trace_ids"][index],
+                        "event_type": line["event_types"][index],
+                    }
+                )
+        return found
+
 
 @pytest.fixture
 def log_lines() -> Iterator[LogLines]:
@@ -147,37 +163,24 @@ def test_a_request_flow_moves_the_metrics_and_its_trace_reaches_the_projection_l
     assert http_line["status"] == 201
     assert http_line["level"] == "info" and http_line["ts"]
 
-    # the projection pump applies the "opened" event with the command's trace id in its log line
+    # the projection pump applies the "opened" event; its batch's log line names it with the
+    # command's trace id
     opened_event = f"{request_id}:1"
     lines = eventually(
-        lambda: [
-            line
-            for line in log_lines.matching(event="event applied", event_id=opened_event)
-            if line.get("projection") == "ledger"
-        ],
+        lambda: log_lines.applied(opened_event, projection="ledger"),
         what="the ledger's log line for the opened event",
     )
     assert lines[0]["trace_id"] == trace_id
-    assert lines[0]["traceparent"].startswith(f"00-{trace_id}-")
     assert lines[0]["event_type"] == "opened"
-    every_projection = {
-        line["projection"]
-        for line in log_lines.matching(event="event applied", event_id=opened_event)
-    }
+    every_projection = {line["projection"] for line in log_lines.applied(opened_event)}
     eventually(
         lambda: (
-            {
-                line["projection"]
-                for line in log_lines.matching(event="event applied", event_id=opened_event)
-            }
+            {line["projection"] for line in log_lines.applied(opened_event)}
             >= {"ledger", "ratings", "notifications"}
         ),
         what=f"every projection to apply the opened event (so far {every_projection})",
     )
-    assert all(
-        line["trace_id"] == trace_id
-        for line in log_lines.matching(event="event applied", event_id=opened_event)
-    )
+    assert all(line["trace_id"] == trace_id for line in log_lines.applied(opened_event))
 
     # timers: the seller's response deadline passes on the business clock; the timer loop fires it
     state = api.as_party({**opened.json()}, "support", "GET").json()
@@ -352,14 +355,11 @@ def test_trace_crosses_kafka_and_the_consumer_metrics_move(
             producer.close()
 
             line = eventually(
-                lambda: log_lines.matching(
-                    event="event applied", event_id=event_id, projection="ledger"
-                ),
+                lambda: log_lines.applied(event_id, projection="ledger"),
                 timeout_s=60,
                 what="the ledger consumer's log line for the opened event",
             )[0]
             assert line["trace_id"] == trace_id
-            assert line["traceparent"].startswith(f"00-{trace_id}-")
             assert line["kafka_topic"] == topic
             assert line["consumer_group"] == group
 

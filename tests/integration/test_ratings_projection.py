@@ -296,10 +296,13 @@ def test_idempotent_every_message_applied_twice_changes_nothing(app, ratings, cl
     assert pump(app, ratings) == 0
 
 
-def test_rebuild_from_history_gives_the_same_rating(app, ratings, clock, tmp_path) -> None:
+def test_rebuild_from_history_gives_the_same_rating(
+    app, ratings, clock, fresh_database_url
+) -> None:
     seller = _history(app, ratings, clock)
     pump(app, ratings)
-    rebuilt = open_ratings_at(f"sqlite:///{tmp_path}/rebuilt.db", clock)
+    # rebuilt into an empty database on the same backend (SQLite, PostgreSQL)
+    rebuilt = open_ratings_at(fresh_database_url("rebuilt"), clock)
     try:
         pump(app, rebuilt)
         assert rebuilt.rating(seller.id) == ratings.rating(seller.id)

@@ -36,3 +36,35 @@ def test_a_deadline_with_no_day_off_in_between_says_so() -> None:
 def test_text_outside_latin_1_is_shown_in_its_closest_form() -> None:
     assert latin("Receipt \u2014 \u201cok\u201d \u2019s \u20ac5") == 'Receipt - "ok" \'s EUR 5'
     assert latin("\u65e5\u672c") == "??"
+
+
+def test_b11_an_events_data_reads_as_words_money_in_the_currency_no_raw_dicts() -> None:
+    from services.requests.attachments.dossier_text import details, uploaders
+
+    data = {
+        "amount": 3000,
+        "consumable": False,
+        "routed_to_support": None,
+        "evidence": [],
+        "offer_answer_due": "2027-01-07T15:00:00+00:00",
+        "items": [{"item_id": "i1", "title": "Holo card", "price": 2500}],
+        "auto_claim": {"insured": 5000, "eligible": True},
+    }
+    lines = details(data, "USD", NEW_YORK)
+    assert "Amount: 30.00 USD" in lines
+    assert "Offer answer due: Thu 2027-01-07 10:00 EST" in lines
+    assert "Items: Holo card" in lines
+    assert "Auto claim: Insured: 50.00 USD; Eligible: yes" in lines
+    text = " ".join(lines)
+    assert "False" not in text and "None" not in text and "{" not in text and "3000" not in text
+    # who uploaded each file: the first step that referenced it
+    photo = "att_" + "ab" * 16
+    history = [
+        {
+            "type": "opened",
+            "actor": "buyer:b-1",
+            "data": {"photos": [photo + "#sha256=" + "c" * 64]},
+        },
+        {"type": "message_posted", "actor": "seller:s-1", "data": {"attachments": [photo]}},
+    ]
+    assert uploaders(history) == {photo: ("buyer:b-1", "opened")}

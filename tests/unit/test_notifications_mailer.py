@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import smtplib
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from services.notifications.mailer import build_message, is_permanent, wire_bytes
+from services.notifications.mailer import build_message, is_permanent, message_bytes, wire_bytes
 
 ROW = {
     "notification_id": "6f1c0b8e-0000-5000-8000-000000000001",
@@ -65,3 +68,53 @@ def test_an_ascii_subject_is_sent_as_it_is():
 )
 def test_5xx_refusals_are_permanent_but_554_and_lost_connections(error, permanent):
     assert is_permanent(error) is permanent
+
+
+_ASCII_LINE = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=90)
+_ANY_TEXT = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=300
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    subject=st.one_of(_ASCII_LINE, _ANY_TEXT),
+    body=st.one_of(
+        _ANY_TEXT,
+        st.lists(st.sampled_from(["Hello", "é €", "\n", "\r\n", "\r", "x" * 500]), max_size=8).map(
+            "".join
+        ),
+        st.just("y" * 1200),
+    ),
+    to=st.one_of(_ASCII_LINE, st.just("s-1@users.seller-support.invalid")),
+    extra=st.dictionaries(
+        st.sampled_from(["X-Seller-Support-Kind", "Content-Language", "X-Seller-Support-Request"]),
+        st.one_of(_ASCII_LINE, _ANY_TEXT),
+        max_size=3,
+    ),
+)
+def test_the_directly_written_e_mail_is_byte_for_byte_the_librarys(
+    subject: str, body: str, to: str, extra: dict[str, str]
+) -> None:
+    # given any row (short or long, ASCII or not, any line ends) and one instant
+    row = {**ROW, "subject": subject, "body": body, "to_address": to, "headers": extra}
+    at = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
+    sender = "Seller Support <no-reply@seller-support.invalid>"
+    # when the mailer writes its wire bytes, then they are the email package's, byte for byte
+    assert message_bytes(row, sender, at) == wire_bytes(build_message(row, sender, at))
+
+
+def test_a_usual_e_mail_is_written_without_the_email_package(monkeypatch) -> None:
+    # given a usual row (short ASCII headers, a UTF-8 body of short lines)
+    import services.notifications.mailer as mailer
+
+    row = {**ROW, "subject": "New support request for order o-1"}
+    at = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
+    expected = wire_bytes(build_message(row, "no-reply@seller-support.invalid", at))
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the email package was used")
+
+    monkeypatch.setattr(mailer, "build_message", refuse)
+    # when its wire bytes are written, then the direct path wrote them, equal to the library's
+    assert message_bytes(row, "no-reply@seller-support.invalid", at) == expected

@@ -101,6 +101,8 @@ def test_b14_every_code_the_pages_put_into_words_has_its_dutch() -> None:
         i18n_pages.WINDOW_WORDS,
         i18n_pages.EFFECT_WORDS,
         i18n_pages.RATING_REASON_WORDS,
+        i18n_pages.STANDING_WORDS,
+        i18n_pages.STANDING_STATE_WORDS,
     )
     missing = sorted(t for table in tables for t in table.values() if t not in i18n.NL)
     assert missing == []
@@ -120,3 +122,23 @@ def test_b13_one_zone_format_in_both_languages() -> None:
     assert i18n.Translator("en").when(moment, new_york).endswith("10:00 EST")
     assert i18n.Translator("nl").when(moment, new_york).endswith("10:00 EST")
     assert i18n.Translator("nl").when(moment, ZoneInfo("Europe/Amsterdam")).endswith("16:00 CET")
+
+
+def test_a_standing_figures_api_link_opens_the_apps_list_with_only_the_lists_filters() -> None:
+    from services.webapp.pages.request_list import app_link
+
+    link = app_link("/v1/support-requests?seller_id=s-1&responded_in_time=false&evil=1")
+    assert link == "/list?seller_id=s-1&responded_in_time=false"
+
+
+def test_b14_every_holiday_a_deadline_can_skip_has_its_dutch_name() -> None:
+    import holidays
+
+    years = range(2026, 2031)
+    names = {
+        str(n)
+        for country in ("US", "NL")
+        for n in holidays.country_holidays(country, years=years, language="en_US").values()
+    }
+    assert "Thanksgiving Day" in names and "King's Day" in names  # English, for both countries
+    assert sorted(n for n in names if n not in i18n.NL) == []

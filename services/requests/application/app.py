@@ -10,6 +10,7 @@ from services.requests.application.core import SideTablesFactory
 from services.requests.application.orders import Orders
 from services.requests.application.programme import Programme
 from services.requests.application.queries import Queries
+from services.requests.application.remedy_fold import fold_remedies
 from services.requests.application.timers import Timers
 from services.requests.application.upstream import FactHandler, UpstreamFacts
 from services.requests.domain.programme import ProgrammeRules
@@ -42,11 +43,19 @@ def open_application(
     database_url: str, clock: Clock, programme_rules: ProgrammeRules | None = None
 ) -> RequestsApplication:
     """The requests application on SQLite (`sqlite:///path`) or PostgreSQL (`postgresql+psycopg://…`).
-    `programme_rules`: the seller programme's rollout (R66; default: complete)."""
-    app = RequestsApplication(
+    `programme_rules`: the seller programme's rollout (R66; default: complete).
+
+    A store upgraded to R63 has its stored histories folded into the per-item remedy record before
+    the first command (once per store; remedy_fold.py)."""
+    application = RequestsApplication(
         clock,
         env={"PERSISTENCE_MODULE": EVENT_STORE, "SQLALCHEMY_URL": database_url},
     )
     if programme_rules is not None:
-        app.programme_rules = programme_rules
-    return app
+        application.programme_rules = programme_rules
+    try:
+        fold_remedies(application, clock.now())
+    except BaseException:
+        application.close()
+        raise
+    return application

@@ -94,6 +94,14 @@ RESPONSE_COMMANDS: dict[ResponseType, Callable[[SupportRequest, Responding], Any
 }
 
 
+_ITEM_FIELDS = frozenset(OrderItem.__dataclass_fields__)
+
+
+def _order_item(row: dict[str, Any]) -> OrderItem:
+    """The request's view of an order item: its R37 figures (not the listing links, R64)."""
+    return OrderItem(**{k: v for k, v in row.items() if k in _ITEM_FIELDS})
+
+
 class Commands(RequestsCore):
     def open_request(
         self,
@@ -124,7 +132,7 @@ class Commands(RequestsCore):
                     raise UnknownItems(f"not items of order {order_id}: {', '.join(unknown)}")
                 # R63: an item refunded in full has nothing left to ask for.
                 check_items_refundable(
-                    [OrderItem(**by_id[i]) for i in item_ids if i in by_id],
+                    [_order_item(by_id[i]) for i in item_ids if i in by_id],
                     tables.item_records(session, order_id, item_ids),
                 )
                 request = SupportRequest.open(
@@ -135,7 +143,7 @@ class Commands(RequestsCore):
                     seller_id=order["seller_id"],
                     marketplace=order["marketplace"],
                     currency=order["currency"],
-                    items=[OrderItem(**by_id[i]) for i in item_ids],
+                    items=[_order_item(by_id[i]) for i in item_ids],
                     reason=reason,
                     description=description,
                     photos=photos,

@@ -10,7 +10,7 @@ app.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +30,7 @@ from services.requests.application.errors import (
 from services.requests.application.ports import SideTables
 from services.requests.domain import SupportRequest
 from services.requests.domain.programme import ProgrammeRules, Rollout
-from services.requests.domain.remedy import records_for
+from services.requests.domain.remedy import ItemRecord, records_for
 from services.requests.persistence import programme_store
 from services.requests.persistence.receipts import KeyClaim, claim_key, record_answer
 from services.requests.persistence.side_tables import SqlSideTables
@@ -176,12 +176,13 @@ class RequestsCore(Application):
 
     def _read_order_record(self, session: Any, request: SupportRequest) -> None:
         """Give an open request what its order has left to refund on its items (R63), read in the
-        command's transaction; a closed request refunds nothing more, so it needs no read."""
+        command's transaction when a refunding step first asks (most commands refund nothing and
+        read nothing); a closed request refunds nothing more."""
         if request.is_closed:
             request.order_record = None
             return
-        request.order_record = self.side_tables.item_records(
-            session, request.order_id, request.item_ids
+        request.order_record = _RecordsOnDemand(
+            lambda: self.side_tables.item_records(session, request.order_id, request.item_ids)
         )
 
     def _record_remedies(self, session: Any, request: SupportRequest) -> None:
@@ -245,6 +246,28 @@ class RequestsCore(Application):
     def order(self, order_id: str) -> dict[str, Any] | None:
         with self.side_tables.transaction(commit=False) as session:
             return self._order_row(session, order_id)
+
+
+class _RecordsOnDemand(Mapping[str, ItemRecord]):
+    """The item records of a request, read on first use (in the command's transaction)."""
+
+    def __init__(self, load: Callable[[], dict[str, ItemRecord]]) -> None:
+        self._load = load
+        self._records: dict[str, ItemRecord] | None = None
+
+    def _all(self) -> dict[str, ItemRecord]:
+        if self._records is None:
+            self._records = self._load()
+        return self._records
+
+    def __getitem__(self, item_id: str) -> ItemRecord:
+        return self._all()[item_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 # (policy version, ((kind, due at), ...) sorted): what the deadlines side table holds for a request.

@@ -33,7 +33,7 @@ class Orders(RequestsCore):
             if order is None or not _may_see(order, actor):
                 raise OrderNotFound(f"no order {order_id}")
             details = self.side_tables.order_details(session, [order_id])[order_id]
-        return _view(order, details)
+        return _view(order, details, actor)
 
     def list_orders(
         self, actor: Actor, *, cursor: str | None = None, limit: int = DEFAULT_PAGE
@@ -60,7 +60,7 @@ class Orders(RequestsCore):
             last = page[-1]
             next_cursor = encode_cursor(scope, last["placed_at"], last["order_id"])
         return {
-            "items": [_view(row, details[row["order_id"]]) for row in page],
+            "items": [_view(row, details[row["order_id"]], actor) for row in page],
             "next_cursor": next_cursor,
         }
 
@@ -79,17 +79,20 @@ def _scope(actor: Actor) -> str:
     return "all" if actor.role in ("support", "auditor") else f"{actor.role}:{actor.id}"
 
 
-def _view(order: dict[str, Any], details: OrderDetails) -> dict[str, Any]:
+def _view(order: dict[str, Any], details: OrderDetails, actor: Actor) -> dict[str, Any]:
     cancelled = False  # R65's cancellation: not built yet (docs/decisions.md, issue 25)
     items = [
-        asdict(
-            item_standing(
-                _item(raw),
-                details.records.get(raw["item_id"]),
-                details.locks.get(raw["item_id"]),
-                cancelled=cancelled,
-            )
-        )
+        {
+            **asdict(
+                item_standing(
+                    _item(raw),
+                    details.records.get(raw["item_id"]),
+                    details.locks.get(raw["item_id"]),
+                    cancelled=cancelled,
+                )
+            ),
+            **_evidence(raw, actor),
+        }
         for raw in order["items"]
     ]
     shipment = None
@@ -122,6 +125,17 @@ def _view(order: dict[str, Any], details: OrderDetails) -> dict[str, Any]:
 
 
 _ITEM_FIELDS = set(OrderItem.__dataclass_fields__)
+
+
+def _evidence(raw: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """R64: the listing and the show's video-receipt moment, from `order_placed` when it sent
+    them, shown to the seller, support and auditors (to compare a not-as-described claim)."""
+    if actor.role == "buyer":
+        return {"listing_url": None, "video_receipt": None}
+    receipt = None
+    if raw.get("video_receipt_url"):
+        receipt = {"url": raw["video_receipt_url"], "at": raw.get("video_receipt_at")}
+    return {"listing_url": raw.get("listing_url"), "video_receipt": receipt}
 
 
 def _item(raw: dict[str, Any]) -> OrderItem:

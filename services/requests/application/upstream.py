@@ -25,6 +25,7 @@ from services.requests.application.errors import (
 )
 from services.requests.application.programme import Programme
 from services.requests.domain import SupportRequest
+from services.requests.domain.delivery import check_delivery_time
 from services.requests.persistence.receipts import KeyClaim, claim_key, record_fact_answer
 from shared.contracts.upstream import (
     FraudSuspected,
@@ -119,7 +120,8 @@ class UpstreamFacts(RequestsCore):
             # by placed_at (R64)
             "placed_at": fact.placed_at.astimezone(UTC),
             "fraud_suspected": fact.fraud_suspected,
-            "items": [item.model_dump() for item in fact.items],
+            # the optional R64 fields only when sent: an order recorded before them compares equal
+            "items": [item.model_dump(mode="json", exclude_none=True) for item in fact.items],
         }
         with self._fact_transaction(claim=claim) as tx:
             session = tx.session
@@ -150,8 +152,17 @@ class UpstreamFacts(RequestsCore):
         return self._update_order(fact.order_id, "shipment", shipment, once=True, claim=claim)
 
     def record_order_delivered(self, fact: OrderDelivered, claim: KeyClaim | None = None) -> bool:
+        def check(order: Mapping[str, Any]) -> None:  # not before placed or shipped (issue 26)
+            shipped = (order.get("shipment") or {}).get("shipped_at")
+            check_delivery_time(
+                fact.order_id,
+                placed_at=_aware(order["placed_at"]),
+                shipped_at=None if shipped is None else datetime.fromisoformat(shipped),
+                delivered_at=fact.delivered_at,
+            )
+
         return self._update_order(
-            fact.order_id, "delivered_at", fact.delivered_at, once=True, claim=claim
+            fact.order_id, "delivered_at", fact.delivered_at, once=True, claim=claim, check=check
         )
 
     def flag_fraud(self, fact: FraudSuspected, claim: KeyClaim | None = None) -> bool:
@@ -164,13 +175,17 @@ class UpstreamFacts(RequestsCore):
         value: Any,
         once: bool = False,
         claim: KeyClaim | None = None,
+        check: Callable[[Mapping[str, Any]], None] | None = None,
     ) -> bool:
-        """`once`: the column is a fact recorded once (issue 18): another value contradicts it."""
+        """`once`: the column is a fact recorded once (issue 18): another value contradicts it.
+        `check(order row)`: raises when the value cannot be true of this order."""
         with self._fact_transaction(claim=claim) as tx:
             session = tx.session
             existing = self._order_row(session, order_id)
             if existing is None:
                 raise OrderNotFound(f"no order {order_id}")
+            if check is not None:
+                check(existing)
             current = existing[column]
             if isinstance(current, datetime):
                 current = _aware(current)

@@ -42,7 +42,6 @@ from services.requests.attachments.domain import (
     recorded_reference,
 )
 from services.requests.attachments.images import DecodeGate, clean_image
-from services.requests.attachments.pdf_check import EncryptedPdf, UnreadablePdf, inspect_pdf
 from services.requests.attachments.storage import (
     ATTACHMENTS_STORE,
     BlobStore,
@@ -124,9 +123,6 @@ class Attachments:
         self.decode_gate = DecodeGate(parallel_decodes)
         self.spool_dir = spool_dir
         ensure_schema(engine, ATTACHMENTS_STORE)
-        import pillow_heif  # a plug-in that registers itself: opened here, not at import time
-
-        pillow_heif.register_heif_opener()
 
     # --- upload ----------------------------------------------------------------------------------
 
@@ -421,7 +417,10 @@ def _facts(stored: Stored) -> AttachmentFacts:
 
 def _check_pdf(path: Path) -> None:
     """Every object the document holds is walked (services/requests/attachments/pdf_check.py):
-    no active content, no embedded file, every page's content parses, not encrypted."""
+    no active content, no embedded file, every page's content parses, not encrypted. pikepdf is
+    imported with the first PDF checked (issue 30), not with the service."""
+    from services.requests.attachments.pdf_check import EncryptedPdf, UnreadablePdf, inspect_pdf
+
     try:
         findings = inspect_pdf(path)
     except EncryptedPdf:

@@ -27,13 +27,24 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import holidays
-from fpdf import FPDF
 
+from services.requests.attachments.dossier_text import (
+    LEDGER_KINDS,
+    actor_words,
+    details,
+    local,
+    money,
+    uploaders,
+    words,
+)
 from shared.business_time import calendar_for
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 # (seller_id, request_id, role, subject, bearer token) -> the request's ledger entries
 LedgerEntries = Callable[[str, str, str, str, str], list[dict[str, Any]]]
@@ -96,14 +107,6 @@ def latin(text: Any) -> str:
         value = value.replace(wide, narrow)
     value = unicodedata.normalize("NFKC", value)
     return value.encode("latin-1", "replace").decode("latin-1")
-
-
-def local(moment: Any, zone: ZoneInfo) -> str:
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    if not isinstance(moment, datetime):
-        return "-"
-    return moment.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z")
 
 
 def deadline_explanations(history: list[dict[str, Any]], marketplace: str) -> list[str]:
@@ -182,16 +185,24 @@ def find_typeface(directory: Path = DEJAVU_DIR) -> Typeface:
     return CORE_FONT
 
 
-class _Pdf(FPDF):
-    def __init__(self, typeface: Typeface) -> None:
-        super().__init__(format="A4")
-        self.typeface = typeface
-        typeface.register(self)
+@cache
+def _pdf_class() -> type[FPDF]:
+    """fpdf2 is imported on the first dossier, not with the service (issue 30: ~60 MB of memory
+    and ~1 s of start-up for a document most processes never render)."""
+    from fpdf import FPDF
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(self.typeface.family, size=7)
-        self.cell(0, 6, f"Seller Support case dossier - page {self.page_no()}", align="C")
+    class _Pdf(FPDF):
+        def __init__(self, typeface: Typeface) -> None:
+            super().__init__(format="A4")
+            self.typeface = typeface
+            typeface.register(self)
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font(self.typeface.family, size=7)
+            self.cell(0, 6, f"Seller Support case dossier - page {self.page_no()}", align="C")
+
+    return _Pdf
 
 
 def render(data: DossierData, typeface: Typeface | None = None) -> bytes:
@@ -201,7 +212,7 @@ def render(data: DossierData, typeface: Typeface | None = None) -> bytes:
     face = typeface or find_typeface()
     settable = face.text  # the text as this typeface can set it (Unicode, or Latin-1)
     family = face.family
-    pdf = _Pdf(face)
+    pdf = _pdf_class()(face)
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.set_title(settable(f"Case dossier {request['id']}"))
     pdf.add_page()
@@ -210,20 +221,37 @@ def render(data: DossierData, typeface: Typeface | None = None) -> bytes:
     def heading(text: str) -> None:
         pdf.ln(2)
         pdf.set_font(family, "B", 12)
-        pdf.multi_cell(width, 7, settable(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, 7, settable(text), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(family, size=9)
 
     def line(text: str) -> None:
-        pdf.multi_cell(width, 5, settable(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, 5, settable(text), align="L", new_x="LMARGIN", new_y="NEXT")
+
+    def indented(text: str) -> None:
+        pdf.set_x(pdf.l_margin + 6)
+        pdf.multi_cell(width - 6, 4.5, settable(text), align="L", new_x="LMARGIN", new_y="NEXT")
+
+    currency = str(order_currency(data) or "USD")
+    uploaded_by = uploaders(data.history)
 
     pdf.set_font(family, "B", 16)
-    pdf.multi_cell(width, 9, settable(f"Case dossier: support request {request['id']}"))
+    # Left-aligned and back at the margin: fpdf2 justifies by default and leaves x at the right
+    # edge, which spread the title into gaps and pushed the next block off the page (B11).
+    pdf.multi_cell(
+        width,
+        9,
+        settable(f"Case dossier: support request {request['id']}"),
+        align="L",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.set_font(family, size=9)
     line(
-        f"Status {request['status']}; resolution {request['resolution'] or '-'}; reason "
-        f"{request['reason']}; policy {request.get('policy_version') or '-'}; escalated "
-        f"{'yes' if request['escalated'] else 'no'}. Times in {zone.key} ({marketplace} marketplace)."
+        f"Status: {words(request['status'])}; resolution: {words(request['resolution'])}; "
+        f"reason: {words(request['reason'])}; policy {request.get('policy_version') or '-'}; "
+        f"escalated: {'yes' if request['escalated'] else 'no'}."
     )
+    line(f"Times in {zone.key} ({marketplace} marketplace).")
     if data.generated_at is not None:
         line(f"Generated {local(data.generated_at, zone)}.")
     if not face.unicode:
@@ -239,8 +267,8 @@ def render(data: DossierData, typeface: Typeface | None = None) -> bytes:
         mark = "*" if item["item_id"] in request["item_ids"] else " "
         line(
             f"{mark} item {item['item_id']}: {item.get('title', '')} ({item.get('category', '-')}), "
-            f"price {_money(item.get('price'), order.get('currency'))}, seller payout "
-            f"{_money(item.get('seller_payout'), order.get('currency'))}"
+            f"price {money(item.get('price'), order.get('currency'))}, seller payout "
+            f"{money(item.get('seller_payout'), order.get('currency'))}"
         )
     line("(* = an item of this request)")
 
@@ -254,8 +282,8 @@ def render(data: DossierData, typeface: Typeface | None = None) -> bytes:
     line(f"Original delivered: {local(order.get('delivered_at'), zone)}")
     scans = [e for e in data.history if e["actor"] in ("carrier", "platform")]
     for entry in scans:
-        detail = ", ".join(f"{k} {v}" for k, v in entry["data"].items() if not k.endswith("_due"))
-        line(f"{local(entry['at'], zone)}  {entry['type']} ({entry['actor']}) {detail}")
+        detail = "; ".join(details(entry["data"], currency, zone))
+        line(f"{local(entry['at'], zone)}  {words(entry['type'])} ({entry['actor']}) {detail}")
     if not scans:
         line("No carrier scan of a return or replacement.")
     address = (request.get("return") or {}).get("address")
@@ -267,31 +295,29 @@ def render(data: DossierData, typeface: Typeface | None = None) -> bytes:
 
     heading("Timeline")
     for entry in data.history:
-        detail = "; ".join(
-            f"{k}: {_short(v)}" for k, v in entry["data"].items() if k not in ("version",)
+        line(
+            f"{local(entry['at'], zone)}  {words(entry['type'])} by {actor_words(entry['actor'])} "
+            f"(v{entry['version']}, {entry['type']})"
         )
-        line(f"{local(entry['at'], zone)}  v{entry['version']} {entry['type']} by {entry['actor']}")
-        if detail:
-            pdf.set_x(pdf.l_margin + 6)
-            pdf.multi_cell(width - 6, 4.5, settable(detail), new_x="LMARGIN", new_y="NEXT")
+        for detail in details(entry["data"], currency, zone):
+            indented(detail)
 
     heading("Messages")
     for message in data.messages:
         attachments = ", ".join(message.get("attachments") or []) or "none"
         line(f"{local(message['at'], zone)}  {message['author']}: {message['body']}")
-        pdf.set_x(pdf.l_margin + 6)
-        pdf.multi_cell(
-            width - 6, 4.5, settable(f"attachments: {attachments}"), new_x="LMARGIN", new_y="NEXT"
-        )
+        indented(f"attachments: {attachments}")
     if not data.messages:
         line("No messages.")
 
     heading("Photos and evidence")
     for picture in data.pictures:
+        who = uploaded_by.get(picture.attachment_id)
         line(
-            f"{picture.attachment_id}  {picture.media_type}, {picture.size} bytes, sha256 "
-            f"{picture.sha256}"
+            f"{picture.attachment_id}  {picture.media_type}, {picture.size} bytes"
+            + (f", from {actor_words(who[0])} with {words(who[1])}" if who else "")
         )
+        indented(f"sha256 {picture.sha256}")
         if picture.thumbnail is not None:
             if pdf.get_y() + 45 > pdf.h - 15:
                 pdf.add_page()
@@ -317,28 +343,15 @@ def render(data: DossierData, typeface: Typeface | None = None) -> bytes:
         line("No ledger entry for this request.")
     else:
         for entry in data.ledger:
+            kind = LEDGER_KINDS.get(str(entry.get("kind")), words(entry.get("kind")))
             line(
-                f"{local(entry.get('at'), zone)}  {entry.get('kind')}  "
-                f"{_money(entry.get('amount'), entry.get('currency'))}  (entry {entry.get('id')})"
+                f"{local(entry.get('at'), zone)}  {kind} "
+                f"{money(entry.get('amount'), entry.get('currency'))}  (entry {entry.get('id')})"
             )
     for note in data.notes:
         line(note)
     return bytes(pdf.output())
 
 
-def _money(amount: Any, currency: Any) -> str:
-    if not isinstance(amount, int):
-        return "-"
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{abs(amount) // 100}.{abs(amount) % 100:02d} {currency or ''}".strip()
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_short(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in value.items()) + "}"
-    text = str(value)
-    return text if len(text) <= 300 else text[:297] + "..."
+def order_currency(data: DossierData) -> str | None:
+    return (data.order or {}).get("currency") or (data.request.get("refund") or {}).get("currency")

@@ -19,6 +19,8 @@ from starlette.requests import ClientDisconnect
 from services.requests.application import Actor
 from services.requests.attachments.application import Attachments, Stored
 from services.requests.attachments.domain import (
+    ACCEPTED,
+    STORED_IMAGE_TYPE,
     THUMBNAIL_TYPE,
     AttachmentError,
     AttachmentNotFound,
@@ -39,6 +41,7 @@ from shared.problems import ProblemError, problem_responses
 
 UPLOAD_PATH = "/v1/attachments"
 CSP = "default-src 'none'; sandbox"
+STORED = sorted({STORED_IMAGE_TYPE.get(kind, kind) for kind in ACCEPTED})
 # Room for the multipart framing and small other parts beside the largest accepted file.
 MULTIPART_OVERHEAD = 128 * 1024
 
@@ -190,7 +193,13 @@ def _readable(service: Attachments, attachment_id: str, caller: Principal) -> St
 @router.get(
     "/attachments/{attachment_id}",
     responses={
-        200: {"content": {"application/octet-stream": {}}, "description": "the file"},
+        200: {
+            # every type a file is stored as (HEIC photos are stored as JPEG), issue 26
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}} for kind in STORED
+            },
+            "description": "the file, as the stored media type",
+        },
         304: {"description": "unchanged since the `If-None-Match` ETag (the sha256)"},
         **problem_responses(401, 403, 404),
     },

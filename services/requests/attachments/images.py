@@ -26,10 +26,12 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+if TYPE_CHECKING:
+    from PIL import Image
 
 from services.requests.attachments.domain import (
     STORED_IMAGE_TYPE,
@@ -73,11 +75,22 @@ class CleanImage:
     thumbnail: bytes
 
 
+@cache
+def pillow() -> Any:
+    """Pillow's `Image` module with the HEIF plug-in registered, imported on the first image
+    (issue 30): a process that never cleans an image does not load Pillow."""
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    return Image
+
+
 def decoded_bytes(width: int, height: int, mode: str) -> int:
     """What Pillow holds for the decoded image: 4 bytes a pixel for every multi-band mode (RGB is
     stored as 4), 4 for 32-bit grey or float, 2 for 16-bit grey, 1 for grey or palette."""
     try:
-        bands = Image.getmodebands(mode)
+        bands = pillow().getmodebands(mode)
     except (KeyError, ValueError):  # a mode Pillow does not list: count it as the widest
         bands = 4
     if bands > 1 or mode in ("I", "F"):
@@ -100,6 +113,9 @@ def clean_image(
 ) -> CleanImage:
     """Decode and re-encode: EXIF (GPS included), XMP, comments and every other chunk stay behind;
     the orientation EXIF asked for is applied to the pixels first."""
+    Image = pillow()
+    from PIL import UnidentifiedImageError
+
     previous = Image.MAX_IMAGE_PIXELS
     try:
         with warnings.catch_warnings():
@@ -133,6 +149,8 @@ def clean_image(
 
 
 def _reencode(opened: Image.Image, detected: str, spool_dir: Path | None) -> CleanImage:
+    from PIL import ImageOps
+
     opened.load()
     # Turn the pixels as EXIF says before EXIF goes (a copy only when needed).
     turned = opened.getexif().get(ORIENTATION, 1) not in (1, None)

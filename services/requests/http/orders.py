@@ -39,6 +39,11 @@ _EXAMPLE = {
             "open_request_id": None,
             "can_open_request": True,
             "why_not": None,
+            "listing_url": "https://marketplace.example/listings/i1",
+            "video_receipt": {
+                "url": "https://marketplace.example/shows/42/recording#t=1834",
+                "at": "2026-11-20T15:30:34+00:00",
+            },
         }
     ],
     "request_ids": ["6f1c2a52-5b7e-4a53-9d51-3b0f6d3e8a10"],
@@ -59,6 +64,11 @@ class ShipmentView(BaseModel):
     last_scan: LastScan | None = Field(description="the original shipment's latest carrier scan")
 
 
+class VideoReceipt(BaseModel):
+    url: str
+    at: AwareDatetime | None = Field(description="the moment of the show the item sold at")
+
+
 class OrderItemView(BaseModel):
     item_id: str
     title: str
@@ -68,6 +78,14 @@ class OrderItemView(BaseModel):
     open_request_id: str | None = Field(description="the request open on this item (R9)")
     can_open_request: bool = Field(description="whether the buyer can open a request on it now")
     why_not: str | None = Field(description="why not, when can_open_request is false (R64)")
+    listing_url: str | None = Field(
+        default=None, description="the listing, when the order service sent it (seller, support)"
+    )
+    video_receipt: VideoReceipt | None = Field(
+        default=None,
+        description="the show's recording at the moment the item sold, when the order service "
+        "sent it (seller, support)",
+    )
 
 
 class CancellationView(BaseModel):

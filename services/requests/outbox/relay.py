@@ -49,6 +49,9 @@ DEFAULT_RELAY_NAME = "requests-relay"
 # indexed SELECT on the events table; 20 ms keeps command -> topic latency low (it was 100 ms, the
 # largest share of the end-to-end latency: docs/benchmarks.md).
 IDLE_SLEEP_S = 0.02
+# Batches one round may publish back to back (pipelined, `OutboxRelay.run_once`): a round, and so
+# a `stop()`, lasts at most this many batches.
+PIPELINED_BATCHES = 10
 
 relay_metadata = MetaData()
 
@@ -150,24 +153,50 @@ class OutboxRelay:
     # -- publishing --
 
     def run_once(self) -> int:
-        """Publish the next batch; returns how many events were acknowledged (0: nothing new).
-        Raises when the broker did not acknowledge every record (the position stays)."""
+        """Publish what is new, up to `PIPELINED_BATCHES` batches; returns how many events were
+        acknowledged (0: nothing new). Raises when the broker did not acknowledge every record
+        (the position stays at the last batch acknowledged in full; the next round re-publishes
+        from there).
+
+        Pipelined (issue 30): while a backlog lasts, the next batch is read, encoded and handed to
+        the producer before the round waits for the previous one's acknowledgements and stores its
+        position, so reading and encoding overlap the broker's round trip instead of following it.
+        At most two batches are in flight; the round ends with every batch it sent acknowledged.
+        A position is stored only once its batch and every batch before it were acknowledged."""
         if self._position is None:
             self._position = self.position()
-        batch = self._read_batch(self._position + 1)
-        if not batch:
+        published = 0
+        in_flight: tuple[list[Any], int, int] | None = None
+        for _ in range(PIPELINED_BATCHES):
+            start = (in_flight[1] if in_flight is not None else self._position) + 1
+            batch = self._read_batch(start)
+            sent: tuple[list[Any], int, int] | None = None
+            if batch:
+                # The HTTP command's trace context, stored with the event, rides in the header.
+                records = [
+                    to_kafka(message, traceparent=message.traceparent) for _, message in batch
+                ]
+                sent = (self.producer.send(self.topic, records), batch[-1][0], len(batch))
+            if in_flight is not None:
+                published += self._acknowledged(in_flight)
+            in_flight = sent
+            if sent is None or sent[2] < self.batch_size:
+                break  # the backlog's tail: nothing more to overlap with
+        if in_flight is not None:
+            published += self._acknowledged(in_flight)
+        if not published:
             RELAY_LAG.labels(self.name).set(0)
-            return 0
-        # The HTTP command's trace context, stored with the event, rides in the header.
-        records = [to_kafka(message, traceparent=message.traceparent) for _, message in batch]
-        self.producer.publish(self.topic, records, self.stop_event)
-        last = batch[-1][0]
+        return published
+
+    def _acknowledged(self, sent: tuple[list[Any], int, int]) -> int:
+        futures, last, count = sent
+        self.producer.wait(futures, self.stop_event)
         if self.after_publish is not None:
             self.after_publish(last)
         self._store_position(last)
         self._position = last
-        RELAY_PUBLISHED.labels(self.name).inc(len(batch))
-        return len(batch)
+        RELAY_PUBLISHED.labels(self.name).inc(count)
+        return count
 
     def _read_batch(self, start: int) -> list[tuple[int, Any]]:
         """Up to `batch_size` messages from `start`, in one read: `read_messages` selects from the

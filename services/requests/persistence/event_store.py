@@ -25,18 +25,48 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
-import psycopg
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
-from psycopg import ClientCursor
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, event, insert, select
 from sqlalchemy.orm import Session
+
+_ON_COMMIT = "seller_support.events_committed"
+_listening = False
+
+
+def _after_commit(session: Session) -> None:
+    callback = session.info.pop(_ON_COMMIT, None)
+    if callback is not None:
+        callback()
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_ON_COMMIT, None)
+
+
+def _listen_for_commits() -> None:
+    """One listener for every session, registered the first time a recorder wants to know: it
+    calls the callback a transaction that wrote events left in `session.info` (issue 30)."""
+    global _listening
+    if not _listening:
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_rollback", _after_rollback)
+        _listening = True
 
 
 class EventsRecorder(SQLAlchemyApplicationRecorder):
     # Called with the transaction's session and the events about to be inserted, before the lock.
     before_lock: Callable[[Session, Sequence[StoredEvent]], None] | None = None
+    # Called (from the committing thread) once a transaction that wrote events has committed:
+    # the embedded projection pump is woken by it instead of polling (`call_after_commit`).
+    on_commit: Callable[[], None] | None = None
+
+    def call_after_commit(self, callback: Callable[[], None]) -> None:
+        """Have `callback()` called after every commit of a transaction that wrote events; it
+        must not block (it runs on the command's thread, after its commit)."""
+        _listen_for_commits()
+        self.on_commit = callback
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -82,6 +112,8 @@ class EventsRecorder(SQLAlchemyApplicationRecorder):
             return []
         if self.before_lock is not None:
             self.before_lock(session, stored_events)
+        if self.on_commit is not None:
+            session.info[_ON_COMMIT] = self.on_commit
         if session.get_bind().dialect.name == "postgresql":
             return self._lock_and_insert_in_one_round_trip(session, stored_events)
         table = self.events_record_cls.__table__
@@ -104,7 +136,13 @@ class EventsRecorder(SQLAlchemyApplicationRecorder):
     ) -> list[int]:
         """`LOCK TABLE` and one multi-row `INSERT … RETURNING id` as one query string, bound on the
         client (psycopg's `ClientCursor`), so the server gets both at once. Under the exclusive
-        lock the ids are drawn in `VALUES` order, so sorted they are the events'."""
+        lock the ids are drawn in `VALUES` order, so sorted they are the events'.
+
+        psycopg is imported here, on PostgreSQL's path only: a SQLite process never loads it
+        (issue 30, ~23 MB)."""
+        import psycopg
+        from psycopg import ClientCursor
+
         values = ", ".join(["(%s, %s, %s, %s)"] * len(stored_events))
         parameters: list[Any] = []
         for e in stored_events:
@@ -122,6 +160,8 @@ class EventsRecorder(SQLAlchemyApplicationRecorder):
                 )
             except psycopg.IntegrityError as error:  # not through SQLAlchemy: map it here
                 raise IntegrityError(error) from error
+            except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+                raise OperationalError(error) from error  # an outage (shared/problems.py)
             cursor.nextset()  # past the LOCK's result, to the INSERT's
             return sorted(row[0] for row in cursor.fetchall())
 

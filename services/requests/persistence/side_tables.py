@@ -122,11 +122,10 @@ class SqlSideTables:
     def item_records(
         self, tx: Session, order_id: str, item_ids: Sequence[str] | None = None
     ) -> dict[str, ItemRecord]:
-        """The remedy records of an order's items (all of them, or those named) that have one."""
-        query = _ITEM_RECORDS if item_ids is not None else _ORDER_RECORDS
-        params: dict[str, Any] = {"b_order_id": order_id}
-        if item_ids is not None:
-            params["b_item_ids"] = list(item_ids)
+        """The remedy records of an order's items (all of them, or those named) that have one.
+        One statement without an IN list (an order has few items): an expanding IN is compiled
+        again at every execution."""
+        wanted = None if item_ids is None else set(item_ids)
         return {
             row.item_id: ItemRecord(
                 row.item_id,
@@ -136,7 +135,8 @@ class SqlSideTables:
                 row.charged,
                 row.last_request_id,
             )
-            for row in tx.execute(query, params)
+            for row in tx.execute(_ORDER_RECORDS, {"b_order_id": order_id})
+            if wanted is None or row.item_id in wanted
         }
 
     def add_remedy(
@@ -150,11 +150,32 @@ class SqlSideTables:
     ) -> list[str]:
         """Add each `(record, refund, charge)` to its item's sums, unless that would pass the item's
         caps: a guarded increment, so two steps racing on one item cannot both pass (PostgreSQL
-        re-checks the guard on the row the winner committed; SQLite has one writer). Returns the
-        item ids refused; the caller rolls the whole step back then."""
+        re-checks the guard on the row the winner committed; SQLite has one writer). A record read
+        as fresh (no row: `last_request_id` None) is inserted instead; a concurrent first remedy on
+        the same item then breaks the primary key (IntegrityError: the command is refused with a
+        409 and retried). Returns the item ids refused; the caller rolls the whole step back."""
         refused = []
         for record, refund, charge in shares:
             if refund == 0 and charge == 0:
+                continue
+            if record.last_request_id is None:
+                if refund > record.paid or charge > record.full_charge:
+                    refused.append(record.item_id)
+                    continue
+                tx.execute(
+                    _INSERT_REMEDY,
+                    {
+                        "order_id": order_id,
+                        "item_id": record.item_id,
+                        "currency": currency,
+                        "paid": record.paid,
+                        "full_charge": record.full_charge,
+                        "refunded": refund,
+                        "charged": charge,
+                        "last_request_id": by,
+                        "updated_at": at,
+                    },
+                )
                 continue
             params = {
                 "b_order_id": order_id,
@@ -164,29 +185,8 @@ class SqlSideTables:
                 "b_by": by,
                 "b_at": at,
             }
-            if tx.execute(_ADD_REMEDY, params).rowcount == 1:
-                continue
-            exists = tx.execute(
-                _ITEM_RECORDS, {"b_order_id": order_id, "b_item_ids": [record.item_id]}
-            ).first()
-            if exists is not None or refund > record.paid or charge > record.full_charge:
+            if tx.execute(_ADD_REMEDY, params).rowcount != 1:
                 refused.append(record.item_id)
-                continue
-            # The item's first remedy: its row, with this step's sums. A concurrent first remedy
-            # on the same item breaks the primary key (IntegrityError: the command is retried).
-            tx.execute(
-                insert(store.item_remedies).values(
-                    order_id=order_id,
-                    item_id=record.item_id,
-                    currency=currency,
-                    paid=record.paid,
-                    full_charge=record.full_charge,
-                    refunded=refund,
-                    charged=charge,
-                    last_request_id=by,
-                    updated_at=at,
-                )
-            )
         return refused
 
     # -- the order view (R64) --
@@ -352,9 +352,7 @@ _INSERT_TRACKING_LINK = insert(store.tracking_links)
 _ORDER_RECORDS = select(store.item_remedies).where(
     store.item_remedies.c.order_id == bindparam("b_order_id")
 )
-_ITEM_RECORDS = _ORDER_RECORDS.where(
-    store.item_remedies.c.item_id.in_(bindparam("b_item_ids", expanding=True))
-)
+_INSERT_REMEDY = insert(store.item_remedies)
 _R = store.item_remedies.c
 # R63's guarded increment: the sums move only while they stay within the item's caps.
 _ADD_REMEDY = (

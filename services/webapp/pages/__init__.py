@@ -17,9 +17,18 @@ from services.webapp.i18n_pages import (
     LEDGER_KIND_WORDS,
     LEVEL_WORDS,
     RATING_REASON_WORDS,
+    STANDING_STATE_WORDS,
+    STANDING_WORDS,
     WINDOW_WORDS,
 )
-from services.webapp.pages import confirm, notifications, request_extras
+from services.webapp.pages import (
+    confirm,
+    notifications,
+    orders,
+    request_extras,
+    request_list,
+    seller_programme,
+)
 
 
 def actor_name(_: Translator, actor: str, user: dict[str, Any] | None = None) -> str:
@@ -41,6 +50,16 @@ def include(app: FastAPI, webapp: WebApp) -> None:
         WINDOW_WORDS=WINDOW_WORDS,
         EFFECT_WORDS=EFFECT_WORDS,
         RATING_REASON_WORDS=RATING_REASON_WORDS,
+        STANDING_WORDS=STANDING_WORDS,
+        STANDING_STATE_WORDS=STANDING_STATE_WORDS,
+        list_link=request_list.app_link,
     )
-    for module in (request_extras, confirm, notifications):
+    for module in (
+        request_extras,
+        confirm,
+        notifications,
+        orders,
+        seller_programme,
+        request_list,
+    ):
         app.include_router(module.router)

@@ -74,3 +74,18 @@ async def open_notification(
     if request_id:
         return redirect(request, f"/requests/{quote(request_id, safe='')}")
     return redirect(request, "/notifications")
+
+
+@router.get("/inbox/csat", response_class=HTMLResponse)
+async def csat(request: Request, user: User) -> Response:
+    """The seller's customer-satisfaction score for the Customer Service tab (the help article
+    puts it there), loaded after the inbox; from the seller's own support rating."""
+    rating = None
+    if user["role"] == "seller":
+        rating = await soft(
+            request,
+            api_of(request).get,
+            path("/v1/sellers", user["sub"]) + "/support-rating",
+        )
+    found = rating.get("csat") if isinstance(rating, dict) else None
+    return page(request, "_csat.html", csat=found if isinstance(found, dict) else None)
