@@ -57,8 +57,9 @@ from shared.database import bulk_load
 from shared.settings import projection_database_url
 from shared.transport.messages import EventMessage
 from shared.transport.projection import applied_events
+from shared.vocabulary import REQUESTS_TOPIC as TOPIC
 
-REQUESTS_TOPIC = "seller-support.requests.v1"
+REQUESTS_TOPIC = TOPIC  # shared/vocabulary.py
 Progress = Callable[[str, int, int | None], None]
 
 

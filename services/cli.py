@@ -34,6 +34,7 @@ from services.dlq_cli import add_dlq
 from services.programme_cli import add_programme
 from services.requests.settings import Settings
 from shared.auth import ROLES
+from shared.vocabulary import REQUESTS_TOPIC
 
 _TTL = re.compile(r"^(\d+)([smhdw]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -604,7 +605,7 @@ def audit_history(args: argparse.Namespace) -> int:
             state = audit.state_as_of(app, args.request_id, args.as_of)
             if state is None:
                 raise UsageError(f"support request {args.request_id} did not exist at {args.as_of}")
-            _print_json(request_view(state))
+            _print_json(request_view(state, "auditor", args.as_of))
         else:
             _print_json(audit.history(app, args.request_id))
     except RequestNotFound as error:
@@ -637,7 +638,7 @@ def _add_audit(commands: Any) -> None:
         default=None,
         help="Kafka bootstrap servers (default SUPPORT_KAFKA_BOOTSTRAP or 127.0.0.1:9092)",
     )
-    rebuild.add_argument("--topic", default="seller-support.requests.v1")
+    rebuild.add_argument("--topic", default=REQUESTS_TOPIC)
     rebuild.add_argument(
         "--now",
         type=_parse_moment,

@@ -38,6 +38,7 @@ from services.search.main import open_search_at
 from services.webapp.main import create_webapp
 from services.webapp.settings import WebAppSettings
 from shared.clock import Clock
+from shared.consistency import RememberOwnWrites
 from shared.http_observability import database_check
 from shared.settings import projection_database_url
 from shared.transport.consumer import at_most_every
@@ -133,6 +134,8 @@ def create_embedded_app(
         },
         extensions=(partial(_projections, settings=settings, smtp_url=smtp_url),),
     )
+    # API.md: in one process a caller's reads reflect their own commands even without the token
+    app.add_middleware(RememberOwnWrites)
     _mount_webapp(app, settings)
     return app
 

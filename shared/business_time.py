@@ -39,6 +39,24 @@ def _holiday_dates(country: str, year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays(country, years=year))
 
 
+@cache
+def _holiday_names(country: str, year: int) -> dict[date, str]:
+    # Named in English whatever the country's own language (the Dutch calendar names its days in
+    # Dutch by default); the web app translates the English name for its reader (B14).
+    found = holidays.country_holidays(country, years=year, language="en_US")
+    return {day: str(name) for day, name in found.items()}
+
+
+@dataclass(frozen=True)
+class SkippedDays:
+    """A run of consecutive days on which business time did not flow: a weekend (`holiday` None)
+    or one public holiday, named."""
+
+    first: date
+    last: date
+    holiday: str | None = None
+
+
 def _require_aware(value: datetime, name: str) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
         raise NaiveDatetimeError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
@@ -136,6 +154,34 @@ class BusinessCalendar:
                 total += max(overlap, timedelta(0))
             day += _DAY
         return total / timedelta(hours=1)
+
+    def holiday_name(self, day: date) -> str | None:
+        return _holiday_names(self.country, day.year).get(day)
+
+    def skipped_days(self, start: datetime, end: datetime) -> list[SkippedDays]:
+        """The non-business days from `start`'s local day to `end`'s local day: consecutive
+        weekend days as one run, each public holiday on its own, named (also on a weekend). This
+        is why a deadline falls where it does; the one place that says so (the request state's
+        deadline explanation and the dossier read it)."""
+        _require_aware(start, "start")
+        _require_aware(end, "end")
+        day, last = self._to_local_wall(start).date(), self._to_local_wall(end).date()
+        runs: list[SkippedDays] = []
+        while day <= last:
+            if not self.is_business_day(day):
+                name = self.holiday_name(day)
+                previous = runs[-1] if runs else None
+                if (
+                    name is None
+                    and previous is not None
+                    and previous.holiday is None
+                    and previous.last == day - _DAY
+                ):
+                    runs[-1] = SkippedDays(previous.first, day)
+                else:
+                    runs.append(SkippedDays(day, day, name))
+            day += _DAY
+        return runs
 
 
 def calendar_for(marketplace: str) -> BusinessCalendar:

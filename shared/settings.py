@@ -28,7 +28,9 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REQUESTS_TOPIC = "seller-support.requests.v1"
+from shared.vocabulary import REQUESTS_TOPIC as TOPIC
+
+REQUESTS_TOPIC = TOPIC  # shared/vocabulary.py
 PROJECTIONS = ("ledger", "ratings", "notifications", "search")
 
 

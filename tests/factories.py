@@ -209,7 +209,7 @@ class Opened:
         return self.app.get_request(self.id, self.auditor)
 
     def view(self) -> dict[str, Any]:
-        return request_view(self.state())
+        return request_view(self.state(), "auditor", self.app.clock.now())
 
 
 def open_on_fresh_order(

@@ -33,10 +33,13 @@ from services.ledger.application import (
 )
 from shared.auth import Principal, require_roles
 from shared.bounds import ID_MAX_LENGTH, ID_PATTERN, Instant, Offset
+from shared.consistency import reflecting_projection_of
 from shared.contracts.upstream import ClaimPaid
 from shared.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
+# API.md: a read given a command's Consistency-Token answers once it reflects it
+READS_OWN_WRITES = reflecting_projection_of("ledger")
 
 LedgerReader = Annotated[Principal, Depends(require_roles("seller", "support", "auditor"))]
 ClaimReporter = Annotated[Principal, Depends(require_roles("platform"))]
@@ -120,6 +123,7 @@ class ClaimCredit(LedgerEntry):
 
 @router.get(
     "/sellers/{seller_id}/ledger",
+    dependencies=[READS_OWN_WRITES],
     responses=problem_responses(401, 403, 404, 422),
     summary="A seller's ledger: charges negative, paid claims positive (that seller, support, auditor)",
 )

@@ -36,9 +36,12 @@ from services.notifications.application import (
 )
 from shared.auth import ROLES, Principal, require_roles
 from shared.bounds import MAX_POSITION, Position
+from shared.consistency import reflecting_projection_of
 from shared.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
+# API.md: a read given a command's Consistency-Token answers once it reflects it
+READS_OWN_WRITES = reflecting_projection_of("notifications")
 
 AnyCaller = Annotated[Principal, Depends(require_roles(*ROLES))]
 InboxOwner = Annotated[Principal, Depends(require_roles("buyer", "seller"))]
@@ -135,6 +138,7 @@ class UserSettingsChange(BaseModel):
 
 @router.get(
     "/users/{user_id}/notifications",
+    dependencies=[READS_OWN_WRITES],
     responses=problem_responses(401, 404, 422),
     summary="A user's own notifications (e-mail and in-app), newest first",
 )
@@ -282,6 +286,7 @@ def put_settings(
 
 @router.get(
     "/inbox",
+    dependencies=[READS_OWN_WRITES],
     responses=problem_responses(401, 403, 422),
     summary="The caller's inbox: Customer Service tab (requests about their sales) or All Messages",
 )

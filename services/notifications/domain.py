@@ -38,6 +38,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from shared.vocabulary import Deadline
+
 
 class Channel(StrEnum):
     EMAIL = "email"
@@ -51,10 +53,12 @@ class Audience(StrEnum):
 
 
 class ReminderKind(StrEnum):
-    SELLER_RESPONSE = "seller_response"
-    OFFER_ANSWER = "offer_answer"
-    RETURN_DROPOFF = "return_dropoff"
-    RETURN_INSPECTION = "return_inspection"
+    """The deadlines that get a reminder: shared/vocabulary.py `Deadline` kinds."""
+
+    SELLER_RESPONSE = Deadline.SELLER_RESPONSE.value
+    OFFER_ANSWER = Deadline.OFFER_ANSWER.value
+    RETURN_DROPOFF = Deadline.RETURN_DROPOFF.value
+    RETURN_INSPECTION = Deadline.RETURN_INSPECTION.value
 
 
 BOTH_CHANNELS = (Channel.EMAIL, Channel.IN_APP)

@@ -25,9 +25,12 @@ from services.ratings.application import RatingsApplication
 from services.ratings.public_limit import AnonymousReadLimit
 from shared.auth import MaybeAuthenticated
 from shared.bounds import ID_MAX_LENGTH, ID_PATTERN
+from shared.consistency import reflecting_projection_of
 from shared.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1", tags=["ratings"])
+# API.md: a read given a command's Consistency-Token answers once it reflects it
+READS_OWN_WRITES = reflecting_projection_of("ratings")
 
 
 LevelName = Literal["excellent", "great", "good", "average", "below_average"]
@@ -104,6 +107,7 @@ def _anonymous_limit(request: Request) -> AnonymousReadLimit:
 
 @router.get(
     "/sellers/{seller_id}/support-rating",
+    dependencies=[READS_OWN_WRITES],
     responses=problem_responses(401, 422, 429, 503),
     response_model=SupportRating,
     response_model_exclude_unset=True,

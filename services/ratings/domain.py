@@ -30,6 +30,8 @@ from fractions import Fraction
 from itertools import pairwise
 from typing import Any
 
+from shared.vocabulary import Liable, Outcome
+
 # --- vocabulary ------------------------------------------------------------------------------
 
 
@@ -307,11 +309,11 @@ def _decided(
 ) -> RequestFacts:
     outcome, liable = data.get("outcome"), data.get("liable")
     decided = replace(facts, support_decided=True)
-    if outcome == "uphold_seller":
+    if outcome == Outcome.UPHOLD_SELLER:
         return decided.with_reason(Code.SUPPORT_AGREED_WITH_SELLER, at, outcome, event_id)
-    if outcome == "platform_refund" or liable != "seller":
+    if outcome == Outcome.PLATFORM_REFUND or liable != Liable.SELLER:
         return decided.with_reason(Code.PLATFORM_FUNDED_REFUND, at, str(outcome), event_id)
-    detail = "refund" if outcome == "refund" else "refund with return"
+    detail = "refund" if outcome == Outcome.REFUND else "refund with return"
     if facts.last_escalation_by == "buyer":
         return decided.with_reason(Code.OVERTURNED_BY_SUPPORT, at, detail, event_id)
     return decided.with_reason(Code.SUPPORT_DECIDED_SELLER_DISPUTE, at, detail, event_id)

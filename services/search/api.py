@@ -45,9 +45,12 @@ from services.search.domain import (
 )
 from services.search.standing import Answer
 from shared.auth import Principal, require_roles
+from shared.consistency import reflecting_projection_of
 from shared.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1", tags=["search"])
+# API.md: a read given a command's Consistency-Token answers once it reflects it
+READS_OWN_WRITES = reflecting_projection_of("search")
 
 Lister = Annotated[Principal, Depends(require_roles(*LIST_ROLES))]
 Agent = Annotated[Principal, Depends(require_roles("support"))]
@@ -76,6 +79,10 @@ class Deadlines(BaseModel):
     return_inspection: datetime | None
     replacement_ship: datetime | None
     no_refund_close: datetime | None
+    return_for_refund: datetime | None = Field(
+        default=None,
+        description="R16: until when the buyer may return the original of an overdue replacement",
+    )
 
 
 class RequestItem(BaseModel):
@@ -97,10 +104,14 @@ class RequestItem(BaseModel):
     return_: dict[str, Any] | None = Field(alias="return")
     escalated: bool
     refund: dict[str, Any] | None
-    waiting_on: Literal["seller", "buyer", "support", "carrier", "nobody"]
+    waiting_on: Literal[tuple(w.value for w in WaitingOn)]  # type: ignore[valid-type]
     next_deadline: datetime | None
     last_activity_at: datetime
     assigned_to: str | None
+    overdue: list[str] = Field(
+        default_factory=list,
+        description="the kinds of the deadlines in view that have passed (they sort first by due_at)",
+    )
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -215,6 +226,7 @@ def _problem(error: Exception) -> ProblemError:
 
 @router.get(
     "/support-requests",
+    dependencies=[READS_OWN_WRITES],
     responses={
         **problem_responses(401, 403, 422),
         200: {"content": {CSV: {"schema": {"type": "string"}}}},
@@ -297,6 +309,7 @@ def list_requests(
 
 @router.get(
     "/support/queue",
+    dependencies=[READS_OWN_WRITES],
     responses=problem_responses(401, 403, 422),
     response_model=Queue,
     response_model_by_alias=True,
@@ -326,6 +339,7 @@ def support_queue(
 
 @router.get(
     "/sellers/{seller_id}/performance",
+    dependencies=[READS_OWN_WRITES],
     responses=problem_responses(401, 403, 404),
     response_model=Performance,
     response_model_by_alias=True,

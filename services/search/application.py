@@ -328,7 +328,8 @@ class SearchApplication:
             last = page[-1]
             key = _sort_value(last, query.sort.lstrip("-"))
             next_cursor = encode_cursor(fingerprint, key, last.id)
-        return {"items": [row.item() for row in page], "next_cursor": next_cursor}
+        now = self.clock.now()
+        return {"items": [row.item(now) for row in page], "next_cursor": next_cursor}
 
     def export_csv(self, viewer: Viewer, query: ListQuery, chunk_rows: int = 500) -> Iterator[str]:
         """Every row the query matches (from its cursor on, `limit` aside), as CSV text chunks:
@@ -402,7 +403,7 @@ class SearchApplication:
             due = sla_due(row.marketplace, since, target)
             items.append(
                 {
-                    **row.item(),
+                    **row.item(now),
                     "waiting_since": since.isoformat(),
                     "business_hours_waited": business_hours_waited(row.marketplace, since, now),
                     "escalated_by": row.escalated_by,
@@ -619,7 +620,9 @@ def _csv_values(row: Any) -> list[Any]:
         version,
         _stamp(opened),
         _csv_value({**_NO_DEADLINES, **(deadlines or {})}),
-        "" if offer is None else _csv_value({"amount": offer["amount"]}),
+        ""
+        if offer is None
+        else _csv_value({"amount": offer["amount"], "state": offer.get("state")}),
         "" if ret is None else _csv_value({k: ret.get(k) for k in _RETURN_FIELDS}),
         "true" if escalated else "false",
         _csv_value(refund),

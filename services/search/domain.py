@@ -19,48 +19,44 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, get_args
+from typing import Any
 
 from shared.business_time import BusinessCalendar
 from shared.business_time import calendar_for as _new_calendar
-from shared.contracts.requests_v1 import Reason as ReasonLiteral
+from shared.vocabulary import (
+    DEADLINE_KINDS,
+    RETURN_FOR_REFUND_WINDOW,
+    Deadline,
+    OfferState,
+    Outcome,
+    Reason,  # noqa: F401  (re-exported: the list query's vocabulary)
+    Resolution,
+    overdue_kinds,
+)
+from shared.vocabulary import Status as SharedStatus
+from shared.vocabulary import WaitingOn as SharedWaitingOn
+from shared.vocabulary import waiting_on as shared_waiting_on
 
 # --- vocabulary -------------------------------------------------------------------------------------
 
 
-class Status(StrEnum):
-    """API.md `status` (the same values as services/requests/domain.Status; a test keeps them equal)."""
-
-    AWAITING_SELLER = "awaiting_seller"
-    AWAITING_BUYER = "awaiting_buyer"
-    OFFER_PENDING = "offer_pending"
-    AWAITING_RETURN = "awaiting_return"
-    RETURN_IN_TRANSIT = "return_in_transit"
-    AWAITING_INSPECTION = "awaiting_inspection"
-    REPLACEMENT_PENDING = "replacement_pending"
-    ESCALATED = "escalated"
-    RESOLVED = "resolved"
-    CANCELLED = "cancelled"
+# The list query's `status`: shared/vocabulary.py's, under the docstring the published OpenAPI
+# document has always carried.
+Status = StrEnum("Status", {m.name: m.value for m in SharedStatus})  # type: ignore[misc]
+Status.__doc__ = (
+    "API.md `status` (the same values as services/requests/domain.Status; a test keeps them equal)."
+)
 
 
-class Resolution(StrEnum):
-    FULL_REFUND = "full_refund"
-    PARTIAL_REFUND = "partial_refund"
-    REPLACEMENT = "replacement"
-    NO_REFUND = "no_refund"
-    RETURN_NOT_SHIPPED = "return_not_shipped"
-
-
-Reason = StrEnum("Reason", {value.upper(): value for value in get_args(ReasonLiteral)})  # type: ignore[misc]
-
-
+# Who a row waits on: shared/vocabulary.py `WaitingOn`, and `nobody` for a closed request (the
+# search column and filter value of a closed request).
 class WaitingOn(StrEnum):
     """Who must act next for the request to move."""
 
-    SELLER = "seller"
-    BUYER = "buyer"
-    SUPPORT = "support"
-    CARRIER = "carrier"
+    SELLER = SharedWaitingOn.SELLER.value
+    BUYER = SharedWaitingOn.BUYER.value
+    SUPPORT = SharedWaitingOn.SUPPORT.value
+    CARRIER = SharedWaitingOn.CARRIER.value
     NOBODY = "nobody"
 
 
@@ -82,27 +78,6 @@ MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 MAX_QUERY_WORDS = 20
 
-WAITING_BY_STATUS: dict[Status, WaitingOn] = {
-    Status.AWAITING_SELLER: WaitingOn.SELLER,
-    Status.AWAITING_INSPECTION: WaitingOn.SELLER,
-    Status.REPLACEMENT_PENDING: WaitingOn.SELLER,
-    Status.AWAITING_BUYER: WaitingOn.BUYER,
-    Status.OFFER_PENDING: WaitingOn.BUYER,
-    Status.AWAITING_RETURN: WaitingOn.BUYER,
-    Status.RETURN_IN_TRANSIT: WaitingOn.CARRIER,
-    Status.ESCALATED: WaitingOn.SUPPORT,
-    Status.RESOLVED: WaitingOn.NOBODY,
-    Status.CANCELLED: WaitingOn.NOBODY,
-}
-
-DEADLINE_KINDS = (
-    "seller_response",
-    "offer_answer",
-    "return_dropoff",
-    "return_inspection",
-    "replacement_ship",
-    "no_refund_close",
-)
 
 # The seller's answers to a request (R10-R18): the first one is the seller's first response.
 SELLER_RESPONSES = frozenset(
@@ -136,7 +111,9 @@ def calendar_for(marketplace: str) -> BusinessCalendar:
 
 
 def waiting_on(status: str) -> WaitingOn:
-    return WAITING_BY_STATUS[Status(status)]
+    """The shared rule (shared/vocabulary.py `waiting_on`), `nobody` once closed."""
+    on = shared_waiting_on(status)
+    return WaitingOn.NOBODY if on is None else WaitingOn(on.value)
 
 
 # --- the row ----------------------------------------------------------------------------------------
@@ -209,9 +186,12 @@ class Row:
     def due_key(self) -> datetime:
         return self.next_deadline or NO_DEADLINE
 
-    def item(self) -> dict[str, Any]:
+    def overdue(self, now: datetime) -> list[str]:
+        return overdue_kinds({k: _time(v) for k, v in self.deadlines.items()}, now)
+
+    def item(self, now: datetime | None = None) -> dict[str, Any]:
         """A list item: the state fields of API.md plus `waiting_on`, `next_deadline`,
-        `last_activity_at` and `assigned_to` (JSON-ready)."""
+        `last_activity_at` and `assigned_to` (JSON-ready); `overdue` when `now` is given."""
         ret = self.return_
         return {
             "id": self.id,
@@ -225,7 +205,9 @@ class Row:
             "version": self.version,
             "opened_at": _iso(self.opened_at),
             "deadlines": {kind: self.deadlines.get(kind) for kind in DEADLINE_KINDS},
-            "offer": None if self.offer is None else {"amount": self.offer["amount"]},
+            "offer": None
+            if self.offer is None
+            else {"amount": self.offer["amount"], "state": self.offer.get("state")},
             "return": None
             if ret is None
             else {
@@ -240,6 +222,7 @@ class Row:
             "next_deadline": _iso(self.next_deadline),
             "last_activity_at": _iso(self.last_activity_at),
             "assigned_to": self.assigned_to,
+            **({} if now is None else {"overdue": self.overdue(now)}),
         }
 
 
@@ -297,7 +280,7 @@ def opened_row(data: Mapping[str, Any]) -> Row:
         row.escalation_grounds = [str(routed)]
     else:
         row.status = Status.AWAITING_SELLER
-        row.deadlines = {"seller_response": _iso(due)} if due is not None else {}
+        row.deadlines = {Deadline.SELLER_RESPONSE.value: _iso(due)} if due is not None else {}
         row.seller_response_due = due
     return row
 
@@ -322,8 +305,8 @@ def evolve(row: Row | None, name: str, data: Mapping[str, Any]) -> Row | None:
 
 
 def _responded(row: Row, at: datetime) -> None:
-    row.deadlines.pop("seller_response", None)
-    row.deadlines.pop("no_refund_close", None)
+    row.deadlines.pop(Deadline.SELLER_RESPONSE, None)
+    row.deadlines.pop(Deadline.NO_REFUND_CLOSE, None)
     if row.first_response_at is None:
         row.first_response_at = at
         row.first_response_hours = round(
@@ -345,7 +328,7 @@ def _resolve(row: Row, at: datetime, resolution: str, amount: Any) -> None:
 def _require_return(row: Row, due: Any, address: Any = None) -> None:
     """`address`: R68's return address recorded with the step (issue 28; None before it)."""
     row.status = Status.AWAITING_RETURN
-    row.deadlines = {"return_dropoff": _iso(_time(due))}
+    row.deadlines = {Deadline.RETURN_DROPOFF.value: _iso(_time(due))}
     row.return_ = {
         "tracking_number": None,
         "label_cost": None,
@@ -379,21 +362,24 @@ def _apply(row: Row, name: str, data: Mapping[str, Any], at: datetime) -> None:
         _require_return(row, data["return_dropoff_due"], data.get("return_address"))
     elif name == "partial_refund_offered":
         row.status = Status.OFFER_PENDING
-        row.offer = {"amount": int(data["amount"])}
-        row.deadlines["offer_answer"] = _iso(_time(data["offer_answer_due"]))
+        row.offer = {"amount": int(data["amount"]), "state": OfferState.PENDING.value}
+        row.deadlines[Deadline.OFFER_ANSWER] = _iso(_time(data["offer_answer_due"]))
     elif name == "replacement_promised":
         row.status = Status.REPLACEMENT_PENDING
-        row.deadlines["replacement_ship"] = _iso(_time(data["replacement_ship_due"]))
+        row.deadlines[Deadline.REPLACEMENT_SHIP] = _iso(_time(data["replacement_ship_due"]))
     elif name == "no_refund_explained":
         row.status = Status.AWAITING_BUYER
-        row.deadlines["no_refund_close"] = _iso(_time(data["no_refund_close_due"]))
+        row.deadlines[Deadline.NO_REFUND_CLOSE] = _iso(_time(data["no_refund_close_due"]))
         _add_text(row, data.get("message"))
     elif name == "information_requested":
         row.status = Status.AWAITING_BUYER
         _add_text(row, data.get("message"))
     elif name == "offer_accepted":
+        _offer_became(row, OfferState.ACCEPTED)
         _resolve(row, at, Resolution.PARTIAL_REFUND, data.get("amount"))
     elif name in ("offer_declined", "return_for_refund_chosen"):
+        if name == "offer_declined":
+            _offer_became(row, OfferState.DECLINED)
         _require_return(row, data["return_dropoff_due"], data.get("return_address"))
     elif name == "return_label_issued":
         if row.return_ is not None:
@@ -401,11 +387,11 @@ def _apply(row: Row, name: str, data: Mapping[str, Any], at: datetime) -> None:
             row.return_["label_cost"] = data.get("label_cost")
     elif name == "return_dropped_off":
         row.status = Status.RETURN_IN_TRANSIT
-        row.deadlines.pop("return_dropoff", None)
+        row.deadlines.pop(Deadline.RETURN_DROPOFF, None)
     elif name == "return_delivered":
         row.status = Status.AWAITING_INSPECTION
-        row.deadlines.pop("return_dropoff", None)
-        row.deadlines["return_inspection"] = _iso(_time(data["return_inspection_due"]))
+        row.deadlines.pop(Deadline.RETURN_DROPOFF, None)
+        row.deadlines[Deadline.RETURN_INSPECTION] = _iso(_time(data["return_inspection_due"]))
         if row.return_ is not None:
             row.return_["delivered_at"] = _iso(at)
     elif name in ("return_confirmed", "return_auto_confirmed"):
@@ -422,8 +408,8 @@ def _apply(row: Row, name: str, data: Mapping[str, Any], at: datetime) -> None:
         due = data.get("seller_response_due")
         if due is not None:
             row.status = Status.AWAITING_SELLER
-            row.deadlines.pop("no_refund_close", None)
-            row.deadlines["seller_response"] = _iso(_time(due))
+            row.deadlines.pop(Deadline.NO_REFUND_CLOSE, None)
+            row.deadlines[Deadline.SELLER_RESPONSE] = _iso(_time(due))
     elif name == "escalated":
         row.buyer_escalated = True
         if "no_response" in (data.get("grounds") or ()):
@@ -435,32 +421,39 @@ def _apply(row: Row, name: str, data: Mapping[str, Any], at: datetime) -> None:
     elif name == "support_decided":
         _decided(row, data, at)
     elif name == "seller_response_overdue":
+        # the seller may still respond: the deadline stays in view, overdue (issue 27)
         row.missed_deadline = True
-        row.deadlines.pop("seller_response", None)
     elif name == "offer_lapsed":
         row.status = Status.AWAITING_SELLER
-        row.deadlines.pop("offer_answer", None)
+        _offer_became(row, OfferState.LAPSED)
+        row.deadlines.pop(Deadline.OFFER_ANSWER, None)
     elif name == "return_window_expired":
         row.status = Status.CANCELLED
         row.resolution = Resolution.RETURN_NOT_SHIPPED
         row.closed_at = at
         row.deadlines = {}
     elif name == "replacement_overdue":
-        row.deadlines.pop("replacement_ship", None)
+        # the seller may still ship (it stays in view, overdue); the buyer may return (R16)
+        row.deadlines[RETURN_FOR_REFUND_WINDOW] = _iso(_time(data["return_until"]))
     elif name == "no_refund_closed":
         _resolve(row, at, Resolution.NO_REFUND, None)
     elif name == "agent_assigned":
         row.assigned_to = str(data.get("agent_id") or "") or None
 
 
+def _offer_became(row: Row, state: OfferState) -> None:
+    if row.offer is not None:
+        row.offer = {**row.offer, "state": state.value}
+
+
 def _decided(row: Row, data: Mapping[str, Any], at: datetime) -> None:
     outcome = data.get("outcome")
-    if outcome in ("refund", "refund_with_return") and data.get("liable") == "seller":
+    if outcome in (Outcome.REFUND, Outcome.REFUND_WITH_RETURN) and data.get("liable") == "seller":
         # R44, as the ratings count it: support overturned the seller after a buyer escalation
         row.overturned = row.escalated_by == EscalatedBy.BUYER
-    if outcome == "refund_with_return":
+    if outcome == Outcome.REFUND_WITH_RETURN:
         _require_return(row, data["return_dropoff_due"], data.get("return_address"))
-    elif outcome == "uphold_seller":
+    elif outcome == Outcome.UPHOLD_SELLER:
         _resolve(row, at, Resolution.NO_REFUND, None)
     else:
         _resolve(row, at, Resolution.FULL_REFUND, data.get("amount"))

@@ -9,7 +9,7 @@ the gateway. A refused call raises `ApiError` carrying the problem's `detail` fo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, MutableMapping
 from typing import Any, BinaryIO
 
 import httpx
@@ -43,6 +43,11 @@ def _error_of(response: httpx.Response) -> ApiError:
     return ApiError(response.status_code, detail or response.reason_phrase, title)
 
 
+CONSISTENCY_HEADER = "Consistency-Token"
+# Where a person's session keeps the token of their last command (API.md "reading your own writes").
+SESSION_KEY = "consistency"
+
+
 class ApiClient:
     def __init__(self, base_url: str, timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -66,10 +71,14 @@ class ApiClient:
             self._http = None
 
     @staticmethod
-    def _headers(token: str, idempotency_key: str | None = None) -> dict[str, str]:
+    def _headers(
+        token: str, idempotency_key: str | None = None, consistency: str | None = None
+    ) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        if consistency:
+            headers[CONSISTENCY_HEADER] = consistency
         return headers
 
     async def call(
@@ -81,29 +90,51 @@ class ApiClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         idempotency_key: str | None = None,
+        session: MutableMapping[str, Any] | None = None,
     ) -> httpx.Response:
+        """`session`: the person's session. Every read sends the `Consistency-Token` of their
+        last command, so it answers only once it reflects what they did; every command's answer
+        leaves its token there."""
+        consistency = None if session is None else session.get(SESSION_KEY)
         try:
             response = await self.http.request(
                 method,
                 path,
                 params={k: v for k, v in (params or {}).items() if v is not None},
                 json=json,
-                headers=self._headers(token, idempotency_key),
+                headers=self._headers(token, idempotency_key, consistency),
             )
         except httpx.HTTPError as error:
             raise ApiUnavailable(503, f"the service could not be reached ({error})") from None
         if response.status_code >= 400:
             raise _error_of(response)
+        written = response.headers.get(CONSISTENCY_HEADER)
+        if session is not None and written and method != "GET":
+            session[SESSION_KEY] = written
         return response
 
-    async def get(self, path: str, *, token: str, **params: Any) -> Any:
-        return (await self.call("GET", path, token=token, params=params)).json()
+    async def get(
+        self,
+        path: str,
+        *,
+        token: str,
+        session: MutableMapping[str, Any] | None = None,
+        **params: Any,
+    ) -> Any:
+        response = await self.call("GET", path, token=token, params=params, session=session)
+        return response.json()
 
     async def post(
-        self, path: str, body: Any = None, *, token: str, idempotency_key: str | None = None
+        self,
+        path: str,
+        body: Any = None,
+        *,
+        token: str,
+        idempotency_key: str | None = None,
+        session: MutableMapping[str, Any] | None = None,
     ) -> Any:
         response = await self.call(
-            "POST", path, token=token, json=body, idempotency_key=idempotency_key
+            "POST", path, token=token, json=body, idempotency_key=idempotency_key, session=session
         )
         return response.json() if response.content else None
 
@@ -121,8 +152,15 @@ class ApiClient:
             raise _error_of(response)
         return response.json()
 
-    async def put(self, path: str, body: Any, *, token: str) -> Any:
-        return (await self.call("PUT", path, token=token, json=body)).json()
+    async def put(
+        self,
+        path: str,
+        body: Any,
+        *,
+        token: str,
+        session: MutableMapping[str, Any] | None = None,
+    ) -> Any:
+        return (await self.call("PUT", path, token=token, json=body, session=session)).json()
 
     async def stream(
         self, path: str, *, token: str, last_event_id: str | None = None

@@ -28,7 +28,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from services.webapp import deadlines as deadline_rules
 from services.webapp.attachment_proxy import proxy_file
 from services.webapp.client import ApiClient, ApiError
 from services.webapp.i18n import (
@@ -37,6 +36,7 @@ from services.webapp.i18n import (
     EVENT_WORDS,
     LANGUAGE_NAMES,
     LOCALES,
+    OFFER_WORDS,
     REASON_WORDS,
     RESOLUTION_WORDS,
     STATUS_WORDS,
@@ -46,14 +46,14 @@ from services.webapp.i18n import (
 )
 from services.webapp.sessions import SessionRegistry
 from services.webapp.views import (
-    DECISIONS,
-    SELLER_RESPONSES,
-    WAITING_ON,
     Action,
     InvalidInput,
     actions_for,
     command_for,
     may_message,
+    next_deadline,
+    status_key,
+    waits_on,
 )
 from shared.auth import ROLES, TokenCodec, valid_subject
 from shared.business_time import calendar_for
@@ -118,14 +118,14 @@ class WebApp:
             upload_max_files=upload_max_files,
             LANGUAGE_NAMES=LANGUAGE_NAMES,
             STATUS_WORDS=STATUS_WORDS,
+            OFFER_WORDS=OFFER_WORDS,
             RESOLUTION_WORDS=RESOLUTION_WORDS,
             REASON_WORDS=REASON_WORDS,
             DEADLINE_WORDS=DEADLINE_WORDS,
             EVENT_WORDS=EVENT_WORDS,
             ACTOR_WORDS=ACTOR_WORDS,
             Action=Action,
-            SELLER_RESPONSES=SELLER_RESPONSES,
-            DECISIONS=DECISIONS,
+            status_key=status_key,
             SIGN_IN_ROLES=SIGN_IN_ROLES,
         )
 
@@ -287,6 +287,9 @@ def build_router(webapp: WebApp) -> APIRouter:
         request: Request, fn: Callable[..., Awaitable[Any]], *args: Any, **kw: Any
     ) -> Any:
         user = user_of(request)
+        if fn in (api.get, api.post, api.put):
+            # reads reflect this person's own last command (API.md, issue 27: B3)
+            kw.setdefault("session", session_of(request))
         try:
             return await fn(*args, token=user["token"], **kw)
         except ApiError as error:
@@ -465,8 +468,7 @@ def build_router(webapp: WebApp) -> APIRouter:
         for row in rows:
             state = known.get(row["request_id"])
             row["state"] = state if isinstance(state, dict) else None
-            on = WAITING_ON.get(row["state"]["status"]) if row["state"] else None
-            row["waits_on_me"] = on == row.get("role") == user["role"]
+            row["waits_on_me"] = waits_on(row["state"]) == row.get("role") == user["role"]
             row["overdue"] = _overdue(row["state"], str(row.get("last_event", "")), now)
         if isinstance(waiting_list, dict):
             hidden = (
@@ -548,13 +550,7 @@ def build_router(webapp: WebApp) -> APIRouter:
         state, history, *_ = await asyncio.gather(*reads)
         opened = history[0]["data"] if history and history[0]["type"] == "opened" else {}
         marketplace = opened.get("marketplace") or "US"
-        calendar = calendar_for(marketplace)
-        zone = ZoneInfo(calendar.zone)
-        now = webapp.now()
-        upcoming = deadline_rules.next_deadline(state.get("deadlines") or {})
-        explanation = None
-        if upcoming is not None:
-            explanation = deadline_rules.explain(upcoming[0], upcoming[1], history, calendar, now)
+        zone = ZoneInfo(calendar_for(marketplace).zone)
         currency = opened.get("currency") or (state.get("refund") or {}).get("currency") or "USD"
         items = [
             i for i in opened.get("items", []) if i.get("item_id") in state.get("item_ids", [])
@@ -567,9 +563,9 @@ def build_router(webapp: WebApp) -> APIRouter:
             "messages": [h for h in history if h["type"] == "message_posted"],
             "zone": zone,
             "currency": currency,
-            "explanation": explanation,
-            "actions": actions_for(state, user["role"], user["sub"], history, now),
-            "may_message": may_message(state, user["role"], user["sub"]),
+            "explanation": next_deadline(state),
+            "actions": actions_for(state),
+            "may_message": may_message(state),
             "is_party": user["role"] in ("buyer", "seller")
             and user["sub"] in (state.get("buyer_id"), state.get("seller_id")),
         }
@@ -580,7 +576,8 @@ def build_router(webapp: WebApp) -> APIRouter:
             request, request_id, mark_read=not request.headers.get("HX-Request")
         )
         live = request.headers.get("HX-Request") and request.query_params.get("live")
-        return render(webapp, request, "_request_live.html" if live else "request.html", **view)
+        template = "_request_live_update.html" if live else "request.html"
+        return render(webapp, request, template, **view)
 
     @router.post("/requests/{request_id}/act")
     async def act(request: Request, request_id: str) -> Response:

@@ -18,6 +18,14 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, get_currency_precision
 
 from services.webapp.i18n_pages import PAGES_NL
+from shared.vocabulary import (
+    RETURN_FOR_REFUND_WINDOW,
+    Deadline,
+    OfferState,
+    Reason,
+    Resolution,
+    Status,
+)
 
 LOCALES: tuple[str, ...] = ("en", "nl")
 DEFAULT_LOCALE = "en"
@@ -25,41 +33,53 @@ LANGUAGE_NAMES: Mapping[str, str] = {"en": "English", "nl": "Nederlands"}
 _BABEL: Mapping[str, str] = {"en": "en_US", "nl": "nl_NL"}
 
 STATUS_WORDS: Mapping[str, str] = {
-    "awaiting_seller": "Waiting for the seller's response",
-    "awaiting_buyer": "Waiting for the buyer's information",
-    "offer_pending": "An offer waits for the buyer's answer",
-    "awaiting_return": "Waiting for the buyer to ship the return",
-    "return_in_transit": "The return is on its way",
-    "awaiting_inspection": "The return arrived; waiting for the seller's inspection",
-    "replacement_pending": "A replacement is on its way",
-    "escalated": "Escalated to platform support",
-    "resolved": "Resolved",
-    "cancelled": "Cancelled",
+    Status.AWAITING_SELLER: "Waiting for the seller's response",
+    Status.AWAITING_BUYER: "Waiting for the buyer's information",
+    # B4: after a no-refund explanation the buyer was not asked for anything
+    f"{Status.AWAITING_BUYER}:no_refund": "The seller declined a refund; the buyer may reply or escalate",
+    Status.OFFER_PENDING: "An offer waits for the buyer's answer",
+    Status.AWAITING_RETURN: "Waiting for the buyer to ship the return",
+    Status.RETURN_IN_TRANSIT: "The return is on its way",
+    Status.AWAITING_INSPECTION: "The return arrived; waiting for the seller's inspection",
+    # B7: nothing is on its way before the carrier's first scan
+    Status.REPLACEMENT_PENDING: "Waiting for the seller to ship the replacement",
+    f"{Status.REPLACEMENT_PENDING}:late": "The replacement is late; the buyer may return the original",
+    Status.ESCALATED: "Escalated to platform support",
+    Status.RESOLVED: "Resolved",
+    Status.CANCELLED: "Cancelled",
+}
+# B9: only a pending offer is current
+OFFER_WORDS: Mapping[str, str] = {
+    OfferState.PENDING: "Offer",
+    OfferState.ACCEPTED: "Accepted offer",
+    OfferState.DECLINED: "Declined offer",
+    OfferState.LAPSED: "Lapsed offer",
 }
 RESOLUTION_WORDS: Mapping[str, str] = {
-    "full_refund": "full refund",
-    "partial_refund": "partial refund",
-    "replacement": "replacement",
-    "no_refund": "no refund",
-    "return_not_shipped": "return not shipped",
+    Resolution.FULL_REFUND: "full refund",
+    Resolution.PARTIAL_REFUND: "partial refund",
+    Resolution.REPLACEMENT: "replacement",
+    Resolution.NO_REFUND: "no refund",
+    Resolution.RETURN_NOT_SHIPPED: "return not shipped",
 }
 REASON_WORDS: Mapping[str, str] = {
-    "significantly_delayed": "significantly delayed",
-    "missing_item": "missing item",
-    "wrong_item": "wrong item",
-    "not_as_described": "not as described",
-    "defective": "defective",
-    "returned_to_sender": "returned to sender",
-    "damaged_in_transit": "damaged in transit",
-    "other": "other",
+    Reason.SIGNIFICANTLY_DELAYED: "significantly delayed",
+    Reason.MISSING_ITEM: "missing item",
+    Reason.WRONG_ITEM: "wrong item",
+    Reason.NOT_AS_DESCRIBED: "not as described",
+    Reason.DEFECTIVE: "defective",
+    Reason.RETURNED_TO_SENDER: "returned to sender",
+    Reason.DAMAGED_IN_TRANSIT: "damaged in transit",
+    Reason.OTHER: "other",
 }
 DEADLINE_WORDS: Mapping[str, str] = {
-    "seller_response": "Seller's response due",
-    "offer_answer": "Answer to the offer due",
-    "return_dropoff": "Return must be shipped by",
-    "return_inspection": "Inspection of the return due",
-    "replacement_ship": "Replacement must ship by",
-    "no_refund_close": "Closes without refund on",
+    Deadline.SELLER_RESPONSE: "Seller's response due",
+    Deadline.OFFER_ANSWER: "Answer to the offer due",
+    Deadline.RETURN_DROPOFF: "Return must be shipped by",
+    Deadline.RETURN_INSPECTION: "Inspection of the return due",
+    Deadline.REPLACEMENT_SHIP: "Replacement must ship by",
+    Deadline.NO_REFUND_CLOSE: "Closes without refund on",
+    RETURN_FOR_REFUND_WINDOW: "Original may be returned for a refund until",
 }
 EVENT_WORDS: Mapping[str, str] = {
     "opened": "Request opened",
@@ -278,7 +298,19 @@ NL: Mapping[str, str] = {
     "Escalations": "Escalaties",
     "Overturned by support": "Teruggedraaid door support",
     # statuses, resolutions, reasons, deadlines, timeline events
-    "A replacement is on its way": "Er is een vervanging onderweg",
+    "Accepted offer": "Geaccepteerd bod",
+    "Declined offer": "Afgewezen bod",
+    "Lapsed offer": "Verlopen bod",
+    "Waiting for the seller to ship the replacement": "Wacht tot de verkoper de vervanging verzendt",
+    "The replacement is late; the buyer may return the original": (
+        "De vervanging is te laat; de koper mag het origineel terugsturen"
+    ),
+    "The seller declined a refund; the buyer may reply or escalate": (
+        "De verkoper weigerde een terugbetaling; de koper mag reageren of escaleren"
+    ),
+    "Original may be returned for a refund until": (
+        "Origineel mag voor een terugbetaling worden teruggestuurd tot"
+    ),
     "An offer waits for the buyer's answer": "Een bod wacht op het antwoord van de koper",
     "Answer to the offer due": "Antwoord op het bod uiterlijk",
     "Buyer chose to return the item for a refund": "Koper koos ervoor het artikel te retourneren voor terugbetaling",

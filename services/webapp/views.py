@@ -1,68 +1,52 @@
 """What a page offers, from the API's state alone (pure: no I/O).
 
-`actions_for` lists exactly the commands the API would accept now from this person, following the
-state checks of the requests service (R10-R22, R46): a button the API would refuse is not shown. The
-API stays the judge: a command refused anyway (a race, a deadline that just passed) shows its
-`detail`.
+The requests service decides what happens next (services/requests/domain/next_step.py) and says
+it in the state: `actions` (the steps this caller may take now, each of which the API accepts),
+`waiting_on`, `limits`, `overdue` and `deadline_explanations`. The page turns those into buttons
+and words; it keeps no copy of the rules. The API stays the judge: a command refused anyway (a
+race) shows its `detail`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-
-class Action(StrEnum):
-    FULL_REFUND = "full_refund"
-    REFUND_WITH_RETURN = "full_refund_with_return"
-    PARTIAL_REFUND = "partial_refund"
-    REPLACEMENT = "replacement"
-    NO_REFUND = "no_refund"
-    REQUEST_INFO = "request_info"
-    CONFIRM_RETURN = "confirm_return"
-    DISPUTE_RETURN = "dispute_return"
-    ACCEPT_OFFER = "accept_offer"
-    DECLINE_OFFER = "decline_offer"
-    ESCALATE = "escalate"
-    RETURN_FOR_REFUND = "return_for_refund"
-    THUMBS_UP = "thumbs_up"
-    THUMBS_DOWN = "thumbs_down"
-    DECIDE_REFUND = "decide_refund"
-    DECIDE_REFUND_WITH_RETURN = "decide_refund_with_return"
-    DECIDE_UPHOLD_SELLER = "decide_uphold_seller"
-    DECIDE_PLATFORM_REFUND = "decide_platform_refund"
-
-
-SELLER_RESPONSES = (
-    Action.FULL_REFUND,
-    Action.REFUND_WITH_RETURN,
-    Action.PARTIAL_REFUND,
-    Action.REPLACEMENT,
-    Action.NO_REFUND,
-    Action.REQUEST_INFO,
+from shared.vocabulary import (
+    RETURN_FOR_REFUND_WINDOW,
+    Deadline,
+    Outcome,
+    ResponseType,
+    Status,
+    Thumbs,
 )
-DECISIONS = (
-    Action.DECIDE_REFUND,
-    Action.DECIDE_REFUND_WITH_RETURN,
-    Action.DECIDE_UPHOLD_SELLER,
-    Action.DECIDE_PLATFORM_REFUND,
-)
-CLOSED = frozenset({"resolved", "cancelled"})
+from shared.vocabulary import Action as Step
 
-# Who must act next, by status (the inbox's "waiting on you" count).
-WAITING_ON: Mapping[str, str] = {
-    "awaiting_seller": "seller",
-    "awaiting_buyer": "buyer",
-    "offer_pending": "buyer",
-    "awaiting_return": "buyer",
-    "return_in_transit": "carrier",
-    "awaiting_inspection": "seller",
-    "replacement_pending": "seller",
-    "escalated": "support",
+
+def _buttons() -> dict[str, str]:
+    """The form buttons: each step of the API, except that feedback is one button per thumb and
+    a decision one per outcome; messages and assignment have forms of their own."""
+    buttons = {s.name: s.value for s in Step if s not in _OWN_FORMS}
+    buttons.update({f"THUMBS_{t.name}": f"thumbs_{t.value}" for t in Thumbs})
+    buttons.update({f"DECIDE_{o.name}": f"decide_{o.value}" for o in Outcome})
+    # the name the pages used before the buttons were derived (an alias: the same member)
+    buttons["REFUND_WITH_RETURN"] = Step.FULL_REFUND_WITH_RETURN.value
+    return buttons
+
+
+_OWN_FORMS = frozenset({Step.FEEDBACK, Step.DECIDE, Step.MESSAGE, Step.ASSIGN})
+Action = StrEnum("Action", _buttons())  # type: ignore[misc]
+
+# The buttons of an API step (a step not here is its own button).
+BUTTONS: Mapping[Step, tuple[Any, ...]] = {
+    Step.FEEDBACK: tuple(Action[f"THUMBS_{t.name}"] for t in Thumbs),
+    Step.DECIDE: tuple(Action[f"DECIDE_{o.name}"] for o in Outcome),
+    Step.MESSAGE: (),
+    Step.ASSIGN: (),
 }
 
 
@@ -74,55 +58,87 @@ class Command:
     body: dict[str, Any] | None = None
 
 
-def side_of(state: Mapping[str, Any], role: str, user_id: str) -> str | None:
-    if role == "buyer" and state.get("buyer_id") == user_id:
-        return "buyer"
-    if role == "seller" and state.get("seller_id") == user_id:
-        return "seller"
-    return None
+def actions_for(state: Mapping[str, Any]) -> list[Any]:
+    """The buttons of the steps the API lists for this caller now."""
+    buttons: list[Any] = []
+    for name in state.get("actions") or ():
+        try:
+            step = Step(name)
+        except ValueError:
+            continue  # a step this web app does not know yet: not offered
+        buttons.extend(BUTTONS[step] if step in BUTTONS else (Action(step.value),))
+    return buttons
 
 
-def return_window_open(history: Iterable[Mapping[str, Any]], now: datetime) -> bool:
-    """R16: after a replacement went overdue the buyer may return the original until then."""
-    until = None
-    for entry in history:
-        if entry.get("type") == "replacement_overdue":
-            until = (entry.get("data") or {}).get("return_until")
-    return until is not None and now < datetime.fromisoformat(str(until))
+def may_message(state: Mapping[str, Any]) -> bool:
+    """R21: the API lists `message` while the parties may talk."""
+    return Step.MESSAGE.value in (state.get("actions") or ())
 
 
-def actions_for(
-    state: Mapping[str, Any],
-    role: str,
-    user_id: str,
-    history: Iterable[Mapping[str, Any]],
-    now: datetime,
-) -> list[Action]:
-    status = state.get("status")
-    side = side_of(state, role, user_id)
-    actions: list[Action] = []
-    if side == "seller":
-        if status in ("awaiting_seller", "awaiting_buyer"):
-            actions.extend(SELLER_RESPONSES)
-        if status == "awaiting_inspection":
-            actions.extend((Action.CONFIRM_RETURN, Action.DISPUTE_RETURN))
-    elif side == "buyer":
-        if status == "offer_pending":
-            actions.extend((Action.ACCEPT_OFFER, Action.DECLINE_OFFER))
-        if state.get("may_escalate"):
-            actions.append(Action.ESCALATE)
-        if status == "replacement_pending" and return_window_open(history, now):
-            actions.append(Action.RETURN_FOR_REFUND)
-        if status in CLOSED and state.get("feedback") is None:
-            actions.extend((Action.THUMBS_UP, Action.THUMBS_DOWN))
-    elif role == "support" and status == "escalated":
-        actions.extend(DECISIONS)
-    return actions
+def waits_on(state: Mapping[str, Any] | None) -> str | None:
+    """Who the request waits on, as the API says (`nobody` in a search row: closed)."""
+    if not state:
+        return None
+    on = state.get("waiting_on")
+    return None if on in (None, "nobody") else str(on)
 
 
-def may_message(state: Mapping[str, Any], role: str, user_id: str) -> bool:
-    """R21: the parties talk until the request is escalated."""
-    return side_of(state, role, user_id) is not None and not state.get("escalated")
+def status_key(state: Mapping[str, Any]) -> str:
+    """The key of the status words: the status, told apart where one status means two things to
+    a person (B4: a no-refund explanation is not a request for information; B7/B8: a replacement
+    not yet handed to the carrier, or late)."""
+    status = str(state.get("status"))
+    deadlines = state.get("deadlines") or {}
+    if status == Status.AWAITING_BUYER and deadlines.get(Deadline.NO_REFUND_CLOSE):
+        return f"{Status.AWAITING_BUYER}:no_refund"
+    if status == Status.REPLACEMENT_PENDING and deadlines.get(RETURN_FOR_REFUND_WINDOW):
+        return f"{Status.REPLACEMENT_PENDING}:late"
+    return status
+
+
+@dataclass(frozen=True)
+class Skipped:
+    first: date
+    last: date
+    holiday: str | None = None
+
+
+@dataclass(frozen=True)
+class DeadlineExplanation:
+    """The API's explanation of one deadline, as the page shows it."""
+
+    kind: str
+    due: datetime
+    business_hours_given: float | None
+    business_hours_left: float
+    passed: bool
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def next_deadline(state: Mapping[str, Any]) -> DeadlineExplanation | None:
+    """The deadline to show first: the earliest overdue one, else the earliest open one; with
+    the API's explanation of it."""
+    explanations = state.get("deadline_explanations") or {}
+    overdue = set(state.get("overdue") or ())
+    shown = [
+        (kind not in overdue, datetime.fromisoformat(str(e["due"])), kind)
+        for kind, e in explanations.items()
+    ]
+    if not shown:
+        return None
+    _, due, kind = min(shown)
+    e = explanations[kind]
+    return DeadlineExplanation(
+        kind=kind,
+        due=due,
+        business_hours_given=e.get("business_hours_given"),
+        business_hours_left=float(e.get("business_hours_left") or 0),
+        passed=kind in overdue,
+        skipped=[
+            Skipped(date.fromisoformat(s["first"]), date.fromisoformat(s["last"]), s.get("holiday"))
+            for s in e.get("skipped") or ()
+        ],
+    )
 
 
 class InvalidInput(ValueError):
@@ -169,23 +185,31 @@ def command_for(action: Action, form: Mapping[str, str], currency_digits: int) -
     """The API call of an action with the form's fields; `InvalidInput` when a field is unusable."""
     message = (form.get("message") or "").strip()
     if action is Action.FULL_REFUND:
-        return Command("responses", {"type": "full_refund"})
-    if action is Action.REFUND_WITH_RETURN:
-        return Command("responses", {"type": "full_refund_with_return"})
+        return Command("responses", {"type": ResponseType.FULL_REFUND.value})
+    if action is Action.FULL_REFUND_WITH_RETURN:
+        return Command("responses", {"type": ResponseType.FULL_REFUND_WITH_RETURN.value})
     if action is Action.PARTIAL_REFUND:
         amount = to_minor(form.get("amount") or "", currency_digits)
-        return Command("responses", {"type": "partial_refund", "amount": amount})
+        return Command("responses", {"type": ResponseType.PARTIAL_REFUND.value, "amount": amount})
     if action is Action.REPLACEMENT:
         carrier = (form.get("carrier") or "").strip()
         tracking = (form.get("tracking_number") or "").strip()
         return Command(
-            "responses", {"type": "replacement", "carrier": carrier, "tracking_number": tracking}
+            "responses",
+            {
+                "type": ResponseType.REPLACEMENT.value,
+                "carrier": carrier,
+                "tracking_number": tracking,
+            },
         )
     if action is Action.NO_REFUND:
         evidence = _lines(form.get("evidence") or "")
-        return Command("responses", {"type": "no_refund", "message": message, "evidence": evidence})
+        return Command(
+            "responses",
+            {"type": ResponseType.NO_REFUND.value, "message": message, "evidence": evidence},
+        )
     if action is Action.REQUEST_INFO:
-        return Command("responses", {"type": "request_info", "message": message})
+        return Command("responses", {"type": ResponseType.REQUEST_INFO.value, "message": message})
     if action is Action.CONFIRM_RETURN:
         return Command("return/confirm")
     if action is Action.DISPUTE_RETURN:
@@ -199,7 +223,6 @@ def command_for(action: Action, form: Mapping[str, str], currency_digits: int) -
         return Command("escalate", {"reason": message})
     if action is Action.RETURN_FOR_REFUND:
         return Command("return-for-refund")
-    if action in (Action.THUMBS_UP, Action.THUMBS_DOWN):
-        return Command("feedback", {"thumbs": "up" if action is Action.THUMBS_UP else "down"})
-    outcome = action.value.removeprefix("decide_")
-    return Command("decision", {"outcome": outcome})
+    if action.value.startswith("thumbs_"):
+        return Command("feedback", {"thumbs": action.value.removeprefix("thumbs_")})
+    return Command("decision", {"outcome": action.value.removeprefix("decide_")})

@@ -24,6 +24,7 @@ from shared.contracts import ratings_v1
 from shared.contracts.ledger_v1 import LEDGER_ENTRY_RECORDED_TYPE, LEDGER_TOPIC, LedgerEntryRecorded
 from shared.contracts.requests_v1 import REQUEST_EVENT_CONTRACTS, SCHEMA_ID_PREFIX
 from shared.contracts.upstream import UpstreamFact
+from shared.vocabulary import REQUESTS_TOPIC
 
 HERE = Path(__file__).resolve().parent
 SCHEMAS_DIR = HERE / "schemas"
@@ -225,8 +226,8 @@ def asyncapi() -> dict[str, Any]:
                 "key = tracking number.",
                 upstream_refs["shipments.v1"],
             ),
-            "seller-support.requests.v1": channel(
-                "seller-support.requests.v1",
+            REQUESTS_TOPIC: channel(
+                REQUESTS_TOPIC,
                 "Every SupportRequest event, in per-request order; key = request id; at least "
                 "once (dedupe by ce_id).",
                 request_refs,

@@ -22,22 +22,18 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.vocabulary import Outcome as OutcomeWord
+from shared.vocabulary import Reason as ReasonWord
+
 CONTRACT_VERSION = "v1"
 TYPE_PREFIX = "seller_support.request."
 SCHEMA_ID_PREFIX = "urn:seller-support:schema:"
 
 MinorUnits = Annotated[int, Field(ge=0, strict=True, description="integer minor units")]
 Text = Annotated[str, Field(max_length=20_000)]
-Reason = Literal[
-    "significantly_delayed",
-    "missing_item",
-    "wrong_item",
-    "not_as_described",
-    "defective",
-    "returned_to_sender",
-    "damaged_in_transit",
-    "other",
-]
+# The published enumerations are the shared words (shared/vocabulary.py), in their order.
+Reason = Literal[tuple(r.value for r in ReasonWord)]  # type: ignore[valid-type]
+OutcomeName = Literal[tuple(o.value for o in OutcomeWord)]  # type: ignore[valid-type]
 
 
 class _Contract(BaseModel):
@@ -277,7 +273,7 @@ class EscalatedV1(RequestEventV1):
 
 class SupportDecidedV1(RequestEventV1):
     event_name = "support_decided"
-    outcome: Literal["refund", "refund_with_return", "uphold_seller", "platform_refund"]
+    outcome: OutcomeName
     liable: Literal["seller", "platform"] | None
     amount: MinorUnits | None
     return_dropoff_due: AwareDatetime | None

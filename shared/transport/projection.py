@@ -365,6 +365,12 @@ class Projection:
                 else:
                     log.debug("event already applied; skipped", **about)
 
+    def has_applied(self, event_id: str) -> bool:
+        """Whether the event with this id was applied (or recorded as applied: events the handler
+        does not react to, and parked ones, count), in either feed (shared/consistency.py)."""
+        with self.engine.connect() as conn:
+            return bool(self._already_applied(conn, [event_id]))
+
     def position(self) -> int:
         """The last feed position applied (0 before the first)."""
         with self.engine.connect() as conn:

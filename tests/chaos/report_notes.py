@@ -16,7 +16,8 @@ LINES = [
     "  process: the message the server accepted meanwhile is recorded as sent (not sent twice), the",
     "  untried claims are released at once instead of after their 5-minute lease",
     "  (services/notifications/mailer.py). Only a crash still leaves them to the lease.",
-    "- **Impossible facts are refused**: an `order_delivered` dated before the order was placed or",
+    "- **Impossible facts are refused**: an `order_delivered` (or a delivered scan of its shipment)",
+    "  dated before the order was placed or",
     "  shipped is 422 (it would start return and no-refund windows before the parcel existed).",
     "",
 ]

@@ -92,7 +92,9 @@ def normal(value: Any) -> Any:
 def state_of(app: RequestsApplication, request_id: Any) -> dict[str, Any]:
     from services.requests.application import Actor
 
-    view = request_view(app.get_request(request_id, Actor("auditor", "auditor-1")))
+    view = request_view(
+        app.get_request(request_id, Actor("auditor", "auditor-1")), "auditor", app.clock.now()
+    )
     return {name: normal(view[name]) for name in STATE_FIELDS}
 
 

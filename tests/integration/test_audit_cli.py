@@ -72,7 +72,7 @@ def test_history_and_state_as_of(walked, capsys) -> None:
     assert main(["audit", "state", str(first.id), "--as-of", moment]) == 0
     state = json.loads(capsys.readouterr().out)
     assert state["status"] == "offer_pending"
-    assert state["offer"] == {"amount": 700}
+    assert state["offer"] == {"amount": 700, "state": "pending"}
     assert state["version"] == 2
     assert main(["audit", "history", str(first.id), "--as-of", moment]) == 0
     assert json.loads(capsys.readouterr().out) == state

@@ -23,7 +23,7 @@ def _caught_up(api: Api) -> bool:
     )
 
 
-def _eventually_caught_up(api: Api, timeout_s: float = 10.0) -> None:
+def assert_caught_up_eventually(api: Api, timeout_s: float = 10.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not _caught_up(api):
         assert time.monotonic() < deadline, "the projections did not apply the command's events"
@@ -37,10 +37,10 @@ def test_a_committed_command_wakes_the_embedded_projection_pump(
     # already under way, or by its wake): from here on the pump waits an hour or for a wake
     monkeypatch.setattr(embedded, "PROJECTION_INTERVAL_SECONDS", 3600.0)
     api.open_request()
-    _eventually_caught_up(api)
+    assert_caught_up_eventually(api)
     # when a seller answers a request (a command whose events commit)
     state = api.open_request()
     answered = api.as_party(state, "seller", "POST", "/responses", {"type": "full_refund"})
     assert answered.status_code == 200, answered.text
     # then its events reach the projections well before the timed round
-    _eventually_caught_up(api)
+    assert_caught_up_eventually(api)

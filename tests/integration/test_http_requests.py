@@ -254,7 +254,10 @@ def test_r14_offer_accept_resolves_as_partial_refund(api: Api) -> None:
     offered = api.as_party(
         state, "seller", "POST", "/responses", {"type": "partial_refund", "amount": 1000}
     ).json()
-    assert offered["status"] == "offer_pending" and offered["offer"] == {"amount": 1000}
+    assert offered["status"] == "offer_pending" and offered["offer"] == {
+        "amount": 1000,
+        "state": "pending",
+    }
     assert offered["deadlines"]["offer_answer"]
     accepted = api.as_party(state, "buyer", "POST", "/offer/accept")
     assert accepted.status_code == 200

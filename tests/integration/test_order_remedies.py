@@ -284,3 +284,61 @@ def test_r63_an_auto_confirmed_return_refunds_only_what_is_left(app, ledger, clo
     assert state.refund == {"amount": PAID - 2000, "currency": "USD"}
     pump(app, ledger)
     assert _charges(ledger, first) == R30_PER_ITEM
+
+
+def test_r63_a_confirmation_racing_the_auto_confirmation_refunds_once(database_url) -> None:
+    # given a delivered return whose inspection deadline has passed, and two instances: the seller
+    # confirms on one while the timer auto-confirms on the other, both from the same version
+    from shared.clock import AdjustableClock
+
+    clock = AdjustableClock(datetime(2026, 12, 7, 19, 0, tzinfo=UTC), frozen=True)
+    first = open_application(database_url, clock)
+    second = open_application(database_url, clock)
+    try:
+        opened = open_request(first)
+        respond(opened, "full_refund_with_return")
+        ship_return(opened, clock.now(), label_cost=300)
+        clock.advance(timedelta(days=7))
+        barrier = threading.Barrier(2, timeout=20)
+        for application in (first, second):
+            real_load = application._load
+
+            def load_then_wait(request_id, _real=real_load):
+                request = _real(request_id)
+                barrier.wait()
+                return request
+
+            application._load = load_then_wait
+        results: dict[str, object] = {}
+
+        def run(name, command) -> None:
+            try:
+                results[name] = command()
+            except Exception as error:
+                results[name] = error
+
+        threads = [
+            threading.Thread(
+                target=run, args=("confirm", lambda: first.confirm_return(opened.id, opened.seller))
+            ),
+            threading.Thread(target=run, args=("timer", second.fire_due)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        for application in (first, second):
+            del application._load
+        # then the request is resolved once, and the item refunded and charged once
+        state = first.get_request(opened.id, opened.auditor)
+        assert state.resolution == "full_refund"
+        refunds = [
+            e["type"]
+            for e in first.history(opened.id, opened.auditor)
+            if e["type"] in ("return_confirmed", "return_auto_confirmed")
+        ]
+        assert len(refunds) == 1, (refunds, results)
+        assert _record(first, opened) == {opened.order.items[0].item_id: (PAID, R30_PER_ITEM)}
+    finally:
+        close_application(second)
+        close_application(first)

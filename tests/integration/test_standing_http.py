@@ -56,12 +56,15 @@ def test_r69_standing_is_exact_for_a_scripted_history(api: Api) -> None:
     pending = api.open_request(_order_of(api, seller))
     api.move_clock(advance="PT1M")  # the window ends at the evaluation, exclusive
 
-    # when the seller reads their standing (the projection catches up)
+    # when the seller reads their standing, once the projection has every step (the pending
+    # request opened last, the decision of the escalated one)
     deadline = time.monotonic() + 20
-    standing = _standing(api, seller)
-    while standing["figures"][2]["value"] != 1 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    everything = f"/v1/support-requests?seller_id={seller}"
+    while time.monotonic() < deadline:
         standing = _standing(api, seller)
+        if len(_ids(api, everything)) == 4 and standing["figures"][2]["value"] == 1:
+            break
+        time.sleep(0.1)
 
     # then, exactly:
     assert set(standing) >= {"window", "figures", "evaluated_at"}

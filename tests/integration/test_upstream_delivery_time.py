@@ -1,5 +1,6 @@
-"""Issue 26, class 9: an `order_delivered` dated before the order was placed or shipped is a 422
-that says why, and nothing is recorded; on time (or the same instant) it is recorded as before."""
+"""Issue 26, class 9: an `order_delivered` (or a `delivered` scan of the order's shipment) dated
+before the order was placed or shipped is a 422 that says why, and nothing is recorded; on time (or
+the same instant) it is recorded as before."""
 
 from __future__ import annotations
 
@@ -44,6 +45,40 @@ def test_class9_a_delivery_dated_before_placed_or_shipped_is_422_and_not_recorde
 
 
 def test_class9_a_delivery_at_the_moment_of_shipping_is_recorded(api: Api) -> None:
+    # Given an order shipped 2026-12-02 10:00 (New York)
     order = api.place_order()
+    # When it is delivered at that very instant
     answer = _delivered(api, order["order_id"], "2026-12-02T15:00:00Z")  # = shipped 10:00 -05:00
+    # Then it is accepted as a change, and the order view shows the delivery
     assert answer.status_code == 202, answer.text
+    assert answer.json()["changed"] is True
+    view = api.call("support", "GET", f"/v1/orders/{order['order_id']}")
+    assert view.status_code == 200, view.text
+    assert view.json()["shipment"]["delivered_at"] is not None
+
+
+def test_class9_a_delivered_scan_of_the_shipment_dated_before_it_was_shipped_is_422(
+    api: Api,
+) -> None:
+    # Given an order shipped 2026-12-02 10:00 (New York) with its tracking number
+    order = api.place_order()
+    tracking = f"9400-{order['order_id'].removeprefix('o-')}"
+    scan = {"type": "shipment_scanned", "tracking_number": tracking, "status": "delivered"}
+    # When the carrier scans it delivered a day before it shipped; then 422 says why
+    early = api.call(
+        "platform",
+        "POST",
+        "/v1/upstream/events",
+        {**scan, "at": "2026-12-01T12:00:00-05:00"},
+        sub="carrier",
+    )
+    assert_problem(early, 422, detail_contains="it was shipped at")
+    # and the real scan is taken
+    later = api.call(
+        "platform",
+        "POST",
+        "/v1/upstream/events",
+        {**scan, "at": "2026-12-04T12:00:00-05:00"},
+        sub="carrier",
+    )
+    assert later.status_code == 202, later.text

@@ -323,3 +323,42 @@ def test_r2_whole_business_days_keep_the_local_time_of_day_across_dst(calendar, 
     deadline = local(calendar, calendar.add_business_days(start, days))
     assert deadline.time() == local_start.time()
     assert calendar.is_business_day(deadline.date()) or (deadline.time() == time(0) and days > 0)
+
+
+def test_issue27_skipped_days_name_the_weekend_and_juneteenth() -> None:
+    # Given 48 business hours from Thursday 15 June 2023 10:00 in New York (R8)
+    us = calendar_for("US")
+    zone = ZoneInfo("America/New_York")
+    opened = datetime(2023, 6, 15, 10, tzinfo=zone)
+    due = us.add_business_hours(opened, 48)
+    # Then they end Tuesday, skipping Sat-Sun together and Mon 19 June (Juneteenth) by name
+    assert due.astimezone(zone) == datetime(2023, 6, 20, 10, tzinfo=zone)
+    runs = us.skipped_days(opened, due)
+    assert [(s.first, s.last) for s in runs] == [
+        (date(2023, 6, 17), date(2023, 6, 18)),
+        (date(2023, 6, 19), date(2023, 6, 19)),
+    ]
+    assert runs[0].holiday is None and "Juneteenth" in (runs[1].holiday or "")
+
+
+@given(
+    start=st.datetimes(
+        min_value=datetime(2024, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
+    ),
+    hours=st.integers(min_value=1, max_value=24 * 15),
+)
+def test_issue27_skipped_days_and_business_days_cover_the_calendar_exactly(
+    start: datetime, hours: int
+) -> None:
+    # Every calendar day between start and due is either a business day or named as skipped.
+    us = calendar_for("US")
+    due = us.add_business_hours(start, hours)
+    zone = ZoneInfo(us.zone)
+    first, last = start.astimezone(zone).date(), due.astimezone(zone).date()
+    skipped = {
+        s.first + timedelta(days=i)
+        for s in us.skipped_days(start, due)
+        for i in range((s.last - s.first).days + 1)
+    }
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    assert skipped == {d for d in days if not us.is_business_day(d)}

@@ -13,7 +13,7 @@ from pathlib import Path
 import services.requests.domain
 
 DOMAIN = Path(services.requests.domain.__file__).parent
-ALLOWED = {"eventsourcing.domain", "shared.business_time", "shared.money"}
+ALLOWED = {"eventsourcing.domain", "shared.business_time", "shared.money", "shared.vocabulary"}
 
 
 def _imports(path: Path) -> set[str]:

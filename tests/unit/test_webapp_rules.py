@@ -1,10 +1,10 @@
-"""The web app's pure rules: why a deadline falls where it does, amounts typed in major units,
-exactly the actions the API would accept, and a Dutch text for every English one."""
+"""The web app's pure rules: the buttons of the steps the API lists, the words of a state, amounts
+typed in major units, and a Dutch text for every English one."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,88 +14,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.webapp import i18n
-from services.webapp.deadlines import explain, next_deadline, skipped_days
 from services.webapp.views import (
-    DECISIONS,
-    SELLER_RESPONSES,
     Action,
     InvalidInput,
     actions_for,
     command_for,
     may_message,
+    next_deadline,
+    status_key,
     to_minor,
+    waits_on,
 )
 from shared.business_time import calendar_for
+from shared.vocabulary import Outcome
 
 US = calendar_for("US")
 NEW_YORK = ZoneInfo("America/New_York")
-
-
-def test_r8_deadline_explained_with_weekend_and_juneteenth() -> None:
-    # Given a request opened Thursday 15 June 2023 10:00 in New York (48 business hours, R8)
-    opened = datetime(2023, 6, 15, 10, tzinfo=NEW_YORK)
-    due = US.add_business_hours(opened, 48)
-    history = [
-        {
-            "type": "opened",
-            "at": opened.isoformat(),
-            "data": {"seller_response_due": due.isoformat()},
-        }
-    ]
-    # When the page explains it on Friday noon
-    now = datetime(2023, 6, 16, 12, tzinfo=NEW_YORK)
-    why = explain("seller_response", due, history, US, now)
-    # Then it is 48 business hours, skipping Sat-Sun and Mon 19 June (Juneteenth)
-    assert due.astimezone(NEW_YORK) == datetime(2023, 6, 20, 10, tzinfo=NEW_YORK)
-    assert why.business_hours_given == 48
-    assert why.business_hours_left == 22
-    assert [(s.first, s.last) for s in why.skipped] == [
-        (date(2023, 6, 17), date(2023, 6, 18)),
-        (date(2023, 6, 19), date(2023, 6, 19)),
-    ]
-    assert why.skipped[0].holiday is None
-    assert "Juneteenth" in (why.skipped[1].holiday or "")
-
-
-def test_deadline_set_by_the_latest_event_carrying_it() -> None:
-    first = datetime(2026, 12, 7, 9, tzinfo=UTC)
-    later = first + timedelta(days=1)
-    history = [
-        {"type": "opened", "at": first.isoformat(), "data": {"seller_response_due": "x"}},
-        {"type": "message_posted", "at": later.isoformat(), "data": {"seller_response_due": "y"}},
-    ]
-    due = US.add_business_hours(later, 48)
-    assert explain("seller_response", due, history, US, later).business_hours_given == 48
-
-
-def test_next_deadline_is_the_earliest_open_one() -> None:
-    assert next_deadline({"seller_response": None, "offer_answer": None}) is None
-    kind, _ = next_deadline(
-        {"return_dropoff": "2026-12-10T00:00:00+00:00", "offer_answer": "2026-12-09T00:00:00+00:00"}
-    ) or ("", None)
-    assert kind == "offer_answer"
-
-
-@given(
-    start=st.datetimes(
-        min_value=datetime(2024, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
-    ),
-    hours=st.integers(min_value=1, max_value=24 * 15),
-)
-def test_skipped_days_and_business_days_cover_the_calendar_exactly(
-    start: datetime, hours: int
-) -> None:
-    # Every calendar day between start and due is either a business day or named as skipped.
-    due = US.add_business_hours(start, hours)
-    zone = ZoneInfo(US.zone)
-    first, last = start.astimezone(zone).date(), due.astimezone(zone).date()
-    skipped = {
-        s.first + timedelta(days=i)
-        for s in skipped_days(US, start, due)
-        for i in range((s.last - s.first).days + 1)
-    }
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    assert skipped == {d for d in days if not US.is_business_day(d)}
 
 
 @given(minor=st.integers(min_value=1, max_value=10**12), locale=st.sampled_from(["en_US", "nl_NL"]))
@@ -123,59 +57,78 @@ def test_amounts_in_major_units() -> None:
 
 
 def _state(status: str, **extra: object) -> dict[str, object]:
-    return {
-        "status": status,
-        "buyer_id": "b",
-        "seller_id": "s",
-        "escalated": False,
-        "may_escalate": False,
-        "feedback": None,
-        **extra,
-    }
+    return {"status": status, "buyer_id": "b", "seller_id": "s", "deadlines": {}, **extra}
 
 
 NOW = datetime(2026, 12, 7, tzinfo=UTC)
 
 
-def test_only_the_actions_the_api_would_accept_r10_r22() -> None:
-    assert actions_for(_state("awaiting_seller"), "seller", "s", [], NOW)[:3] == [
-        Action.FULL_REFUND,
-        Action.REFUND_WITH_RETURN,
-        Action.PARTIAL_REFUND,
-    ]
-    assert actions_for(_state("awaiting_seller"), "seller", "other", [], NOW) == []
-    assert actions_for(_state("awaiting_seller"), "buyer", "b", [], NOW) == []
-    assert actions_for(_state("awaiting_seller", may_escalate=True), "buyer", "b", [], NOW) == [
-        Action.ESCALATE
-    ]
-    assert actions_for(_state("offer_pending"), "buyer", "b", [], NOW) == [
-        Action.ACCEPT_OFFER,
-        Action.DECLINE_OFFER,
-    ]
-    assert actions_for(_state("awaiting_inspection"), "seller", "s", [], NOW) == [
-        Action.CONFIRM_RETURN,
-        Action.DISPUTE_RETURN,
-    ]
-    assert actions_for(_state("escalated"), "support", "agent", [], NOW)[0] == Action.DECIDE_REFUND
-    assert actions_for(_state("escalated"), "auditor", "a", [], NOW) == []
-    assert actions_for(_state("resolved"), "buyer", "b", [], NOW) == [
+def test_issue27_the_buttons_are_the_steps_the_api_lists() -> None:
+    # given the steps the API lists for the caller (domain/next_step.py decides them)
+    state = _state("awaiting_seller", actions=["full_refund", "partial_refund", "message"])
+    # then the page offers exactly those, a message as its own form
+    assert actions_for(state) == [Action.FULL_REFUND, Action.PARTIAL_REFUND]
+    assert may_message(state)
+    # and feedback is one button per thumb, a decision one per outcome
+    assert actions_for(_state("resolved", actions=["feedback"])) == [
         Action.THUMBS_UP,
         Action.THUMBS_DOWN,
     ]
-    assert actions_for(_state("resolved", feedback="up"), "buyer", "b", [], NOW) == []
-    overdue = [
-        {
-            "type": "replacement_overdue",
-            "data": {"return_until": (NOW + timedelta(days=1)).isoformat()},
-        }
-    ]
-    assert actions_for(_state("replacement_pending"), "buyer", "b", overdue, NOW) == [
-        Action.RETURN_FOR_REFUND
-    ]
-    assert (
-        actions_for(_state("replacement_pending"), "buyer", "b", overdue, NOW + timedelta(days=2))
-        == []
+    decide = actions_for(_state("escalated", actions=["decide", "assign"]))
+    assert [a.value for a in decide] == [f"decide_{o.value}" for o in Outcome]
+    # and nothing is offered that the API did not list, nor a step this app does not know
+    assert actions_for(_state("escalated", actions=["some_new_step"])) == []
+    assert actions_for(_state("awaiting_seller")) == [] and not may_message(_state("resolved"))
+
+
+def test_issue27_waits_on_is_the_apis() -> None:
+    # the state's `waiting_on`; a search row says `nobody` once closed
+    assert waits_on(_state("replacement_pending", waiting_on="seller")) == "seller"
+    assert waits_on(_state("resolved", waiting_on="nobody")) is None
+    assert waits_on(_state("resolved", waiting_on=None)) is None
+    assert waits_on(None) is None
+
+
+def test_issue27_b4_b7_b8_status_words_tell_the_situations_apart() -> None:
+    # B4: a no-refund explanation is not a request for information
+    no_refund = _state("awaiting_buyer", deadlines={"no_refund_close": "2027-01-12T05:00:00+00:00"})
+    assert status_key(no_refund) == "awaiting_buyer:no_refund"
+    assert status_key(_state("awaiting_buyer")) == "awaiting_buyer"
+    # B7: a promised replacement is not on its way before the carrier's first scan
+    assert i18n.STATUS_WORDS[status_key(_state("replacement_pending"))] == (
+        "Waiting for the seller to ship the replacement"
     )
+    # B8: a late replacement says the buyer may return the original
+    late = _state("replacement_pending", deadlines={"return_for_refund": "2027-01-12T05:00:00Z"})
+    assert status_key(late) == "replacement_pending:late"
+    for key in (*STATUSES, "awaiting_buyer:no_refund", "replacement_pending:late"):
+        assert key in i18n.STATUS_WORDS
+
+
+def test_issue27_the_next_deadline_shown_is_an_overdue_one_first() -> None:
+    # given a state with an overdue deadline and a later open window, explained by the API
+    explanation = {
+        "business_hours_given": 48.0,
+        "business_hours_left": 0.0,
+        "skipped": [{"first": "2026-12-12", "last": "2026-12-13", "holiday": None}],
+    }
+    state = _state(
+        "replacement_pending",
+        overdue=["replacement_ship"],
+        deadline_explanations={
+            "replacement_ship": {**explanation, "due": "2026-12-09T19:00:00+00:00"},
+            "return_for_refund": {
+                **explanation,
+                "due": "2026-12-16T19:00:00+00:00",
+                "business_hours_left": 100.0,
+            },
+        },
+    )
+    shown = next_deadline(state)
+    # then the page shows the overdue one, passed, with the API's skipped days
+    assert shown is not None and shown.kind == "replacement_ship" and shown.passed
+    assert [(s.first, s.last) for s in shown.skipped] == [(date(2026, 12, 12), date(2026, 12, 13))]
+    assert next_deadline(_state("resolved")) is None
 
 
 def test_commands_are_the_api_bodies() -> None:
@@ -259,36 +212,3 @@ STATUSES = [
     "resolved",
     "cancelled",
 ]
-
-
-@given(
-    status=st.sampled_from(STATUSES),
-    role=st.sampled_from(["buyer", "seller", "support", "auditor"]),
-    user=st.sampled_from(["b", "s", "someone-else"]),
-    may_escalate=st.booleans(),
-    escalated=st.booleans(),
-)
-def test_scoping_nobody_is_offered_another_sides_actions(
-    status: str, role: str, user: str, may_escalate: bool, escalated: bool
-) -> None:
-    # Given any state, when a person who is not that side looks, then none of its actions show.
-    state = _state(status, may_escalate=may_escalate, escalated=escalated)
-    offered = set(actions_for(state, role, user, [], NOW))
-    seller_side = {*SELLER_RESPONSES, Action.CONFIRM_RETURN, Action.DISPUTE_RETURN}
-    buyer_side = {
-        Action.ACCEPT_OFFER,
-        Action.DECLINE_OFFER,
-        Action.ESCALATE,
-        Action.RETURN_FOR_REFUND,
-        Action.THUMBS_UP,
-        Action.THUMBS_DOWN,
-    }
-    if not (role == "seller" and user == "s"):
-        assert not offered & seller_side
-    if not (role == "buyer" and user == "b"):
-        assert not offered & buyer_side
-    if role != "support" or status != "escalated":
-        assert not offered & set(DECISIONS)
-    assert may_message(state, role, user) == (
-        (role, user) in (("buyer", "b"), ("seller", "s")) and not escalated
-    )

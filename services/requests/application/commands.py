@@ -25,6 +25,8 @@ from services.requests.application.errors import (
     UnknownItems,
 )
 from services.requests.domain import (
+    RESPONSE_ACTIONS,
+    Action,
     InvalidCommand,
     OrderItem,
     Outcome,
@@ -154,7 +156,11 @@ class Commands(RequestsCore):
                 self._lock_items(session, order_id, item_ids, str(request_id))
                 tables.index_by_order(session, str(request_id), order_id, request.opened_at)
                 receipt = (
-                    None if claim is None else record_answer(session, claim, request, created=True)
+                    None
+                    if claim is None
+                    else record_answer(
+                        session, claim, request, actor.role, request.opened_at, created=True
+                    )
                 )
                 self._save_with_side_tables(session, request, (request.policy_version, ()))
         except IntegrityError as error:
@@ -184,12 +190,13 @@ class Commands(RequestsCore):
         at = self.clock.now()
         evidence = self._references(actor, request_id, "evidence", list(response.evidence))
 
+        command = RESPONSE_COMMANDS.get(response.type)  # type: ignore[call-overload]
+        if command is None:
+            raise InvalidCommand(
+                f"unknown response type {response.type!r}; one of: {', '.join(ResponseType)}"
+            )
+
         def change(request: SupportRequest) -> None:
-            command = RESPONSE_COMMANDS.get(response.type)  # type: ignore[call-overload]
-            if command is None:
-                raise InvalidCommand(
-                    f"unknown response type {response.type!r}; one of: {', '.join(ResponseType)}"
-                )
             command(
                 request,
                 Responding(
@@ -202,7 +209,8 @@ class Commands(RequestsCore):
                 ),
             )
 
-        return self._command(request_id, actor, ("seller",), change, at=at, claim=claim)
+        action = RESPONSE_ACTIONS[ResponseType(response.type)]
+        return self._command(request_id, actor, action, change, at=at, claim=claim)
 
     def _shipment(self, request: SupportRequest) -> Shipment | None:
         order = self.order(request.order_id)
@@ -219,7 +227,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("buyer",),
+            Action.ACCEPT_OFFER,
             lambda r: r.accept_offer(at=at, actor=str(actor)),
             at=at,
             claim=claim,
@@ -232,7 +240,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("buyer",),
+            Action.DECLINE_OFFER,
             lambda r: r.decline_offer(
                 at=at, actor=str(actor), return_address=self._return_address_in_force(r)
             ),
@@ -247,7 +255,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("seller",),
+            Action.CONFIRM_RETURN,
             lambda r: r.confirm_return(at=at, actor=str(actor)),
             at=at,
             claim=claim,
@@ -267,7 +275,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("seller",),
+            Action.DISPUTE_RETURN,
             lambda r: r.dispute_return(at=at, actor=str(actor), reason=reason, evidence=evidence),
             at=at,
             claim=claim,
@@ -280,7 +288,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("buyer",),
+            Action.RETURN_FOR_REFUND,
             lambda r: r.return_for_refund(
                 at=at, actor=str(actor), return_address=self._return_address_in_force(r)
             ),
@@ -302,7 +310,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("buyer", "seller"),
+            Action.MESSAGE,
             lambda r: r.post_message(
                 at=at,
                 actor=str(actor),
@@ -321,7 +329,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("buyer",),
+            Action.ESCALATE,
             lambda r: r.escalate(at=at, actor=str(actor), reason=reason),
             at=at,
             claim=claim,
@@ -341,7 +349,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("support",),
+            Action.DECIDE,
             lambda r: r.decide(
                 at=at,
                 actor=str(actor),
@@ -369,7 +377,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("support",),
+            Action.ASSIGN,
             lambda r: r.assign_agent(at=at, actor=str(actor), agent_id=agent),
             at=at,
             claim=claim,
@@ -382,7 +390,7 @@ class Commands(RequestsCore):
         return self._command(
             request_id,
             actor,
-            ("buyer",),
+            Action.FEEDBACK,
             lambda r: r.give_feedback(at=at, actor=str(actor), thumbs=thumbs),
             at=at,
             claim=claim,

@@ -28,7 +28,8 @@ from services.requests.application.errors import (
     TrackingNumberInUse,
 )
 from services.requests.application.ports import SideTables
-from services.requests.domain import SupportRequest
+from services.requests.domain import Action, SupportRequest
+from services.requests.domain.next_step import check_action, roles_for
 from services.requests.domain.programme import ProgrammeRules, Rollout
 from services.requests.domain.remedy import ItemRecord, records_for
 from services.requests.persistence import programme_store
@@ -111,12 +112,12 @@ class RequestsCore(Application):
         self,
         request_id: UUID | str,
         actor: Actor,
-        roles: tuple[str, ...],
+        action: Action,
         change: Callable[[SupportRequest], Any],
         at: datetime | None = None,
         claim: KeyClaim | None = None,
     ) -> SupportRequest:
-        """Load, check the caller is the right party, change, save with side tables, in one go.
+        """Load, check the caller may take `action` now, change, save with side tables, in one go.
 
         Deadlines that came due by `at` apply first, as the timer loop would have applied them:
         a rule bounded by a deadline holds by the clock, not by when the loop last ran.
@@ -128,16 +129,23 @@ class RequestsCore(Application):
             if claim is not None:
                 claim_key(session, claim)
             request = self._load_for(request_id, actor)
+            roles = roles_for(action)
             if actor.role not in roles:
                 raise Forbidden(f"a {actor.role} may not do this; it is for: {', '.join(roles)}")
             stored = _deadline_rows(request)
             self._read_order_record(session, request)
-            _fire_deadlines_due_by(request, self.clock.now() if at is None else at)
+            at = self.clock.now() if at is None else at
+            request.fire_deadlines_due_by(at)
+            # the one rule that also lists the caller's steps in the state (domain/next_step.py)
+            check_action(request, actor.role, action, at)
             change(request)
-            receipt = None if claim is None else record_answer(session, claim, request)
+            receipt = (
+                None if claim is None else record_answer(session, claim, request, actor.role, at)
+            )
             self._save_with_side_tables(session, request, stored)
         if claim is not None:
             claim.recorded = receipt
+        self._read_order_record_later(request)
         return request
 
     def _save_with_side_tables(
@@ -184,6 +192,20 @@ class RequestsCore(Application):
         request.order_record = _RecordsOnDemand(
             lambda: self.side_tables.item_records(session, request.order_id, request.item_ids)
         )
+
+    def _read_order_record_later(self, request: SupportRequest) -> None:
+        """After a command's transaction: the records as they are now, read in a transaction of
+        their own if the answer's next steps ask (domain/next_step.py); the command's session is
+        gone."""
+        if request.is_closed:
+            request.order_record = None
+            return
+
+        def load() -> dict[str, ItemRecord]:
+            with self.side_tables.transaction(commit=False) as session:
+                return self.side_tables.item_records(session, request.order_id, request.item_ids)
+
+        request.order_record = _RecordsOnDemand(load)
 
     def _record_remedies(self, session: Any, request: SupportRequest) -> None:
         """Add the refunds and charges of the request's new events to its items' records, in the
@@ -279,16 +301,6 @@ def _deadline_rows(request: SupportRequest) -> DeadlineRows:
         request.policy_version,
         tuple(sorted((str(kind), due_at) for kind, due_at in request.deadlines.items())),
     )
-
-
-def _fire_deadlines_due_by(request: SupportRequest, at: datetime) -> None:
-    """Apply the request's deadlines due at or before `at`, oldest first."""
-    while True:
-        due = sorted(
-            (due_at, str(kind)) for kind, due_at in request.deadlines.items() if due_at <= at
-        )
-        if not due or not request.fire_deadline(due[0][1], due[0][0]):
-            return
 
 
 def _as_uuid(value: UUID | str) -> UUID:

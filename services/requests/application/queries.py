@@ -19,6 +19,7 @@ class Queries(RequestsCore):
     ) -> SupportRequest:
         request = self._load_for(request_id, actor)
         if as_of is None:
+            self._with_order_record(request)
             return request
         past = self.state_as_of(request.id, as_of)
         if past is None:
@@ -56,4 +57,12 @@ class Queries(RequestsCore):
             raise OrderNotFound(f"no order {order_id}")
         if order is None:
             raise OrderNotFound(f"no order {order_id}")
-        return [self._load(i) for i in ids]
+        found = [self._load(i) for i in ids]
+        for request in found:
+            self._with_order_record(request)
+        return found
+
+    def _with_order_record(self, request: SupportRequest) -> None:
+        """What is left to refund on its items (R63), read when the state's steps and limits ask
+        (domain/next_step.py), so that they are those a command would accept now."""
+        self._read_order_record_later(request)

@@ -152,17 +152,13 @@ class UpstreamFacts(RequestsCore):
         return self._update_order(fact.order_id, "shipment", shipment, once=True, claim=claim)
 
     def record_order_delivered(self, fact: OrderDelivered, claim: KeyClaim | None = None) -> bool:
-        def check(order: Mapping[str, Any]) -> None:  # not before placed or shipped (issue 26)
-            shipped = (order.get("shipment") or {}).get("shipped_at")
-            check_delivery_time(
-                fact.order_id,
-                placed_at=_aware(order["placed_at"]),
-                shipped_at=None if shipped is None else datetime.fromisoformat(shipped),
-                delivered_at=fact.delivered_at,
-            )
-
         return self._update_order(
-            fact.order_id, "delivered_at", fact.delivered_at, once=True, claim=claim, check=check
+            fact.order_id,
+            "delivered_at",
+            fact.delivered_at,
+            once=True,
+            claim=claim,
+            check=_delivered_at(fact.order_id, fact.delivered_at),
         )
 
     def flag_fraud(self, fact: FraudSuspected, claim: KeyClaim | None = None) -> bool:
@@ -231,6 +227,11 @@ class UpstreamFacts(RequestsCore):
                 raise UnknownTrackingNumber(
                     f"no shipment with tracking number {fact.tracking_number}"
                 )
+            if fact.status == "delivered":  # not before placed or shipped, before anything is kept
+                with self.side_tables.transaction(commit=False) as session:
+                    order = self._order_row(session, order_id)
+                if order is not None:
+                    _delivered_at(order_id, fact.at)(order)
             # R64: the order view shows the original shipment's last scan.
             with self.side_tables.transaction() as session:
                 self.side_tables.record_order_scan(
@@ -259,6 +260,7 @@ class UpstreamFacts(RequestsCore):
         with self._fact_transaction(self._transaction, claim) as tx:
             request = self._load(request_id)
             stored = _deadline_rows(request)
+            self._read_order_record(tx.session, request)  # R63, should a fact ever refund
             changed = tx.done(change(request))
             self._save_with_side_tables(tx.session, request, stored)
         return changed
@@ -295,3 +297,18 @@ UPSTREAM_FACTS: dict[str, Callable[[UpstreamFacts, Any], bool]] = {
     # R66 (issue 28): the programme's handler (application/programme.py), bound by its name
     "seller_registered": Programme.record_seller_registered,  # type: ignore[dict-item]
 }
+
+
+def _delivered_at(order_id: str, delivered_at: datetime) -> Callable[[Mapping[str, Any]], None]:
+    """A check of an order row: delivered not before it was placed or shipped (issue 26)."""
+
+    def check(order: Mapping[str, Any]) -> None:
+        shipped = (order.get("shipment") or {}).get("shipped_at")
+        check_delivery_time(
+            order_id,
+            placed_at=_aware(order["placed_at"]),
+            shipped_at=None if shipped is None else datetime.fromisoformat(shipped),
+            delivered_at=delivered_at,
+        )
+
+    return check

@@ -24,13 +24,11 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-import holidays
 
 from services.requests.attachments.dossier_text import (
     LEDGER_KINDS,
@@ -41,7 +39,7 @@ from services.requests.attachments.dossier_text import (
     uploaders,
     words,
 )
-from shared.business_time import calendar_for
+from shared.business_time import BusinessCalendar, calendar_for
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -124,9 +122,7 @@ def deadline_explanations(history: list[dict[str, Any]], marketplace: str) -> li
             if isinstance(start, str):
                 start = datetime.fromisoformat(start)
             hours = calendar.business_hours_between(start, due)
-            skipped = skipped_days(
-                start.astimezone(zone).date(), due.astimezone(zone).date(), calendar
-            )
+            skipped = skipped_days(start, due, calendar)
             why = ", ".join(skipped) if skipped else "no weekend or holiday in between"
             lines.append(
                 f"{key.removesuffix('_due').replace('_', ' ')}: set by {entry['type']} at "
@@ -136,16 +132,16 @@ def deadline_explanations(history: list[dict[str, Any]], marketplace: str) -> li
     return lines
 
 
-def skipped_days(first: date, last: date, calendar: Any) -> list[str]:
-    names = holidays.country_holidays(calendar.country, years=range(first.year, last.year + 1))
-    skipped = []
-    day = first
-    while day <= last:
-        if not calendar.is_business_day(day):
-            reason = names.get(day) or day.strftime("%A")
-            skipped.append(f"{day.isoformat()} ({reason})")
-        day += timedelta(days=1)
-    return skipped
+def skipped_days(start: datetime, end: datetime, calendar: BusinessCalendar) -> list[str]:
+    """Each day that did not count, named: the calendar's own runs (shared/business_time.py
+    `skipped_days`, which the request state's explanations read too), one day at a time."""
+    days = []
+    for run in calendar.skipped_days(start, end):
+        day = run.first
+        while day <= run.last:
+            days.append(f"{day.isoformat()} ({run.holiday or day.strftime('%A')})")
+            day += timedelta(days=1)
+    return days
 
 
 # Where Debian's fonts-dejavu-core puts its files (also the path in the image, see Dockerfile).
@@ -334,7 +330,17 @@ def render(data: DossierData, typeface: Typeface | None = None) -> bytes:
     for explanation in deadline_explanations(data.history, marketplace):
         line("- " + explanation)
     current = {k: v for k, v in request["deadlines"].items() if v is not None}
-    line("Open now: " + (", ".join(f"{k} {local(v, zone)}" for k, v in current.items()) or "none"))
+    overdue = set(request.get("overdue") or ())
+    line(
+        "In view now: "
+        + (
+            ", ".join(
+                f"{k} {local(v, zone)}{' (passed)' if k in overdue else ''}"
+                for k, v in current.items()
+            )
+            or "none"
+        )
+    )
 
     heading("Ledger entries of this request")
     if data.ledger is None:

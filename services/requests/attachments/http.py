@@ -281,7 +281,7 @@ def case_dossier(
             ledger = entries(state.seller_id, str(state.id), caller.role, caller.sub, token)
         except Exception as error:  # the dossier still helps without the ledger: say why
             note = f"the ledger could not be read ({type(error).__name__}: {error})"
-    view = request_view(state)
+    view = request_view(state, caller.role, request.app.state.clock.now())
     pdf = render(
         DossierData(
             request=view,

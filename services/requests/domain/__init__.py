@@ -6,7 +6,8 @@
 - `policy`: the versioned durations;
 - `order`: an order's items and shipment, and the rules computed from them alone;
 - `request`: the `SupportRequest` aggregate and its events;
-- `events`: the published name and data of an event.
+- `events`: the published name and data of an event;
+- `next_step`: what happens next (waiting on, the caller's steps, limits, overdue, explanations).
 
 Every public name is re-exported here: `from services.requests.domain import Status` keeps working,
 and the stored event topics `services.requests.domain:SupportRequest.<Event>` resolve here.
@@ -68,17 +69,25 @@ from services.requests.domain.vocabulary import (
     CLAIM_EXCLUDED_CATEGORIES,
     CLOSED_STATUSES,
     CONSUMABLE_ROUTED_REASONS,
+    DEADLINE_KINDS,
     PHOTO_REQUIRED_REASONS,
+    RESPONSE_ACTIONS,
+    RETURN_FOR_REFUND_WINDOW,
     SYSTEM_ACTOR,
+    Action,
     Deadline,
     Liable,
+    OfferState,
     Outcome,
     Reason,
     Resolution,
     ResponseType,
+    Role,
     ScanStatus,
     Status,
     Thumbs,
+    WaitingOn,
+    waiting_on,
 )
 
 __all__ = [
@@ -87,10 +96,14 @@ __all__ = [
     "CLOSED_STATUSES",
     "CONSUMABLE_ROUTED_REASONS",
     "CURRENT_POLICY_VERSION",
+    "DEADLINE_KINDS",
     "PHOTO_REQUIRED_REASONS",
     "POLICIES",
     "POLICY_2025_09",
+    "RESPONSE_ACTIONS",
+    "RETURN_FOR_REFUND_WINDOW",
     "SYSTEM_ACTOR",
+    "Action",
     "AutoClaimNotEligible",
     "ConversationClosed",
     "Deadline",
@@ -110,6 +123,7 @@ __all__ = [
     "NoOfferPending",
     "NoReturnToInspect",
     "NotWaitingOnSupport",
+    "OfferState",
     "OrderItem",
     "Outcome",
     "PhotosRequired",
@@ -120,6 +134,7 @@ __all__ = [
     "ResponseType",
     "ReturnForRefundNotAllowed",
     "ReturnLabelNotExpected",
+    "Role",
     "ScanStatus",
     "Shipment",
     "Status",
@@ -128,6 +143,7 @@ __all__ = [
     "TrackingRequired",
     "UnknownPolicyError",
     "UnknownReason",
+    "WaitingOn",
     "buyer_full_refund",
     "check_auto_claim_eligible",
     "event_data",
@@ -136,4 +152,5 @@ __all__ = [
     "policy_for",
     "routing_to_support",
     "seller_refund_charge",
+    "waiting_on",
 ]

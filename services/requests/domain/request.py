@@ -61,6 +61,7 @@ from services.requests.domain.vocabulary import (
     SYSTEM_ACTOR,
     Deadline,
     Liable,
+    OfferState,
     Outcome,
     Reason,
     Resolution,
@@ -193,7 +194,10 @@ class SupportRequest(Aggregate):
         self.opened_at = at
         self.last_activity_at = at
         self.routed_to_support = routed_to_support
-        self.deadlines: dict[str, datetime] = {}
+        self.deadlines: dict[str, datetime] = {}  # open deadlines: each has its timer
+        # deadlines that passed while the step they waited for may still happen (API.md `overdue`)
+        self.passed_deadlines: dict[str, datetime] = {}
+        self.deadline_set_at: dict[str, datetime] = {}  # when each deadline was set (explanations)
         self.resolution: str | None = None
         self.closed_at: datetime | None = None
         self.escalation: dict[str, Any] | None = None
@@ -221,7 +225,7 @@ class SupportRequest(Aggregate):
             }
         else:
             self.status = Status.AWAITING_SELLER
-            self.deadlines[Deadline.SELLER_RESPONSE] = seller_response_due
+            self._set_deadline(Deadline.SELLER_RESPONSE, seller_response_due, at)
 
     # -- derived values --
 
@@ -275,6 +279,15 @@ class SupportRequest(Aggregate):
     def _business_days_after(self, at: datetime, days: int) -> datetime:
         return self.calendar.add_business_days(at, days).astimezone(UTC)
 
+    def _set_deadline(self, kind: str, due: datetime | None, at: datetime) -> None:
+        assert due is not None
+        self.deadlines[kind] = due
+        self.deadline_set_at[kind] = at
+
+    def _clear_deadlines(self) -> None:
+        self.deadlines.clear()
+        self.passed_deadlines.clear()
+
     # -- invariants --
 
     def check_response_due(self) -> None:
@@ -295,6 +308,67 @@ class SupportRequest(Aggregate):
                 "the request was escalated to support: buyer and seller can no longer message "
                 "each other in it (R21)"
             )
+
+    def check_refund_possible(self) -> None:
+        """R63: something is left to refund on the request's items."""
+        check_something_left(self.order_items, self.order_record)
+
+    def check_partial_refund_possible(self) -> None:
+        self.check_refund_possible()
+        if self.largest_partial_refund < 1:
+            raise InvalidPartialAmount(
+                "no partial refund fits between 0 and the full refund of "
+                f"{self.full_refund.amount} {self.currency} minor units"
+            )
+
+    @property
+    def largest_partial_refund(self) -> int:
+        """The largest amount a partial refund may offer: less than the full refund (R13) and no
+        more than is left to refund on the items, less one (R63)."""
+        left = amount_left_to_refund(self.order_items, self.order_record)
+        return min(self.full_refund.amount, left) - 1
+
+    def check_offer_acceptable(self) -> None:
+        """R14 with R63: the pending offer still fits in what is left to refund."""
+        self.check_offer_pending()
+        assert self.offer is not None
+        partial_refund_shares(self.offer["amount"], self.order_items, self.order_record)
+
+    def check_may_escalate(self) -> None:
+        if not self.escalation_grounds():
+            raise EscalationNotAllowed(
+                "escalation is possible after the seller's response deadline passed, an offer "
+                "lapsed, a no-refund explanation, or an information exchange; "
+                f"the request is {self.status}"
+            )
+
+    def check_return_for_refund_open(self, at: datetime) -> None:
+        until = (self.replacement or {}).get("return_until")
+        if self.status != Status.REPLACEMENT_PENDING or until is None:
+            raise ReturnForRefundNotAllowed(
+                "returning the original for a refund is possible only once a replacement is "
+                "overdue (R16)"
+            )
+        if at >= until:
+            raise ReturnForRefundNotAllowed(
+                f"the window to return the original for a refund closed at {until.isoformat()}"
+            )
+
+    def check_decision_due(self) -> None:
+        if self.status != Status.ESCALATED:
+            raise DecisionNotDue(f"only an escalated request can be decided: it is {self.status}")
+
+    def check_waiting_on_support(self) -> None:
+        if self.status != Status.ESCALATED:
+            raise NotWaitingOnSupport(
+                f"only a request waiting on support can be assigned: it is {self.status}"
+            )
+
+    def check_feedback_open(self) -> None:
+        if not self.is_closed:
+            raise FeedbackNotAllowed("feedback opens once the request is resolved or cancelled")
+        if self.feedback is not None:
+            raise FeedbackNotAllowed("feedback was already given for this request")
 
     def check_partial_amount(self, amount: int) -> None:
         full = self.full_refund.amount
@@ -343,6 +417,7 @@ class SupportRequest(Aggregate):
 
     def offer_partial_refund(self, *, at: datetime, actor: str, amount: int) -> None:
         self.check_response_due()
+        self.check_partial_refund_possible()
         self.check_partial_amount(amount)
         check_partial_within_left(amount, self.order_items, self.order_record)
         due = self._business_hours_after(at, self.policy.offer_answer_hours)
@@ -398,13 +473,14 @@ class SupportRequest(Aggregate):
         self.offer_lapsed = False
         self.deadlines.pop(Deadline.SELLER_RESPONSE, None)
         self.deadlines.pop(Deadline.NO_REFUND_CLOSE, None)
+        self.passed_deadlines.pop(Deadline.SELLER_RESPONSE, None)
 
     def _resolve(self, at: datetime, resolution: str, refund: int | None) -> None:
         self.status = Status.RESOLVED
         self.resolution = resolution
         self.closed_at = at
         self.last_activity_at = at
-        self.deadlines.clear()
+        self._clear_deadlines()
         if refund is not None:
             self.refund = {"amount": refund, "currency": self.currency}
 
@@ -419,8 +495,8 @@ class SupportRequest(Aggregate):
         (None on events recorded before issue 28)."""
         self.status = Status.AWAITING_RETURN
         self.last_activity_at = at
-        self.deadlines.clear()
-        self.deadlines[Deadline.RETURN_DROPOFF] = due
+        self._clear_deadlines()
+        self._set_deadline(Deadline.RETURN_DROPOFF, due, at)
         self.return_ = {
             "required_by": required_by,
             "tracking_number": None,
@@ -463,8 +539,13 @@ class SupportRequest(Aggregate):
     ) -> None:
         self._responded(at, ResponseType.PARTIAL_REFUND)
         self.status = Status.OFFER_PENDING
-        self.offer = {"amount": amount, "currency": self.currency, "made_at": at}
-        self.deadlines[Deadline.OFFER_ANSWER] = offer_answer_due
+        self.offer = {
+            "amount": amount,
+            "currency": self.currency,
+            "made_at": at,
+            "state": OfferState.PENDING,
+        }
+        self._set_deadline(Deadline.OFFER_ANSWER, offer_answer_due, at)
 
     @event("ReplacementPromised")
     def _replacement_promised(
@@ -483,7 +564,7 @@ class SupportRequest(Aggregate):
             "overdue_at": None,
             "return_until": None,
         }
-        self.deadlines[Deadline.REPLACEMENT_SHIP] = replacement_ship_due
+        self._set_deadline(Deadline.REPLACEMENT_SHIP, replacement_ship_due, at)
 
     @event("NoRefundExplained")
     def _no_refund_explained(
@@ -497,7 +578,7 @@ class SupportRequest(Aggregate):
         self._responded(at, ResponseType.NO_REFUND)
         self.status = Status.AWAITING_BUYER
         self.messages.append({"author": actor, "body": message, "attachments": evidence, "at": at})
-        self.deadlines[Deadline.NO_REFUND_CLOSE] = no_refund_close_due
+        self._set_deadline(Deadline.NO_REFUND_CLOSE, no_refund_close_due, at)
 
     @event("InformationRequested")
     def _information_requested(self, at: datetime, actor: str, message: str) -> None:
@@ -532,6 +613,7 @@ class SupportRequest(Aggregate):
         remedy: list[dict[str, Any]] | None = None,  # R63; absent from events before it
         seller_charge: int | None = None,
     ) -> None:
+        self._offer_became(OfferState.ACCEPTED)
         self._resolve(at, Resolution.PARTIAL_REFUND, amount)
 
     @event("OfferDeclined")
@@ -542,7 +624,12 @@ class SupportRequest(Aggregate):
         return_dropoff_due: datetime,
         return_address: dict[str, Any] | None = None,  # issue 28; absent before it
     ) -> None:
+        self._offer_became(OfferState.DECLINED)
         self._require_return(at, return_dropoff_due, "offer_declined", return_address)
+
+    def _offer_became(self, state: OfferState) -> None:
+        if self.offer is not None:
+            self.offer["state"] = state
 
     # -- the return (R11, R12, R16, R22) --
 
@@ -612,7 +699,7 @@ class SupportRequest(Aggregate):
         self.return_["dropped_off_at"] = self.return_["dropped_off_at"] or at
         self.return_["delivered_at"] = at
         self.deadlines.pop(Deadline.RETURN_DROPOFF, None)
-        self.deadlines[Deadline.RETURN_INSPECTION] = return_inspection_due
+        self._set_deadline(Deadline.RETURN_INSPECTION, return_inspection_due, at)
 
     def _refund_after_return(self) -> dict[str, Any]:
         """R12/R31/R63: the returned items' refund is what is left of them; the seller pays what is
@@ -658,17 +745,9 @@ class SupportRequest(Aggregate):
     def return_for_refund(
         self, *, at: datetime, actor: str, return_address: dict[str, Any] | None = None
     ) -> None:
-        replacement = self.replacement or {}
-        until = replacement.get("return_until")
-        if self.status != Status.REPLACEMENT_PENDING or until is None:
-            raise ReturnForRefundNotAllowed(
-                "returning the original for a refund is possible only once a replacement is "
-                "overdue (R16)"
-            )
-        if at >= until:
-            raise ReturnForRefundNotAllowed(
-                f"the window to return the original for a refund closed at {until.isoformat()}"
-            )
+        self.check_return_for_refund_open(at)
+        assert self.replacement is not None
+        until = self.replacement["return_until"]
         self._return_for_refund_chosen(
             at=at, actor=actor, return_dropoff_due=until, return_address=return_address
         )
@@ -722,18 +801,13 @@ class SupportRequest(Aggregate):
             self.info_exchanged = self.info_exchanged or self.info_requested
             self.status = Status.AWAITING_SELLER
             self.deadlines.pop(Deadline.NO_REFUND_CLOSE, None)
-            self.deadlines[Deadline.SELLER_RESPONSE] = seller_response_due
+            self._set_deadline(Deadline.SELLER_RESPONSE, seller_response_due, at)
 
     # -- escalation and support (R19-R22) --
 
     def escalate(self, *, at: datetime, actor: str, reason: str) -> None:
+        self.check_may_escalate()
         grounds = self.escalation_grounds()
-        if not grounds:
-            raise EscalationNotAllowed(
-                "escalation is possible after the seller's response deadline passed, an offer "
-                "lapsed, a no-refund explanation, or an information exchange; "
-                f"the request is {self.status}"
-            )
         self._escalated(at=at, actor=actor, reason=reason, grounds=grounds)
 
     def decide(
@@ -745,8 +819,7 @@ class SupportRequest(Aggregate):
         evidence: list[str] | None = None,
         return_address: dict[str, Any] | None = None,
     ) -> None:
-        if self.status != Status.ESCALATED:
-            raise DecisionNotDue(f"only an escalated request can be decided: it is {self.status}")
+        self.check_decision_due()
         if outcome not in Outcome.__members__.values():
             raise InvalidCommand(f"unknown outcome {outcome!r}; one of: {', '.join(Outcome)}")
         liable = {
@@ -785,7 +858,7 @@ class SupportRequest(Aggregate):
     def _escalate(self, at: datetime, by: str, reason: str, grounds: list[str]) -> None:
         self.status = Status.ESCALATED
         self.last_activity_at = at
-        self.deadlines.clear()
+        self._clear_deadlines()
         self.escalation = {"by": by, "reason": reason, "grounds": grounds, "at": at}
         self.assigned_to = None  # a new escalation is a new case for support
 
@@ -794,10 +867,7 @@ class SupportRequest(Aggregate):
     def assign_agent(self, *, at: datetime, actor: str, agent_id: str) -> bool:
         """Puts a support agent on a request waiting on support, so that two agents do not
         decide the same case; False (no event) when that agent is already on it."""
-        if self.status != Status.ESCALATED:
-            raise NotWaitingOnSupport(
-                f"only a request waiting on support can be assigned: it is {self.status}"
-            )
+        self.check_waiting_on_support()
         if not agent_id.strip() or len(agent_id) > 200:
             raise InvalidCommand("agent_id must be 1 to 200 characters")
         if getattr(self, "assigned_to", None) == agent_id:
@@ -839,10 +909,7 @@ class SupportRequest(Aggregate):
     # -- feedback (R46) --
 
     def give_feedback(self, *, at: datetime, actor: str, thumbs: str) -> None:
-        if not self.is_closed:
-            raise FeedbackNotAllowed("feedback opens once the request is resolved or cancelled")
-        if self.feedback is not None:
-            raise FeedbackNotAllowed("feedback was already given for this request")
+        self.check_feedback_open()
         if thumbs not in Thumbs.__members__.values():
             raise InvalidCommand(f"thumbs must be 'up' or 'down', got {thumbs!r}")
         self._feedback_given(at=at, actor=actor, thumbs=str(thumbs))
@@ -876,15 +943,27 @@ class SupportRequest(Aggregate):
             return False
         return True
 
+    def fire_deadlines_due_by(self, at: datetime) -> None:
+        """Apply the deadlines due at or before `at`, oldest first (as the timers would have)."""
+        while True:
+            due = sorted(
+                (due_at, str(kind)) for kind, due_at in self.deadlines.items() if due_at <= at
+            )
+            if not due or not self.fire_deadline(due[0][1], due[0][0]):
+                return
+
     @event("SellerResponseOverdue")
     def _seller_response_overdue(self, at: datetime, actor: str) -> None:
         self.seller_missed_deadline = True
         self.deadlines.pop(Deadline.SELLER_RESPONSE, None)
+        # the seller may still respond (R19): the deadline stays in view, overdue
+        self.passed_deadlines[Deadline.SELLER_RESPONSE] = at
 
     @event("OfferLapsed")
     def _offer_lapsed(self, at: datetime, actor: str) -> None:
         # R15 [decided]: back to awaiting the seller, with no new deadline; the buyer may escalate.
         self.status = Status.AWAITING_SELLER
+        self._offer_became(OfferState.LAPSED)
         self.offer_lapsed = True
         self.last_activity_at = at
         self.deadlines.pop(Deadline.OFFER_ANSWER, None)
@@ -895,7 +974,7 @@ class SupportRequest(Aggregate):
         self.resolution = Resolution.RETURN_NOT_SHIPPED
         self.closed_at = at
         self.last_activity_at = at
-        self.deadlines.clear()
+        self._clear_deadlines()
 
     @event("ReturnAutoConfirmed")
     def _return_auto_confirmed(
@@ -914,6 +993,8 @@ class SupportRequest(Aggregate):
         self.replacement["overdue_at"] = at
         self.replacement["return_until"] = return_until
         self.deadlines.pop(Deadline.REPLACEMENT_SHIP, None)
+        # the seller may still ship it (a first scan resolves it, R16): it stays in view, overdue
+        self.passed_deadlines[Deadline.REPLACEMENT_SHIP] = at
 
     @event("NoRefundClosed")
     def _no_refund_closed(self, at: datetime, actor: str) -> None:

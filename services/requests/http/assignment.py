@@ -33,4 +33,4 @@ def assign_agent(
 ) -> Response:
     agent_id = None if body is None else body.agent_id
     assigned = requests.assign_agent(request_id, actor(agent), agent_id=agent_id, claim=claim)
-    return state_response(assigned, claim)
+    return state_response(assigned, claim, agent.role, requests.clock.now())

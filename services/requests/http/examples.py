@@ -7,30 +7,40 @@ from typing import Any
 from services.requests.domain import ResponseType
 
 RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
-    ResponseType.FULL_REFUND: {"summary": "R10 full refund", "value": {"type": "full_refund"}},
+    ResponseType.FULL_REFUND: {
+        "summary": "R10 full refund",
+        "value": {"type": ResponseType.FULL_REFUND.value},
+    },
     ResponseType.FULL_REFUND_WITH_RETURN: {
         "summary": "R11 full refund after return, with an automatic USPS claim (R38)",
-        "value": {"type": "full_refund_with_return", "auto_claim": True},
+        "value": {"type": ResponseType.FULL_REFUND_WITH_RETURN.value, "auto_claim": True},
     },
     ResponseType.PARTIAL_REFUND: {
         "summary": "R13 partial refund offer",
-        "value": {"type": "partial_refund", "amount": 1000},
+        "value": {"type": ResponseType.PARTIAL_REFUND.value, "amount": 1000},
     },
     ResponseType.REPLACEMENT: {
         "summary": "R16 replacement",
-        "value": {"type": "replacement", "carrier": "USPS", "tracking_number": "9400111899223"},
+        "value": {
+            "type": ResponseType.REPLACEMENT.value,
+            "carrier": "USPS",
+            "tracking_number": "9400111899223",
+        },
     },
     ResponseType.NO_REFUND: {
         "summary": "R17 no refund, with evidence",
         "value": {
-            "type": "no_refund",
+            "type": ResponseType.NO_REFUND.value,
             "message": "The listing showed this wear.",
             "evidence": ["https://photos.example/listing.jpg"],
         },
     },
     ResponseType.REQUEST_INFO: {
         "summary": "R18 ask for more information",
-        "value": {"type": "request_info", "message": "Could you send a photo of the label?"},
+        "value": {
+            "type": ResponseType.REQUEST_INFO.value,
+            "message": "Could you send a photo of the label?",
+        },
     },
 }
 """One example per seller response type, keyed by `ResponseType` (a test checks none is missing)."""

@@ -57,7 +57,14 @@ COMMAND = {"response_model": RequestState, "responses": COMMAND_ERRORS}
 )
 def open_request(body: OpenRequest, buyer: Buyer, requests: Requests, claim: Claim) -> Response:
     opened = requests.open_request(actor(buyer), **body.model_dump(), claim=claim)
-    return state_response(opened, claim, status.HTTP_201_CREATED, Location=location(opened))
+    return state_response(
+        opened,
+        claim,
+        buyer.role,
+        opened.opened_at,
+        status.HTTP_201_CREATED,
+        Location=location(opened),
+    )
 
 
 @router.get(
@@ -76,7 +83,12 @@ def get_request(
         Query(description="ISO 8601 time with offset; encode `+` as %2B or use Z"),
     ] = None,
 ) -> Response:
-    return state_response(requests.get_request(request_id, actor(caller), as_of=as_of), None)
+    return state_response(
+        requests.get_request(request_id, actor(caller), as_of=as_of),
+        None,
+        caller.role,
+        as_of or requests.clock.now(),
+    )
 
 
 @router.get(
@@ -99,7 +111,9 @@ def get_history(request_id: PathId, caller: Reader, requests: Requests) -> list[
 )
 def requests_for_order(order_id: PathId, caller: Reader, requests: Requests) -> Response:
     found = requests.requests_for_order(order_id, actor(caller))
-    return Response(states_json(found), media_type="application/json")
+    return Response(
+        states_json(found, caller.role, requests.clock.now()), media_type="application/json"
+    )
 
 
 @router.post(REQUEST_PATH + "/responses", **COMMAND, summary="Seller responds")
@@ -114,24 +128,44 @@ def respond(
     if "evidence" in fields:
         fields["evidence"] = tuple(fields["evidence"])
     response = SellerResponse(**fields)
-    return state_response(requests.respond(request_id, actor(seller), response, claim), claim)
+    return state_response(
+        requests.respond(request_id, actor(seller), response, claim),
+        claim,
+        seller.role,
+        requests.clock.now(),
+    )
 
 
 @router.post(REQUEST_PATH + "/offer/accept", **COMMAND, summary="Buyer accepts")
 def accept_offer(request_id: PathId, buyer: Buyer, requests: Requests, claim: Claim) -> Response:
-    return state_response(requests.accept_offer(request_id, actor(buyer), claim), claim)
+    return state_response(
+        requests.accept_offer(request_id, actor(buyer), claim),
+        claim,
+        buyer.role,
+        requests.clock.now(),
+    )
 
 
 @router.post(REQUEST_PATH + "/offer/decline", **COMMAND, summary="Buyer declines")
 def decline_offer(request_id: PathId, buyer: Buyer, requests: Requests, claim: Claim) -> Response:
-    return state_response(requests.decline_offer(request_id, actor(buyer), claim), claim)
+    return state_response(
+        requests.decline_offer(request_id, actor(buyer), claim),
+        claim,
+        buyer.role,
+        requests.clock.now(),
+    )
 
 
 @router.post(REQUEST_PATH + "/return/confirm", **COMMAND, summary="Seller confirms")
 def confirm_return(
     request_id: PathId, seller: Seller, requests: Requests, claim: Claim
 ) -> Response:
-    return state_response(requests.confirm_return(request_id, actor(seller), claim), claim)
+    return state_response(
+        requests.confirm_return(request_id, actor(seller), claim),
+        claim,
+        seller.role,
+        requests.clock.now(),
+    )
 
 
 @router.post(REQUEST_PATH + "/return/dispute", **COMMAND, summary="Seller disputes")
@@ -139,7 +173,7 @@ def dispute_return(
     request_id: PathId, body: Dispute, seller: Seller, requests: Requests, claim: Claim
 ) -> Response:
     disputed = requests.dispute_return(request_id, actor(seller), **body.model_dump(), claim=claim)
-    return state_response(disputed, claim)
+    return state_response(disputed, claim, seller.role, requests.clock.now())
 
 
 @router.post(
@@ -150,7 +184,12 @@ def dispute_return(
 def return_for_refund(
     request_id: PathId, buyer: Buyer, requests: Requests, claim: Claim
 ) -> Response:
-    return state_response(requests.return_for_refund(request_id, actor(buyer), claim), claim)
+    return state_response(
+        requests.return_for_refund(request_id, actor(buyer), claim),
+        claim,
+        buyer.role,
+        requests.clock.now(),
+    )
 
 
 @router.post(REQUEST_PATH + "/messages", **COMMAND, summary="Post a message")
@@ -158,7 +197,7 @@ def post_message(
     request_id: PathId, body: Message, party: Party, requests: Requests, claim: Claim
 ) -> Response:
     posted = requests.post_message(request_id, actor(party), **body.model_dump(), claim=claim)
-    return state_response(posted, claim)
+    return state_response(posted, claim, party.role, requests.clock.now())
 
 
 @router.post(REQUEST_PATH + "/escalate", **COMMAND, summary="Buyer escalates")
@@ -166,7 +205,7 @@ def escalate(
     request_id: PathId, body: Escalation, buyer: Buyer, requests: Requests, claim: Claim
 ) -> Response:
     escalated = requests.escalate(request_id, actor(buyer), reason=body.reason, claim=claim)
-    return state_response(escalated, claim)
+    return state_response(escalated, claim, buyer.role, requests.clock.now())
 
 
 @router.post(REQUEST_PATH + "/decision", **COMMAND, summary="Support decides")
@@ -176,7 +215,7 @@ def decide(
     decided = requests.decide(
         request_id, actor(agent), outcome=body.outcome, evidence=body.evidence, claim=claim
     )
-    return state_response(decided, claim)
+    return state_response(decided, claim, agent.role, requests.clock.now())
 
 
 @router.post(REQUEST_PATH + "/feedback", **COMMAND, summary="Buyer feedback (R46)")
@@ -184,4 +223,4 @@ def give_feedback(
     request_id: PathId, body: Feedback, buyer: Buyer, requests: Requests, claim: Claim
 ) -> Response:
     given = requests.give_feedback(request_id, actor(buyer), thumbs=body.thumbs, claim=claim)
-    return state_response(given, claim)
+    return state_response(given, claim, buyer.role, requests.clock.now())

@@ -25,12 +25,16 @@ from pydantic import (
 )
 
 from services.requests.domain import (
+    Action,
+    Deadline,
+    OfferState,
     Outcome,
     Reason,
     Resolution,
     ResponseType,
     Status,
     Thumbs,
+    WaitingOn,
 )
 from shared.bounds import (
     ID_MAX_LENGTH,
@@ -67,7 +71,7 @@ Text = Annotated[StrictStr, Field(max_length=10_000)]
 Reference = Annotated[StrictStr, Field(min_length=1, max_length=2_000)]
 
 
-def one_of(vocabulary: type[Status | Resolution | Reason | Outcome | Thumbs]) -> Any:
+def one_of(vocabulary: type[Any]) -> Any:
     """`Literal["a", "b", …]` of a domain enum's values, in the enum's order (the OpenAPI `enum`)."""
     return Literal[tuple(member.value for member in vocabulary)]
 
@@ -77,6 +81,10 @@ ResolutionName = one_of(Resolution)
 ReasonName = one_of(Reason)
 OutcomeName = one_of(Outcome)
 ThumbsName = one_of(Thumbs)
+WaitingOnName = one_of(WaitingOn)
+ActionName = one_of(Action)
+OfferStateName = one_of(OfferState)
+ResponseTypeName = one_of(ResponseType)
 
 # --- a support request's state --------------------------------------------------------------------
 
@@ -95,6 +103,10 @@ class Deadlines(BaseModel):
     no_refund_close: Timestamp | None = Field(
         default=None, description="R17: when an unanswered no-refund explanation closes"
     )
+    return_for_refund: Timestamp | None = Field(
+        default=None,
+        description="R16: until when the buyer may return the original of an overdue replacement",
+    )
 
 
 Deadlines.model_rebuild()  # its annotations resolved here: `services.requests.api` is no module
@@ -102,6 +114,29 @@ Deadlines.model_rebuild()  # its annotations resolved here: `services.requests.a
 
 class Offer(BaseModel):
     amount: int
+    state: OfferStateName | None = Field(
+        default=None, description="pending (the current offer), accepted, declined or lapsed"
+    )
+
+
+class PartialRefundLimit(BaseModel):
+    max_amount: int = Field(description="the largest amount a partial refund may offer (R13)")
+
+
+class SkippedRun(BaseModel):
+    first: str = Field(description="the first local day that did not count (ISO date)")
+    last: str = Field(description="the last local day of the run (ISO date)")
+    holiday: str | None = Field(
+        default=None, description="the public holiday's name; null: weekend"
+    )
+
+
+class DeadlineExplanation(BaseModel):
+    due: Timestamp
+    set_at: Timestamp | None = None
+    business_hours_given: float | None = None
+    business_hours_left: float
+    skipped: list[SkippedRun]
 
 
 class ReturnAddressInfo(BaseModel):
@@ -152,12 +187,8 @@ class RequestState(BaseModel):
                     "version": 1,
                     "opened_at": "2026-12-07T14:00:00-05:00",
                     "deadlines": {
-                        "seller_response": "2026-12-09T19:00:00+00:00",
-                        "offer_answer": None,
-                        "return_dropoff": None,
-                        "return_inspection": None,
-                        "replacement_ship": None,
-                        "no_refund_close": None,
+                        **dict.fromkeys(k.value for k in Deadline),
+                        Deadline.SELLER_RESPONSE.value: "2026-12-09T19:00:00+00:00",
                     },
                     "offer": None,
                     "return": None,
@@ -190,6 +221,27 @@ class RequestState(BaseModel):
     may_escalate: bool = Field(default=False, description="whether the buyer may escalate now")
     feedback: ThumbsName | None = None
     assigned_to: str | None = Field(default=None, description="the support agent on it")
+    last_response: ResponseTypeName | None = Field(
+        default=None, description="the seller's latest response type"
+    )
+    waiting_on: WaitingOnName | None = Field(
+        default=None, description="who must act next (null once closed)"
+    )
+    actions: list[ActionName] = Field(
+        default_factory=list, description="the steps the caller may take now (each accepted)"
+    )
+    limits: dict[ActionName, PartialRefundLimit] = Field(
+        default_factory=dict,
+        description="bounds of the listed steps that take an amount, by step "
+        '(`{"partial_refund": {"max_amount": 2999}}`)',
+    )
+    overdue: list[str] = Field(
+        default_factory=list, description="the kinds of the deadlines in view that have passed"
+    )
+    deadline_explanations: dict[str, DeadlineExplanation] = Field(
+        default_factory=dict,
+        description="why each deadline in view falls where it does (business hours, skipped days)",
+    )
 
 
 class HistoryEntry(BaseModel):

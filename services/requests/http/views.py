@@ -14,15 +14,20 @@ from uuid import UUID
 from fastapi import Response, status
 from pydantic import TypeAdapter
 
-from services.requests.domain import Deadline, SupportRequest
+from services.requests.domain import DEADLINE_KINDS, SupportRequest
+from services.requests.domain.next_step import next_step
 from services.requests.http.schemas import RequestState, UpstreamResult, iso
 from services.requests.persistence.receipts import KeyClaim, Receipt
+from shared.consistency import HEADER, token_for
 
 
-def request_view(request: SupportRequest) -> dict[str, Any]:
-    """The state fields of API.md."""
-    deadlines = request.deadlines
+def request_view(request: SupportRequest, role: str, at: datetime) -> dict[str, Any]:
+    """The state fields of API.md, with what happens next for a caller of `role` at `at`
+    (domain/next_step.py decides it)."""
+    step = next_step(request, role, at)
+    deadlines = step.deadlines
     ret = request.return_
+    offer = request.offer
     return {
         "id": str(request.id),
         "order_id": request.order_id,
@@ -34,8 +39,10 @@ def request_view(request: SupportRequest) -> dict[str, Any]:
         "resolution": None if request.resolution is None else str(request.resolution),
         "version": request.version,
         "opened_at": request.opened_at,
-        "deadlines": {kind.value: deadlines.get(kind.value) for kind in Deadline},
-        "offer": None if request.offer is None else {"amount": request.offer["amount"]},
+        "deadlines": {kind: deadlines.get(kind) for kind in DEADLINE_KINDS},
+        "offer": None
+        if offer is None
+        else {"amount": offer["amount"], "state": offer.get("state")},
         "return": None
         if ret is None
         else {
@@ -51,11 +58,17 @@ def request_view(request: SupportRequest) -> dict[str, Any]:
         "may_escalate": bool(request.escalation_grounds()),
         "feedback": request.feedback,
         "assigned_to": getattr(request, "assigned_to", None),
+        "last_response": request.last_response,
+        "waiting_on": step.waiting_on,
+        "actions": step.actions,
+        "limits": step.limits,
+        "overdue": step.overdue,
+        "deadline_explanations": {k: e.as_dict() for k, e in step.explanations.items()},
     }
 
 
-def request_state(request: SupportRequest) -> RequestState:
-    return RequestState.model_validate(request_view(request))
+def request_state(request: SupportRequest, role: str, at: datetime) -> RequestState:
+    return RequestState.model_validate(request_view(request, role, at))
 
 
 def plain(value: Any) -> Any:
@@ -75,38 +88,51 @@ def location(request: SupportRequest) -> str:
     return f"/v1/support-requests/{request.id}"
 
 
-def state_json(request: SupportRequest) -> str:
-    return request_state(request).model_dump_json(by_alias=True)
+def state_json(request: SupportRequest, role: str, at: datetime) -> str:
+    return request_state(request, role, at).model_dump_json(by_alias=True)
 
 
 STATES = TypeAdapter(list[RequestState])
 
 
-def states_json(requests: list[SupportRequest]) -> bytes:
-    return STATES.dump_json([request_state(r) for r in requests], by_alias=True)
+def states_json(requests: list[SupportRequest], role: str, at: datetime) -> bytes:
+    return STATES.dump_json([request_state(r, role, at) for r in requests], by_alias=True)
 
 
 def state_response(
-    request: SupportRequest, claim: KeyClaim | None, status_code: int = 200, **headers: str
+    request: SupportRequest,
+    claim: KeyClaim | None,
+    role: str,
+    at: datetime,
+    status_code: int = 200,
+    **headers: str,
 ) -> Response:
     """The request's state as the response, serialized here in the route's worker thread: a returned
     model would be validated again in another thread-pool hop and serialized on the event loop. An
     idempotent command already rendered it into its receipt (`claim.recorded`)."""
     return Response(
-        state_json(request) if claim is None or claim.recorded is None else claim.recorded.content,
+        state_json(request, role, at)
+        if claim is None or claim.recorded is None
+        else claim.recorded.content,
         status_code=status_code,
-        headers=headers or None,
+        headers={**headers, HEADER: consistency_token(request)},
         media_type="application/json",
     )
 
 
-def command_receipt(request: SupportRequest, created: bool) -> Receipt:
+def consistency_token(request: SupportRequest) -> str:
+    """The answer's `Consistency-Token`: the id of the request's last event (shared/consistency.py);
+    projection reads given it answer once they reflect it."""
+    return token_for(request.id, request.version)
+
+
+def command_receipt(request: SupportRequest, created: bool, role: str, at: datetime) -> Receipt:
     """What a support-request command answers, stored with its `Idempotency-Key`: the same bytes as
     `state_response` sends."""
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", HEADER: consistency_token(request)}
     if created:
         headers["location"] = location(request)
-    return Receipt(201 if created else 200, headers, state_json(request))
+    return Receipt(201 if created else 200, headers, state_json(request, role, at))
 
 
 def fact_receipt(fact_type: str, changed: bool) -> Receipt:

@@ -40,10 +40,11 @@ from shared.transport.producer import (
     make_producer,
     publish_until_stopped,
 )
+from shared.vocabulary import REQUESTS_TOPIC as TOPIC
 
 log = logging.getLogger("seller_support.relay")
 
-REQUESTS_TOPIC = "seller-support.requests.v1"
+REQUESTS_TOPIC = TOPIC  # shared/vocabulary.py
 DEFAULT_RELAY_NAME = "requests-relay"
 # How long the relay waits after a round that found less than a full batch. Each idle round is one
 # indexed SELECT on the events table; 20 ms keeps command -> topic latency low (it was 100 ms, the

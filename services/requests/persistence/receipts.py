@@ -50,7 +50,9 @@ class KeyClaim:
     key: str
     fingerprint: str
     created_at: datetime
-    render: Callable[[SupportRequest, bool], Receipt]  # (the request after the command, created)
+    # (the request after the command, created, the caller's role and the command's moment: the
+    # answer lists the caller's next steps as of then)
+    render: Callable[[SupportRequest, bool, str, datetime], Receipt]
     recorded: Receipt | None = None  # set once the command committed with it
     taken: bool = False
     # An upstream fact's answer, given whether the fact changed anything (issue 18, class 9): set
@@ -77,9 +79,14 @@ def claim_key(session: Session, claim: KeyClaim) -> None:
 
 
 def record_answer(
-    session: Session, claim: KeyClaim, request: SupportRequest, created: bool = False
+    session: Session,
+    claim: KeyClaim,
+    request: SupportRequest,
+    role: str,
+    at: datetime,
+    created: bool = False,
 ) -> Receipt:
-    receipt = claim.render(request, created)
+    receipt = claim.render(request, created, role, at)
     session.execute(
         _ANSWER,
         {"b_key": claim.key, "status_code": receipt.status_code, "body": receipt.stored_body()},
