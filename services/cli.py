@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from services.demo_world import World, WorldNotAsPromised
 from services.dlq_cli import add_dlq
+from services.programme_cli import add_programme
 from services.requests.settings import Settings
 from shared.auth import ROLES
 from shared.vocabulary import REQUESTS_TOPIC
@@ -458,7 +459,9 @@ def _open_requests(settings: Settings) -> Any:
     url = settings.database_url
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         raise UsageError(f"no event store at {url} (set SUPPORT_DATABASE_URL or SUPPORT_DATA_DIR)")
-    return open_application(url, SystemClock())
+    from services.requests.settings import ProgrammeSettings
+
+    return open_application(url, SystemClock(), ProgrammeSettings().rules())
 
 
 def _close_requests(app: Any) -> None:
@@ -701,6 +704,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=config)
     _add_audit(commands)
     add_dlq(commands)
+    add_programme(commands)
     return parser
 
 

@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings
 from services.ledger.settings import LedgerSettings
 from services.notifications.settings import NotificationsSettings, SmtpServerSettings
 from services.ratings.settings import RatingsSettings
-from services.requests.settings import KafkaProcessSettings, Settings
+from services.requests.settings import KafkaProcessSettings, ProgrammeSettings, Settings
 from services.search.settings import SearchSettings
 from services.webapp.settings import WebAppSettings
 from shared.settings import LoggingSettings, ProcessSettings, ProjectionDatabases
@@ -34,6 +34,7 @@ SECRET_FIELDS = frozenset({"jwt_secret", "jwt_private_key", "session_secret"})
 SERVICES: dict[str, Callable[[], BaseSettings]] = {
     "requests": Settings,
     "requests_kafka": KafkaProcessSettings,
+    "programme": ProgrammeSettings,
     "ledger": LedgerSettings,
     "ratings": RatingsSettings,
     "notifications": NotificationsSettings,

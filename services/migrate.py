@@ -29,6 +29,7 @@ from services.requests.attachments.storage import ATTACHMENTS_STORE as ATTACHMEN
 from services.requests.attachments.storage import CHUNKS_STORE as ATTACHMENT_CHUNKS
 from services.requests.outbox.relay import RELAY_STORE as RELAY
 from services.requests.persistence.dev_clock import DEV_CLOCK_STORE as DEV_CLOCK
+from services.requests.persistence.programme_store import PROGRAMME_STORE as PROGRAMME
 from services.requests.persistence.store import STORE as REQUESTS
 from services.requests.settings import Settings
 from services.search.store import STORE as SEARCH
@@ -49,12 +50,13 @@ STORES: dict[str, Store] = {
         ATTACHMENTS,
         ATTACHMENT_CHUNKS,
         SEARCH,
+        PROGRAMME,
     )
 }
 
 # database (as the settings name it) -> the stores it holds, in the order they are migrated
 DATABASES: dict[str, tuple[Store, ...]] = {
-    "requests": (REQUESTS, RELAY, DEV_CLOCK, ATTACHMENTS, ATTACHMENT_CHUNKS),
+    "requests": (REQUESTS, RELAY, DEV_CLOCK, ATTACHMENTS, ATTACHMENT_CHUNKS, PROGRAMME),
     "ledger": (LEDGER, TRACKING),
     "ratings": (RATINGS, TRACKING),
     "notifications": (NOTIFICATIONS, TRACKING),

@@ -14,6 +14,8 @@ Rules (docs/notifications.md has the full table):
 - R7/R52: a new request notifies the seller by e-mail and in-app and lands in their Customer Service
   tab; the buyer gets a confirmation. A request routed straight to support (R6) notifies the buyer
   and the support team; the seller, who does not handle it, hears nothing until support decides.
+  R66: a request routed because its seller is not enrolled also tells the seller, by e-mail and
+  in-app, what happened and how to join.
 - R52: every later step notifies both parties on both channels, the party who acted included (a
   confirmation with the next deadline). A message notifies only the other party. Escalations (the
   buyer's, or a seller's dispute of a return) also notify the support team.
@@ -76,6 +78,10 @@ def reminder_notification_kind(kind: ReminderKind | str) -> str:
 
 
 ALL_DEADLINES = frozenset(ReminderKind)
+
+SELLER_NOT_ENROLLED = "seller_not_enrolled"
+"""R66: the routing ground of a request whose seller is not enrolled in seller-handled support;
+unlike R6's grounds, the seller is told (what happened, and how to join the waitlist)."""
 
 # --- the rule table ------------------------------------------------------------------------------
 
@@ -306,6 +312,9 @@ def _updated_facts(facts: RequestFacts, name: str, data: Mapping[str, Any]) -> R
 
 def _audiences(facts: RequestFacts, name: str, rule: Rule, acting: str) -> tuple[Audience, ...]:
     if name == "opened":
+        if facts.routed_to_support == SELLER_NOT_ENROLLED:
+            # R66: the seller does not handle it either, but is told why and how to join
+            return (Audience.BUYER, Audience.SELLER, Audience.SUPPORT)
         if facts.routed_to_support:
             return (Audience.BUYER, Audience.SUPPORT)  # R6: the seller does not handle it
         return (Audience.SELLER, Audience.BUYER)  # R7

@@ -43,7 +43,7 @@ from services.requests.consumers.upstream import (
     upstream_runtime,
 )
 from services.requests.outbox.relay import DEFAULT_RELAY_NAME, REQUESTS_TOPIC, OutboxRelay
-from services.requests.settings import KafkaProcessSettings
+from services.requests.settings import KafkaProcessSettings, ProgrammeSettings
 from shared.clock import SystemClock
 from shared.http_observability import BackgroundServer, broker_check, database_check, ops_app
 from shared.observability import configure_logging
@@ -65,7 +65,7 @@ def _open(database_url: str) -> RequestsApplication:
     while True:
         attempt += 1
         try:
-            return open_application(database_url, SystemClock())
+            return open_application(database_url, SystemClock(), ProgrammeSettings().rules())
         except Exception as error:
             delay = min(10.0, 0.5 * 2 ** min(attempt - 1, 10))
             log.warning(

@@ -25,7 +25,7 @@ from services.requests.http.app import install as install_http
 from services.requests.persistence import dev_clock
 from services.requests.persistence.idempotency_store import IdempotencyStore
 from services.requests.persistence.store import deadlines
-from services.requests.settings import Settings
+from services.requests.settings import ProgrammeSettings, Settings
 from shared.clock import AdjustableClock, Clock, SystemClock
 from shared.http_observability import Check, broker_check, database_check, instrument
 from shared.observability import (
@@ -114,7 +114,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
         settings.ensure_data_dir()
-        application = open_application(settings.database_url, clock)
+        application = open_application(settings.database_url, clock, ProgrammeSettings().rules())
         app.state.requests = application
         app.state.clock = clock
         app.state.timer_lock = threading.Lock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -10,6 +11,11 @@ from jwt.warnings import InsecureKeyLengthWarning
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.requests.domain.programme import (
+    PLATFORM_RETURN_ADDRESSES,
+    ProgrammeRules,
+    Rollout,
+)
 from shared.auth import DEV_SECRET, TokenCodec
 
 DATABASE_FILE = "seller-support.sqlite"
@@ -107,3 +113,33 @@ class KafkaProcessSettings(BaseSettings):
     relay_batch_size: int = Field(default=500, gt=0)
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
+
+
+class ProgrammeSettings(BaseSettings):
+    """The seller programme (R66-R68, docs/programme.md), read by every process that opens the
+    requests application (the API, the embedded system, the Kafka upstream consumer, the CLI):
+
+    - `SUPPORT_PROGRAMME_ROLLOUT`: `complete` (default: every seller enrolled) or `gradual`;
+    - `SUPPORT_PROGRAMME_START_DATES`: JSON, marketplace -> the date from which a newly registered
+      seller is enrolled on registration in a gradual rollout (null: only by the platform);
+    - `SUPPORT_PROGRAMME_PLATFORM_RETURN_ADDRESSES`: JSON, marketplace -> the platform's returns
+      address, where a return goes when its seller has set none (R68, docs/programme.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPPORT_PROGRAMME_", extra="ignore")
+
+    rollout: Rollout = Rollout.COMPLETE
+    start_dates: dict[Literal["US", "NL"], date | None] = Field(
+        default_factory=lambda: {"US": date(2025, 12, 1), "NL": None}
+    )
+    platform_return_addresses: dict[Literal["US", "NL"], dict[str, str]] = Field(
+        default_factory=lambda: dict(PLATFORM_RETURN_ADDRESSES)
+    )
+
+    def rules(self) -> ProgrammeRules:
+        return ProgrammeRules(
+            rollout=self.rollout,
+            start_dates=dict(self.start_dates),
+            platform_return_addresses={
+                k: dict(v) for k, v in self.platform_return_addresses.items()
+            },
+        )

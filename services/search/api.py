@@ -43,6 +43,7 @@ from services.search.domain import (
     Status,
     WaitingOn,
 )
+from services.search.standing import Answer
 from shared.auth import Principal, require_roles
 from shared.consistency import reflecting_projection_of
 from shared.problems import ProblemError, problem_responses
@@ -172,6 +173,40 @@ class Window(BaseModel):
     to: datetime
 
 
+class StandingWindow(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: str = Field(alias="from")
+    to: str
+    months: int
+
+
+class StandingFigure(BaseModel):
+    """One figure of R69 against its standard."""
+
+    name: str = Field(description="answered_in_time | escalated_unanswered | overturned")
+    value: float | int | None = Field(
+        description="answered_in_time: the share (null: nothing settled yet); the others: a count"
+    )
+    standard: float | int = Field(
+        description="answered_in_time: the share to reach; the others: the most allowed"
+    )
+    exceeds_at: float | int = Field(description="the better level that exceeds the standard")
+    state: str = Field(description="exceeds | meets | below")
+    requests: str = Field(description="the list URL of the requests behind the figure")
+    count: int | None = None
+    of: int | None = None
+    missed_requests: str | None = None
+    pending_requests: str | None = None
+
+
+class Standing(BaseModel):
+    seller_id: str
+    window: StandingWindow
+    figures: list[StandingFigure]
+    evaluated_at: str = Field(description='"if evaluated today": the moment of this evaluation')
+
+
 class Performance(BaseModel):
     seller_id: str
     window: Window
@@ -222,6 +257,11 @@ def list_requests(
     responded_in_time: Flag = None,
     missed_deadline: Flag = None,
     overturned: Flag = None,
+    escalated_unanswered: Flag = None,
+    answer: Annotated[
+        list[Answer] | None,
+        Query(description="repeatable; R69 standing: in_time, missed, pending"),
+    ] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=500)] = None,
     sort: Annotated[Sort, Query()] = Sort(DEFAULT_SORT),  # type: ignore[valid-type]  # noqa: B008
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
@@ -246,6 +286,8 @@ def list_requests(
         responded_in_time=responded_in_time,
         missed_deadline=missed_deadline,
         overturned=overturned,
+        escalated_unanswered=escalated_unanswered,
+        answer=tuple(str(a) for a in answer or ()),
         q=q,
         sort=str(sort.value),
         limit=limit,
@@ -308,5 +350,21 @@ def seller_performance(seller_id: str, caller: PerformanceReader, search: Search
         raise ProblemError(404, f"no performance of seller {seller_id} for you", slug="not-found")
     try:
         return search.performance(seller_id, Viewer(role=caller.role, id=caller.sub))
+    except Forbidden as error:
+        raise _problem(error) from None
+
+
+@router.get(
+    "/sellers/{seller_id}/standing",
+    responses=problem_responses(401, 403, 404),
+    response_model=Standing,
+    response_model_by_alias=True,
+    summary="A seller's account standing over the last 3 months (that seller, support, auditor; R69)",
+)
+def seller_standing(seller_id: str, caller: PerformanceReader, search: Search) -> Any:
+    if caller.role == "seller" and caller.sub != seller_id:
+        raise ProblemError(404, f"no standing of seller {seller_id} for you", slug="not-found")
+    try:
+        return search.standing(seller_id, Viewer(role=caller.role, id=caller.sub))
     except Forbidden as error:
         raise _problem(error) from None

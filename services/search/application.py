@@ -60,6 +60,9 @@ from services.search.domain import (
 )
 from services.search.projection import CONSUMER, handle, row_from_db
 from services.search.settings import SearchSettings
+from services.search.standing import Answer
+from services.search.standing_query import ANSWER_CONDITIONS
+from services.search.standing_query import standing as standing_of
 from shared.clock import Clock
 from shared.migrations import ensure_schema
 from shared.spreadsheet import safe_row
@@ -113,6 +116,8 @@ class ListQuery:
     responded_in_time: bool | None = None
     missed_deadline: bool | None = None
     overturned: bool | None = None
+    escalated_unanswered: bool | None = None  # R69 (issue 28)
+    answer: tuple[str, ...] = ()  # R69: in_time, missed, pending (standing.Answer)
     q: str | None = None
     sort: str = DEFAULT_SORT
     limit: int = DEFAULT_LIMIT
@@ -125,6 +130,8 @@ class ListQuery:
         _one_of("resolution", self.resolution, Resolution)
         _one_of("waiting_on", self.waiting_on, WaitingOn)
         _one_of("escalated_by", self.escalated_by, EscalatedBy)
+        for value in self.answer:
+            _one_of("answer", value, Answer)
         if self.sort not in SORTS:
             raise InvalidQuery("sort", f"unknown sort {self.sort!r}; one of: {', '.join(SORTS)}")
         if not 1 <= self.limit <= MAX_LIMIT:
@@ -183,7 +190,14 @@ class QueueQuery:
 
 
 # Yes/no filters on a column of the same name: true matches true, false everything else.
-FLAGS = ("escalated", "buyer_escalated", "responded_in_time", "missed_deadline", "overturned")
+FLAGS = (
+    "escalated",
+    "buyer_escalated",
+    "responded_in_time",
+    "missed_deadline",
+    "overturned",
+    "escalated_unanswered",
+)
 
 _SORT_COLUMNS = {
     "due_at": store.requests.c.due_key,
@@ -245,6 +259,8 @@ class SearchApplication:
             value = getattr(query, name)
             if value is not None:
                 where.append(r[name].is_(true()) if value else r[name].is_not(true()))
+        if query.answer:
+            where.append(or_(*(ANSWER_CONDITIONS[Answer(a)] for a in sorted(set(query.answer)))))
         if query.responded is not None:
             column = r.first_response_at
             where.append(column.is_not(None) if query.responded else column.is_(None))
@@ -453,6 +469,18 @@ class SearchApplication:
 
     # --- seller performance ----------------------------------------------------------------------
 
+    def standing(
+        self, seller_id: str, viewer: Viewer, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """R69: the seller's account standing "if evaluated today" (docs/standing.md)."""
+        if viewer.role not in PERFORMANCE_ROLES:
+            raise Forbidden(f"a {viewer.role} may not read seller standing")
+        if viewer.role == "seller" and viewer.id != seller_id:
+            raise Forbidden("a seller reads their own standing only")
+        return standing_of(
+            self.engine, seller_id, now or self.clock.now(), self.settings.standards()
+        )
+
     def performance(
         self, seller_id: str, viewer: Viewer, now: datetime | None = None
     ) -> dict[str, Any]:
@@ -567,7 +595,7 @@ _CSV_COLUMNS = (
     _r.assigned_to,
 )
 _NO_DEADLINES = dict.fromkeys(DEADLINE_KINDS)
-_RETURN_FIELDS = ("tracking_number", "label_cost", "delivered_at")
+_RETURN_FIELDS = ("tracking_number", "label_cost", "delivered_at", "address")
 
 
 def _stamp(value: datetime | None) -> str:

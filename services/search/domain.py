@@ -170,6 +170,8 @@ class Row:
     missed_deadline: bool = False
     buyer_escalated: bool = False
     overturned: bool = False
+    # R69 (issue 28): the buyer escalated because the seller had not answered (ground no_response)
+    escalated_unanswered: bool = False
 
     @property
     def waiting_on(self) -> str:
@@ -212,6 +214,7 @@ class Row:
                 "tracking_number": ret.get("tracking_number"),
                 "label_cost": ret.get("label_cost"),
                 "delivered_at": ret.get("delivered_at"),
+                "address": ret.get("address"),
             },
             "escalated": self.escalated,
             "refund": self.refund,
@@ -322,10 +325,16 @@ def _resolve(row: Row, at: datetime, resolution: str, amount: Any) -> None:
         row.refund = {"amount": int(amount), "currency": row.currency}
 
 
-def _require_return(row: Row, due: Any) -> None:
+def _require_return(row: Row, due: Any, address: Any = None) -> None:
+    """`address`: R68's return address recorded with the step (issue 28; None before it)."""
     row.status = Status.AWAITING_RETURN
     row.deadlines = {Deadline.RETURN_DROPOFF.value: _iso(_time(due))}
-    row.return_ = {"tracking_number": None, "label_cost": None, "delivered_at": None}
+    row.return_ = {
+        "tracking_number": None,
+        "label_cost": None,
+        "delivered_at": None,
+        "address": address,
+    }
 
 
 def _escalate(row: Row, at: datetime, by: str, reason: str, grounds: Sequence[str]) -> None:
@@ -350,7 +359,7 @@ def _apply(row: Row, name: str, data: Mapping[str, Any], at: datetime) -> None:
     if name == "full_refund_offered":
         _resolve(row, at, Resolution.FULL_REFUND, data.get("amount"))
     elif name == "return_required":
-        _require_return(row, data["return_dropoff_due"])
+        _require_return(row, data["return_dropoff_due"], data.get("return_address"))
     elif name == "partial_refund_offered":
         row.status = Status.OFFER_PENDING
         row.offer = {"amount": int(data["amount"]), "state": OfferState.PENDING.value}
@@ -371,7 +380,7 @@ def _apply(row: Row, name: str, data: Mapping[str, Any], at: datetime) -> None:
     elif name in ("offer_declined", "return_for_refund_chosen"):
         if name == "offer_declined":
             _offer_became(row, OfferState.DECLINED)
-        _require_return(row, data["return_dropoff_due"])
+        _require_return(row, data["return_dropoff_due"], data.get("return_address"))
     elif name == "return_label_issued":
         if row.return_ is not None:
             row.return_["tracking_number"] = data.get("tracking_number")
@@ -403,6 +412,8 @@ def _apply(row: Row, name: str, data: Mapping[str, Any], at: datetime) -> None:
             row.deadlines[Deadline.SELLER_RESPONSE] = _iso(_time(due))
     elif name == "escalated":
         row.buyer_escalated = True
+        if "no_response" in (data.get("grounds") or ()):
+            row.escalated_unanswered = True
         _escalate(
             row, at, EscalatedBy.BUYER, str(data.get("reason") or ""), data.get("grounds") or []
         )
@@ -441,7 +452,7 @@ def _decided(row: Row, data: Mapping[str, Any], at: datetime) -> None:
         # R44, as the ratings count it: support overturned the seller after a buyer escalation
         row.overturned = row.escalated_by == EscalatedBy.BUYER
     if outcome == Outcome.REFUND_WITH_RETURN:
-        _require_return(row, data["return_dropoff_due"])
+        _require_return(row, data["return_dropoff_due"], data.get("return_address"))
     elif outcome == Outcome.UPHOLD_SELLER:
         _resolve(row, at, Resolution.NO_REFUND, None)
     else:

@@ -58,6 +58,7 @@ _ROW_FIELDS = {
     "missed_deadline",
     "buyer_escalated",
     "overturned",
+    "escalated_unanswered",
 }
 _TIMES = (
     "opened_at",

@@ -33,6 +33,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     event,
+    false,
     select,
     text,
     update,
@@ -83,6 +84,8 @@ requests = Table(
     Column("missed_deadline", Boolean, nullable=False),
     Column("buyer_escalated", Boolean, nullable=False),
     Column("overturned", Boolean, nullable=False),
+    # R69 (issue 28): escalated by the buyer after no answer (ground no_response)
+    Column("escalated_unanswered", Boolean, nullable=False, server_default=false()),
     Index("ix_search_seller_due", "seller_id", "due_key", "id"),
     Index("ix_search_seller_opened", "seller_id", "opened_at", "id"),
     Index("ix_search_seller_activity", "seller_id", "last_activity_at", "id"),

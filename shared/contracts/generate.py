@@ -37,6 +37,7 @@ UPSTREAM_TOPICS = {
     "order_shipped": "orders.v1",
     "order_delivered": "orders.v1",
     "fraud_suspected": "orders.v1",
+    "seller_registered": "orders.v1",  # R66 (issue 28): the order service knows its sellers
     "shipment_scanned": "shipments.v1",
     "return_label_created": "shipments.v1",
     "claim_paid": "shipments.v1",

@@ -61,6 +61,27 @@ class AutoClaimV1(_Contract):
     file_at: AwareDatetime
 
 
+class ReturnAddressV1(_Contract):
+    """R68 (issue 28): where the return goes, as in force when the step required it: the seller's
+    return address (`source` seller) or, when they had set none, the platform's returns address
+    (`source` platform)."""
+
+    name: str
+    line1: str
+    line2: str
+    city: str
+    region: str
+    postal_code: str
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    source: Literal["seller", "platform"]
+
+
+_RETURN_ADDRESS = Field(
+    default=None,
+    description="R68: where the return goes (issue 28); absent from events published before it",
+)
+
+
 class ItemRemedyV1(_Contract):
     """R63: one refunding step's share for one item: what the buyer got back for it, and what the
     seller was charged for it (within what was left of the item's R30 amount)."""
@@ -144,6 +165,7 @@ class ReturnRequiredV1(RequestEventV1):
     event_name = "return_required"
     return_dropoff_due: AwareDatetime
     auto_claim: AutoClaimV1 | None
+    return_address: ReturnAddressV1 | None = _RETURN_ADDRESS
 
 
 class PartialRefundOfferedV1(RequestEventV1):
@@ -184,6 +206,7 @@ class OfferAcceptedV1(RequestEventV1):
 class OfferDeclinedV1(RequestEventV1):
     event_name = "offer_declined"
     return_dropoff_due: AwareDatetime
+    return_address: ReturnAddressV1 | None = _RETURN_ADDRESS
 
 
 # --- returns -------------------------------------------------------------------------------------
@@ -227,6 +250,7 @@ class ReplacementShippedV1(RequestEventV1):
 class ReturnForRefundChosenV1(RequestEventV1):
     event_name = "return_for_refund_chosen"
     return_dropoff_due: AwareDatetime
+    return_address: ReturnAddressV1 | None = _RETURN_ADDRESS
 
 
 # --- conversation, escalation, decision, feedback -------------------------------------------------
@@ -260,6 +284,11 @@ class SupportDecidedV1(RequestEventV1):
     )
     remedy: list[ItemRemedyV1] | None = _REMEDY
     seller_charge: MinorUnits | None = _SELLER_CHARGE
+    return_address: ReturnAddressV1 | None = Field(
+        default=None,
+        description="R68: where the return goes, with outcome refund_with_return (issue 28); "
+        "absent from decisions published before it",
+    )
 
 
 class FeedbackGivenV1(RequestEventV1):

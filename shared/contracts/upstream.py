@@ -125,6 +125,17 @@ class FraudSuspected(_Fact):
     order_id: Id
 
 
+class SellerRegistered(_Fact):
+    """R66: the order service reports a seller who joined the marketplace. With a gradual rollout
+    (`SUPPORT_PROGRAMME_ROLLOUT=gradual`) a seller registered on or after the marketplace's start
+    date is enrolled in seller-handled support by this fact."""
+
+    type: Literal["seller_registered"]
+    seller_id: Id
+    marketplace: Literal["US", "NL"] = "US"
+    registered_at: Instant
+
+
 UpstreamFact = Annotated[
     OrderPlaced
     | OrderShipped
@@ -132,7 +143,8 @@ UpstreamFact = Annotated[
     | ShipmentScanned
     | ReturnLabelCreated
     | FraudSuspected
-    | ClaimPaid,
+    | ClaimPaid
+    | SellerRegistered,
     Field(discriminator="type"),
 ]
 

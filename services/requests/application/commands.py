@@ -29,6 +29,7 @@ from services.requests.domain import (
     Action,
     InvalidCommand,
     OrderItem,
+    Outcome,
     ResponseType,
     Shipment,
     SupportRequest,
@@ -61,6 +62,8 @@ class Responding:
     actor: str
     evidence: list[str]
     shipment: Callable[[], Shipment | None]
+    # R68: the return address in force now (read only by the commands that require a return)
+    return_address: Callable[[], dict[str, Any]]
 
 
 # The one table from a seller's response type to the aggregate's command.
@@ -69,7 +72,11 @@ RESPONSE_COMMANDS: dict[ResponseType, Callable[[SupportRequest, Responding], Any
         at=r.at, actor=r.actor, shipment=r.shipment(), auto_claim=r.response.auto_claim
     ),
     ResponseType.FULL_REFUND_WITH_RETURN: lambda request, r: request.offer_full_refund_with_return(
-        at=r.at, actor=r.actor, shipment=r.shipment(), auto_claim=r.response.auto_claim
+        at=r.at,
+        actor=r.actor,
+        shipment=r.shipment(),
+        auto_claim=r.response.auto_claim,
+        return_address=r.return_address(),
     ),
     ResponseType.PARTIAL_REFUND: lambda request, r: request.offer_partial_refund(
         at=r.at, actor=r.actor, amount=r.response.amount
@@ -144,6 +151,7 @@ class Commands(RequestsCore):
                     photos=photos,
                     fraud_suspected=order["fraud_suspected"],
                     policy_version=CURRENT_POLICY_VERSION,
+                    seller_enrolled=self._seller_enrolled(session, order["seller_id"]),
                 )
                 self._lock_items(session, order_id, item_ids, str(request_id))
                 tables.index_by_order(session, str(request_id), order_id, request.opened_at)
@@ -191,7 +199,14 @@ class Commands(RequestsCore):
         def change(request: SupportRequest) -> None:
             command(
                 request,
-                Responding(response, at, str(actor), evidence, lambda: self._shipment(request)),
+                Responding(
+                    response,
+                    at,
+                    str(actor),
+                    evidence,
+                    lambda: self._shipment(request),
+                    lambda: self._return_address_in_force(request),
+                ),
             )
 
         action = RESPONSE_ACTIONS[ResponseType(response.type)]
@@ -226,7 +241,9 @@ class Commands(RequestsCore):
             request_id,
             actor,
             Action.DECLINE_OFFER,
-            lambda r: r.decline_offer(at=at, actor=str(actor)),
+            lambda r: r.decline_offer(
+                at=at, actor=str(actor), return_address=self._return_address_in_force(r)
+            ),
             at=at,
             claim=claim,
         )
@@ -272,7 +289,9 @@ class Commands(RequestsCore):
             request_id,
             actor,
             Action.RETURN_FOR_REFUND,
-            lambda r: r.return_for_refund(at=at, actor=str(actor)),
+            lambda r: r.return_for_refund(
+                at=at, actor=str(actor), return_address=self._return_address_in_force(r)
+            ),
             at=at,
             claim=claim,
         )
@@ -331,7 +350,15 @@ class Commands(RequestsCore):
             request_id,
             actor,
             Action.DECIDE,
-            lambda r: r.decide(at=at, actor=str(actor), outcome=outcome, evidence=evidence),
+            lambda r: r.decide(
+                at=at,
+                actor=str(actor),
+                outcome=outcome,
+                evidence=evidence,
+                return_address=self._return_address_in_force(r)
+                if outcome == Outcome.REFUND_WITH_RETURN
+                else None,
+            ),
             at=at,
             claim=claim,
         )

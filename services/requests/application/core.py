@@ -30,7 +30,9 @@ from services.requests.application.errors import (
 from services.requests.application.ports import SideTables
 from services.requests.domain import Action, SupportRequest
 from services.requests.domain.next_step import check_action, roles_for
+from services.requests.domain.programme import ProgrammeRules, Rollout
 from services.requests.domain.remedy import ItemRecord, records_for
+from services.requests.persistence import programme_store
 from services.requests.persistence.receipts import KeyClaim, claim_key, record_answer
 from services.requests.persistence.side_tables import SqlSideTables
 from shared.clock import Clock
@@ -45,6 +47,9 @@ class RequestsCore(Application):
     # The attachments port (services/requests/attachments): resolves attachment ids a command
     # names and claims them in its transaction; None: references are kept as given.
     attachments: Any = None
+    # R66: the programme's rollout (services/requests/domain/programme.py); the composition root
+    # sets it from the settings. The default, a complete rollout, enrols every seller.
+    programme_rules: ProgrammeRules = ProgrammeRules()
 
     def __init__(
         self,
@@ -241,6 +246,21 @@ class RequestsCore(Application):
             self.side_tables.link_tracking(session, tracking, rid, purpose)
         elif link.request_id != rid:
             raise TrackingNumberInUse(f"tracking number {tracking} belongs to another shipment")
+
+    def _seller_enrolled(self, session: Any, seller_id: str) -> bool:
+        """R66: whether a request on this seller's order goes to the seller (a complete rollout:
+        everyone, without a read; a gradual one: those with an enrolment on record)."""
+        if self.programme_rules.rollout == Rollout.COMPLETE:
+            return True
+        return programme_store.is_recorded_enrolled(session, seller_id)
+
+    def _return_address_in_force(self, request: SupportRequest) -> dict[str, Any]:
+        """R68: where a return required now goes: the seller's return address, or the platform's
+        returns address of the marketplace when they set none (docs/programme.md). Read in the
+        command's own transaction (a nested transaction joins it)."""
+        with self.side_tables.transaction(commit=False) as session:
+            seller_address = programme_store.load(session, request.seller_id).return_address
+        return self.programme_rules.return_address(seller_address, request.marketplace)
 
     def _order_row(self, session: Any, order_id: str) -> dict[str, Any] | None:
         return self.side_tables.order(session, order_id)

@@ -23,6 +23,7 @@ from services.requests.application.errors import (
     UnknownTrackingNumber,
     UpstreamConflict,
 )
+from services.requests.application.programme import Programme
 from services.requests.domain import SupportRequest
 from services.requests.domain.delivery import check_delivery_time
 from services.requests.persistence.receipts import KeyClaim, claim_key, record_fact_answer
@@ -293,6 +294,8 @@ UPSTREAM_FACTS: dict[str, Callable[[UpstreamFacts, Any], bool]] = {
     "shipment_scanned": UpstreamFacts.record_shipment_scan,
     "return_label_created": UpstreamFacts.record_return_label,
     "fraud_suspected": UpstreamFacts.flag_fraud,
+    # R66 (issue 28): the programme's handler (application/programme.py), bound by its name
+    "seller_registered": Programme.record_seller_registered,  # type: ignore[dict-item]
 }
 
 

@@ -282,6 +282,12 @@ def render(data: DossierData, typeface: Typeface | None = None) -> bytes:
         line(f"{local(entry['at'], zone)}  {words(entry['type'])} ({entry['actor']}) {detail}")
     if not scans:
         line("No carrier scan of a return or replacement.")
+    address = (request.get("return") or {}).get("address")
+    if address:  # R68: recorded when the return was required
+        whose = "the seller's" if address.get("source") == "seller" else "the platform's (none set)"
+        parts = [address.get(k) for k in ("name", "line1", "line2", "postal_code", "city")]
+        parts += [address.get("region"), address.get("country")]
+        line(f"Return address ({whose}): " + ", ".join(p for p in parts if p))
 
     heading("Timeline")
     for entry in data.history:

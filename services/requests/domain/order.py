@@ -18,6 +18,9 @@ from services.requests.domain.vocabulary import (
 )
 from shared.money import Money, total
 
+SELLER_NOT_ENROLLED = "seller_not_enrolled"
+"""R66: the routing ground of a request on an order of a seller not enrolled (as R6's grounds)."""
+
 
 @dataclass(frozen=True)
 class OrderItem:
@@ -63,9 +66,12 @@ def seller_refund_charge(
 
 
 def routing_to_support(
-    reason: str, items: Iterable[OrderItem], fraud_suspected: bool
+    reason: str, items: Iterable[OrderItem], fraud_suspected: bool, seller_enrolled: bool = True
 ) -> str | None:
-    """R6: why a request skips the seller and goes straight to support, or None."""
+    """R6: why a request skips the seller and goes straight to support, or None. R66: a seller
+    not enrolled in seller-handled support handles nothing, whatever the other grounds."""
+    if not seller_enrolled:
+        return SELLER_NOT_ENROLLED
     if fraud_suspected:
         return "suspected_fraud"
     if reason == Reason.OTHER:

@@ -104,10 +104,11 @@ class SupportRequest(Aggregate):
         photos: list[str],
         fraud_suspected: bool = False,
         policy_version: str = CURRENT_POLICY_VERSION,
+        seller_enrolled: bool = True,
     ) -> SupportRequest:
         cls.check_opening(items, reason, description, photos)
         policy = policy_for(policy_version)
-        routed = routing_to_support(reason, items, fraud_suspected)
+        routed = routing_to_support(reason, items, fraud_suspected, seller_enrolled)
         due = None
         if routed is None:
             due = calendar_for(marketplace).add_business_hours(at, policy.seller_response_hours)
@@ -400,12 +401,19 @@ class SupportRequest(Aggregate):
         actor: str,
         shipment: Shipment | None = None,
         auto_claim: bool = False,
+        return_address: dict[str, Any] | None = None,
     ) -> None:
         self.check_response_due()
         check_something_left(self.order_items, self.order_record)
         claim = self._claim_for(shipment) if auto_claim else None
         due = self._business_days_after(at, self.policy.return_dropoff_days)
-        self._return_required(at=at, actor=actor, return_dropoff_due=due, auto_claim=claim)
+        self._return_required(
+            at=at,
+            actor=actor,
+            return_dropoff_due=due,
+            auto_claim=claim,
+            return_address=return_address,
+        )
 
     def offer_partial_refund(self, *, at: datetime, actor: str, amount: int) -> None:
         self.check_response_due()
@@ -476,7 +484,15 @@ class SupportRequest(Aggregate):
         if refund is not None:
             self.refund = {"amount": refund, "currency": self.currency}
 
-    def _require_return(self, at: datetime, due: datetime, required_by: str) -> None:
+    def _require_return(
+        self,
+        at: datetime,
+        due: datetime,
+        required_by: str,
+        address: dict[str, Any] | None = None,
+    ) -> None:
+        """R68: `address` is where the return goes, recorded with the step that required it
+        (None on events recorded before issue 28)."""
         self.status = Status.AWAITING_RETURN
         self.last_activity_at = at
         self._clear_deadlines()
@@ -487,6 +503,7 @@ class SupportRequest(Aggregate):
             "label_cost": None,
             "dropped_off_at": None,
             "delivered_at": None,
+            "address": address,
         }
 
     @event("FullRefundOffered")
@@ -510,10 +527,11 @@ class SupportRequest(Aggregate):
         actor: str,
         return_dropoff_due: datetime,
         auto_claim: dict[str, Any] | None,
+        return_address: dict[str, Any] | None = None,  # issue 28; absent before it
     ) -> None:
         self._responded(at, ResponseType.FULL_REFUND_WITH_RETURN)
         self.auto_claim = auto_claim
-        self._require_return(at, return_dropoff_due, "seller")
+        self._require_return(at, return_dropoff_due, "seller", return_address)
 
     @event("PartialRefundOffered")
     def _partial_refund_offered(
@@ -577,10 +595,14 @@ class SupportRequest(Aggregate):
         shares = partial_refund_shares(self.offer["amount"], self.order_items, self.order_record)
         self._offer_accepted(at=at, actor=actor, **_money(shares, label=0))
 
-    def decline_offer(self, *, at: datetime, actor: str) -> None:
+    def decline_offer(
+        self, *, at: datetime, actor: str, return_address: dict[str, Any] | None = None
+    ) -> None:
         self.check_offer_pending()
         due = self._business_days_after(at, self.policy.return_dropoff_days)
-        self._offer_declined(at=at, actor=actor, return_dropoff_due=due)
+        self._offer_declined(
+            at=at, actor=actor, return_dropoff_due=due, return_address=return_address
+        )
 
     @event("OfferAccepted")
     def _offer_accepted(
@@ -595,9 +617,15 @@ class SupportRequest(Aggregate):
         self._resolve(at, Resolution.PARTIAL_REFUND, amount)
 
     @event("OfferDeclined")
-    def _offer_declined(self, at: datetime, actor: str, return_dropoff_due: datetime) -> None:
+    def _offer_declined(
+        self,
+        at: datetime,
+        actor: str,
+        return_dropoff_due: datetime,
+        return_address: dict[str, Any] | None = None,  # issue 28; absent before it
+    ) -> None:
         self._offer_became(OfferState.DECLINED)
-        self._require_return(at, return_dropoff_due, "offer_declined")
+        self._require_return(at, return_dropoff_due, "offer_declined", return_address)
 
     def _offer_became(self, state: OfferState) -> None:
         if self.offer is not None:
@@ -714,11 +742,15 @@ class SupportRequest(Aggregate):
         self._replacement_shipped(at=at, actor=actor)
         return True
 
-    def return_for_refund(self, *, at: datetime, actor: str) -> None:
+    def return_for_refund(
+        self, *, at: datetime, actor: str, return_address: dict[str, Any] | None = None
+    ) -> None:
         self.check_return_for_refund_open(at)
         assert self.replacement is not None
         until = self.replacement["return_until"]
-        self._return_for_refund_chosen(at=at, actor=actor, return_dropoff_due=until)
+        self._return_for_refund_chosen(
+            at=at, actor=actor, return_dropoff_due=until, return_address=return_address
+        )
 
     @event("ReplacementShipped")
     def _replacement_shipped(self, at: datetime, actor: str) -> None:
@@ -726,9 +758,13 @@ class SupportRequest(Aggregate):
 
     @event("ReturnForRefundChosen")
     def _return_for_refund_chosen(
-        self, at: datetime, actor: str, return_dropoff_due: datetime
+        self,
+        at: datetime,
+        actor: str,
+        return_dropoff_due: datetime,
+        return_address: dict[str, Any] | None = None,  # issue 28; absent before it
     ) -> None:
-        self._require_return(at, return_dropoff_due, "replacement_overdue")
+        self._require_return(at, return_dropoff_due, "replacement_overdue", return_address)
 
     # -- conversation (R17, R18, R21) --
 
@@ -775,7 +811,13 @@ class SupportRequest(Aggregate):
         self._escalated(at=at, actor=actor, reason=reason, grounds=grounds)
 
     def decide(
-        self, *, at: datetime, actor: str, outcome: str, evidence: list[str] | None = None
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        outcome: str,
+        evidence: list[str] | None = None,
+        return_address: dict[str, Any] | None = None,
     ) -> None:
         self.check_decision_due()
         if outcome not in Outcome.__members__.values():
@@ -810,6 +852,7 @@ class SupportRequest(Aggregate):
             return_dropoff_due=due,
             evidence=list(evidence or ()),
             **money,
+            **({"return_address": return_address} if due is not None else {}),
         )
 
     def _escalate(self, at: datetime, by: str, reason: str, grounds: list[str]) -> None:
@@ -852,11 +895,12 @@ class SupportRequest(Aggregate):
         evidence: list[str] | None = None,  # issue 21; absent from decisions recorded before it
         remedy: list[dict[str, Any]] | None = None,  # R63; absent from events before it
         seller_charge: int | None = None,
+        return_address: dict[str, Any] | None = None,  # issue 28; only with a required return
     ) -> None:
         self.decision = {"outcome": outcome, "liable": liable, "agent": actor, "at": at}
         if outcome == Outcome.REFUND_WITH_RETURN:
             assert return_dropoff_due is not None
-            self._require_return(at, return_dropoff_due, "support")
+            self._require_return(at, return_dropoff_due, "support", return_address)
         elif outcome == Outcome.UPHOLD_SELLER:
             self._resolve(at, Resolution.NO_REFUND, None)
         else:

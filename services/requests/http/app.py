@@ -26,6 +26,7 @@ from services.requests.http.body_limit import BodyLimitMiddleware
 from services.requests.http.clock import admin_router
 from services.requests.http.idempotency import IdempotencyMiddleware
 from services.requests.http.orders import router as orders_router
+from services.requests.http.programme import router as programme_router
 from services.requests.http.routes import router
 from services.requests.http.upstream import UPSTREAM_PATH, upstream_router
 from services.requests.http.views import command_receipt
@@ -73,6 +74,7 @@ def install(app: FastAPI, *, max_body_bytes: int, clock_is_movable: bool) -> Non
     app.include_router(orders_router)
     app.include_router(assignment_router)
     app.include_router(upstream_router)
+    app.include_router(programme_router)
     app.include_router(attachments_http.router)
     if clock_is_movable:
         app.include_router(admin_router)

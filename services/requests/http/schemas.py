@@ -139,10 +139,28 @@ class DeadlineExplanation(BaseModel):
     skipped: list[SkippedRun]
 
 
+class ReturnAddressInfo(BaseModel):
+    """R68: where the return goes, recorded when the return was required."""
+
+    name: str
+    line1: str
+    line2: str
+    city: str
+    region: str
+    postal_code: str
+    country: str
+    source: str = Field(description="`seller`: their return address; `platform`: they set none")
+
+
 class ReturnInfo(BaseModel):
     tracking_number: str | None = None
     label_cost: int | None = Field(default=None, description="return shipping cost charged (R31)")
     delivered_at: Timestamp | None = None
+    address: ReturnAddressInfo | None = Field(
+        default=None,
+        description="R68: the return address in force when the return was required (null on "
+        "returns required before it was recorded)",
+    )
 
 
 class Refund(BaseModel):

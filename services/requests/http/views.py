@@ -49,6 +49,7 @@ def request_view(request: SupportRequest, role: str, at: datetime) -> dict[str, 
             "tracking_number": ret["tracking_number"],
             "label_cost": ret["label_cost"],
             "delivered_at": ret["delivered_at"],
+            "address": ret.get("address"),  # R68; None on returns required before issue 28
         },
         "escalated": request.escalated,
         "refund": request.refund,

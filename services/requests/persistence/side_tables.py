@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from services.requests.domain.order_view import OrderDetails
 from services.requests.domain.remedy import ItemRecord
-from services.requests.persistence import chain, store
+from services.requests.persistence import chain, programme_store, store
 from services.requests.persistence.event_store import EVENT_STORE, EventsRecorder
 from shared.database import tune_sqlite
 from shared.migrations import ensure_schema
@@ -43,6 +43,7 @@ class SqlSideTables:
         )
         engine = recorder.datastore.engine
         ensure_schema(engine, store.STORE)
+        ensure_schema(engine, programme_store.PROGRAMME_STORE)  # R66-R68, same database
         if recorder.datastore.is_sqlite_filedb:
             # The pool holds the connection that created the tables: drop it so every connection
             # gets the pragmas (WAL; still an fsync per commit: an acknowledged command is durable).

@@ -1,0 +1,1 @@
+"""The programme store's Alembic environment: env.py, versions/ (shared/migrations.py)."""
