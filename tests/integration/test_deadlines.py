@@ -86,8 +86,12 @@ def test_r8_the_response_deadline_fires_at_48_business_hours_not_before(app, clo
         "system",
         due,
     )
-    assert opened.view()["deadlines"]["seller_response"] is None
-    assert opened.view()["may_escalate"] is True
+    # and the passed deadline stays listed, marked overdue, until the seller answers (API.md,
+    # "What happens next"): the buyer may escalate now
+    view = opened.view()
+    assert same_instant(view["deadlines"]["seller_response"], due)
+    assert view["overdue"] == ["seller_response"]
+    assert view["may_escalate"] is True
 
 
 def test_r1_a_friday_request_is_not_overdue_over_the_weekend(app, clock):

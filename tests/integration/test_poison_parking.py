@@ -44,6 +44,22 @@ def with_payout(message: EventMessage, payout: int) -> EventMessage:
     return dataclasses.replace(message, data={**message.data, "items": items})
 
 
+def with_charge(message: EventMessage, charge: int) -> EventMessage:
+    """Since R63 a refunding event carries the seller's charge, computed from the payout when the
+    step happened: a poisoned history carries the overflowing amount there too."""
+    if "seller_charge" not in message.data:
+        return message
+    return dataclasses.replace(message, data={**message.data, "seller_charge": charge})
+
+
+def poisoned(message: EventMessage) -> EventMessage:
+    if message.name == "opened":
+        return with_payout(message, OVERFLOWING_PAYOUT)
+    # R30's charge of that payout (payout + buyer shipping 500 + fee 103): past any 64-bit integer
+    # even negated (-2^63 alone would still fit)
+    return with_charge(message, OVERFLOWING_PAYOUT + 603)
+
+
 def orphan_charge(request_id: str) -> EventMessage:
     """A full refund of a request whose opening the ledger never saw: fails in the handler."""
     at = "2026-12-07T19:00:00+00:00"
@@ -82,17 +98,12 @@ def test_r30_a_full_refund_of_an_overflowing_payout_is_parked_and_other_sellers_
 ) -> None:
     # given a request whose order's payout is 2^63 (crafted into the log), fully refunded, and
     # after it another seller's full refund
-    poisoned = open_request(app, seller_id=unique("seller-poison"))
-    respond(poisoned, "full_refund")
+    poisoned_request = open_request(app, seller_id=unique("seller-poison"))
+    respond(poisoned_request, "full_refund")
     healthy = open_request(app, seller_id=unique("seller-ok"))
     respond(healthy, "full_refund")
     log = [
-        (
-            p,
-            with_payout(m, OVERFLOWING_PAYOUT)
-            if m.subject == str(poisoned.id) and m.name == "opened"
-            else m,
-        )
+        (p, poisoned(m) if m.subject == str(poisoned_request.id) else m)
         for p, m in all_messages(app)
     ]
     before = parked_metric("ledger", "true")
@@ -109,7 +120,7 @@ def test_r30_a_full_refund_of_an_overflowing_payout_is_parked_and_other_sellers_
     # and the poisoned request's charge is parked, flagged as money, with its origin and error
     parked = list_parked(ledger.engine, parked_events)
     assert parked, "nothing was parked"
-    assert {p.subject for p in parked} == {str(poisoned.id)}
+    assert {p.subject for p in parked} == {str(poisoned_request.id)}
     charge = next(p for p in parked if p.event_type == "full_refund_offered")
     assert charge.money is True
     assert charge.status == ParkedStatus.PARKED
