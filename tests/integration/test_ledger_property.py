@@ -5,8 +5,8 @@ Two kinds of oracle, neither a copy of the ledger's cost table:
 - **Invariants** over random walks of valid and invalid commands and timer firings (hypothesis):
   the balance is the sum of the entries; a request is charged at most once; no item is charged more
   than its full-refund amount with its return label (R63's cap); a charge exists exactly when the buyer
-  was refunded with the seller liable, and a partial refund costs the seller what the buyer got
-  (conservation); a paid claim is credited once, never above what was paid or insured (R39); a
+  was refunded with the seller liable, and a partial refund costs the seller what the buyer got, up
+  to that cap (conservation); a paid claim is credited once, never above what was paid or insured (R39); a
   second delivery of every event changes nothing.
 - **Literal examples** from the policy's own words: a table of scenarios with the amounts worked out
   by hand from SPEC.md section 6 and the factories' item figures (payout 2200, buyer shipping 500,
@@ -255,7 +255,8 @@ def _assert_charge_invariants(opened: Any, charges: list[dict[str, Any]]) -> Non
     else:
         assert len(charges) == 1, (state.status, state.resolution)
         if state.resolution == "partial_refund":
-            assert charged == refunded  # R33: the seller pays what the buyer got
+            # R33: the seller pays what the buyer got, but (R63) never more than the item's R30
+            assert charged == min(refunded, cap)
 
 
 # --- literal examples from the policy's words --------------------------------------------------
@@ -272,6 +273,8 @@ EXAMPLES = [
     ("R14/R31", "partial_declined", 1, INSURED_VALUE, 1000, [("refund_after_return", -3803)]),
     ("R32", "replacement", 1, INSURED_VALUE, 1, []),
     ("R33", "partial_accepted", 1, INSURED_VALUE, 1000, [("partial_refund", -1000)]),
+    # R63: a 2900 offer (below the 3000 full refund) costs the seller at most the item's 2803
+    ("R33/R63", "partial_accepted", 1, INSURED_VALUE, 2900, [("partial_refund", -2803)]),
     ("R15/R33", "partial_lapsed", 1, INSURED_VALUE, 1000, []),
     ("R34", "support_refund", 1, INSURED_VALUE, 1, [("support_ruling", -2803)]),
     ("R34", "support_return", 1, INSURED_VALUE, 1000, [("refund_after_return", -3803)]),

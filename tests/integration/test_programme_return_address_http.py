@@ -87,6 +87,10 @@ def test_r68_a_dutch_address_with_a_dutch_postal_code_is_accepted(api: Api) -> N
     dutch = {"name": "Kaartwinkel", "line1": "Damrak 1", "city": "Amsterdam",
              "postal_code": "1012 LG", "country": "NL"}  # fmt: skip
     assert _put(api, seller, dutch).status_code == 200
+    # and it is stored as given: the seller's programme reads it back
+    got = api.call("seller", "GET", f"/v1/sellers/{seller}/programme", sub=seller).json()
+    assert got["return_address"]["postal_code"] == "1012 LG"
+    assert got["return_address"]["country"] == "NL"
 
 
 def test_r68_only_that_seller_sets_their_return_address(api: Api) -> None:

@@ -35,6 +35,7 @@ def _ids(api: Api, url: str) -> set[str]:
     return {item["id"] for item in response.json()["items"]}
 
 
+@pytest.mark.own_clock
 def test_r69_standing_is_exact_for_a_scripted_history(api: Api) -> None:
     seller = api.place_order()["seller_id"]
     # given: one request answered in time (and rated thumbs down: R46 never counts)
