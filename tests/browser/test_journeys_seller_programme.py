@@ -143,6 +143,24 @@ def test_r66_in_a_complete_rollout_settings_says_enrolled_and_offers_no_waitlist
     expect(page.get_by_role("button", name="Join the waitlist")).to_have_count(0)
 
 
+def test_r69_a_seller_with_nothing_settled_reads_so_on_standing_beside_the_standard(
+    page: Any, server: str, api: Api
+) -> None:
+    # Given a seller with no request in the window: the API's share is null
+    seller = new_user("seller")
+    share = _standing(api, seller)["figures"][0]
+    assert (share["name"], share["value"], share["standard"]) == ("answered_in_time", None, 0.9)
+    # When they open Standing
+    sign_in(page, server, "seller", seller)
+    page.goto(f"{server}/app/standing")
+    # Then the share reads in words, never "None", beside its standard and state
+    row = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Answered in time"))
+    cells = row.get_by_role("cell")
+    expect(cells.nth(0)).to_have_text("Nothing settled yet")
+    expect(cells.nth(1)).to_have_text("at least 90 %")
+    expect(cells.nth(2)).to_have_text("Meets the standard")
+
+
 def test_r67_a_seller_not_enrolled_joins_the_waitlist_and_later_reads_they_are_enrolled(
     page: Any, gradual: str, gradual_api: Api
 ) -> None:
