@@ -86,7 +86,7 @@ def every_page(page: Any, base: str, data: Seeded) -> Iterator[tuple[str, Any]]:
     yield "request-seller", page
     page.goto(f"{base}/app/requests/{data.waiting}/confirm?action=full_refund")
     yield "confirm-full-refund", page
-    for name in ("ledger", "rating", "performance", "notifications"):
+    for name in ("ledger", "rating", "performance", "notifications", "standing", "settings"):
         page.goto(f"{base}/app/{name}")
         yield name, page
     page.goto(f"{base}/app/requests/{data.waiting}/nope")

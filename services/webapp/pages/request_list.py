@@ -37,6 +37,9 @@ FILTERS = (
     "responded_in_time",
     "missed_deadline",
     "overturned",
+    # R69: the standing figures' lists (`answer` repeatable: in_time, missed, pending)
+    "answer",
+    "escalated_unanswered",
     "q",
     "sort",
 )

@@ -37,7 +37,9 @@ async def save_return_address(request: Request, user: Seller) -> Response:
     form = await read_form(request)
     _ = words(request)
     address = {k: form.get(k, "").strip() for k in ADDRESS_FIELDS}
-    body = {k: (v or None) if k in ("line2", "region") else v for k, v in address.items()}
+    # The API takes every field as a string ("" when left out: null is refused with a 422 on
+    # line2) and the country as an upper-case ISO code, so "nl" typed by hand is "NL".
+    body = {**address, "country": address["country"].upper()}
     try:
         await call(request, api_of(request).put, _seller_path(user, "/return-address"), body)
     except ApiError as error:
