@@ -257,6 +257,10 @@ def configure_logging(
             logger = logging.getLogger(name)
             logger.handlers.clear()
             logger.propagate = True
+            # an earlier logging.config (Alembic's fileConfig disables existing loggers) must not
+            # leave uvicorn's start-up and error lines silenced
+            logger.disabled = False
+            logger.setLevel(logging.NOTSET)
         logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
         logging.getLogger("kafka").setLevel(max(logging.WARNING, int(level)))
 

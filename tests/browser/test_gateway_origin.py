@@ -76,7 +76,10 @@ def test_seller_answers_through_the_gateway_on_one_origin(page: Any, origin: str
     expect(page.locator("#status-words")).to_contain_text("An offer waits for the buyer's answer")
     assert page.url.startswith(origin + "/app/requests/")
     state = api.state(request_id)
-    assert (state["status"], state["offer"]) == ("offer_pending", {"amount": 1250})
+    assert (state["status"], state["offer"]) == (
+        "offer_pending",
+        {"amount": 1250, "state": "pending"},
+    )
 
 
 def test_a_photo_over_two_megabytes_passes_the_gateway_r5(origin: str) -> None:
