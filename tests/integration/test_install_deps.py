@@ -150,7 +150,11 @@ def test_an_empty_test_run_fails_ci(tmp_path: Path) -> None:
     # Given a folder with no tests
     empty = tmp_path / "no-tests"
     empty.mkdir()
-    env = {**os.environ, "PYTEST_PATHS": str(empty)}
+    # (an outer `make test PYTEST_PATHS=…` hands its command-line variables to every sub-make
+    # through MAKEFLAGS; they would override this run's PYTEST_PATHS and recurse)
+    outer_make = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}
+    env = {k: v for k, v in os.environ.items() if k not in outer_make}
+    env["PYTEST_PATHS"] = str(empty)
     env.setdefault("SUPPORT_TEST_DATABASE_URL", "postgresql+psycopg://unused@127.0.0.1/unused")
     # When CI runs on it
     done = subprocess.run(
