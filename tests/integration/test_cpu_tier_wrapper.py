@@ -39,7 +39,10 @@ def test_a_kill_9_of_the_service_ends_the_wrapper_with_137_so_supervisord_restar
         # the child is on its way to exec: wait until it leads its own session at nice 10
         wait_for(
             lambda: (
-                os.getsid(service) == service and os.getpriority(os.PRIO_PROCESS, service) == 10
+                os.getsid(service) == service
+                and os.getpriority(os.PRIO_PROCESS, service) == 10
+                # the session's autogroup nice is set in a step of its own, after setsid
+                and _autogroup_nice_is_10(service)
             ),
             10,
             "the wrapped service to lead a session of its own at nice 10",
@@ -66,3 +69,8 @@ def test_sigterm_to_the_wrapper_reaches_the_service() -> None:
         assert wrapper.wait(timeout=10) == 128 + signal.SIGTERM
     finally:
         wrapper.kill()
+
+
+def _autogroup_nice_is_10(pid: int) -> bool:
+    autogroup = Path(f"/proc/{pid}/autogroup")
+    return not autogroup.exists() or autogroup.read_text().strip().endswith("nice 10")
